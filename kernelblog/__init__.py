@@ -1,0 +1,1 @@
+"""Build a blog from Markdown posts whose Keras snippets are completed and executed."""

@@ -1,0 +1,185 @@
+"""Complete stage: add the imports each snippet uses and the data setup it declares."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from pyflakes import checker, messages
+
+from .diagnostics import Diagnostic
+from .keras_index import ALIASES, AmbiguousName, KerasIndex
+from .read import Cell, Post
+
+DATASETS_MODULE = "kernelblog.datasets"
+DATA_NAMES = {"x_train", "y_train", "x_test", "y_test", "X_train", "X_test"}
+IPYTHON_BUILTINS = {"get_ipython"}
+MAGIC = re.compile(r"^(\s*)[%!]")
+
+
+@dataclass(frozen=True)
+class CompletedCell:
+    """A cell with the lines the build puts before the author's code."""
+
+    cell: Cell
+    imports: tuple[str, ...] = ()
+    setup: tuple[str, ...] = ()  # data setup from the `data` fence option
+
+    @property
+    def code(self) -> str:
+        """The code as it runs: added imports, data setup, then the author's snippet."""
+        return "\n".join(self.imports + self.setup + (self.cell.source,))
+
+    def markdown_line(self, code_line: int) -> int:
+        """The line in the .md file of line `code_line` (1-based) of `code`."""
+        added = len(self.imports) + len(self.setup)
+        return self.cell.line + max(code_line - added, 0)
+
+
+@dataclass(frozen=True)
+class CompletedPost:
+    post: Post
+    preamble: str  # run before the first cell: fixed seeds
+    cells: tuple[CompletedCell, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    def notebook(self) -> nbformat.NotebookNode:
+        """The post as a notebook: the preamble, then every cell with its completed code."""
+        cells = [nbformat.v4.new_code_cell(self.preamble, metadata={"kernelblog": {"role": "preamble"}})]
+        for done in self.cells:
+            if done.cell.kind == "code":
+                cells.append(nbformat.v4.new_code_cell(done.code, metadata={"kernelblog": {"line": done.cell.line}}))
+            else:
+                cells.append(nbformat.v4.new_markdown_cell(done.cell.source))
+        notebook = nbformat.v4.new_notebook(cells=cells)
+        notebook.metadata.update(kernelspec={"name": "python3", "display_name": "Python 3", "language": "python"},
+                                 language_info={"name": "python"})
+        return notebook
+
+
+def complete_post(post: Post, index: KerasIndex) -> CompletedPost:
+    """Complete every code cell of `post`, counting what earlier cells defined."""
+    diagnostics = list(post.warnings)
+    done: list[CompletedCell] = []
+    for cell in post.cells:
+        if cell.kind != "code":
+            done.append(CompletedCell(cell))
+            continue
+        setup: tuple[str, ...] = ()
+        if "data" in cell.options:
+            try:
+                setup = data_setup(cell.options["data"])
+            except ValueError as error:
+                diagnostics.append(Diagnostic(post.path, cell.line, "error", str(error)))
+        earlier = "\n".join(c.code for c in done if c.cell.kind == "code")
+        imports, problems = _imports(post.path, cell, setup, earlier, index)
+        diagnostics += problems
+        done.append(CompletedCell(cell, imports, setup))
+    return CompletedPost(post, _preamble(done), tuple(done), tuple(diagnostics))
+
+
+def _imports(path: Path, cell: Cell, setup: tuple[str, ...], earlier: str, index: KerasIndex):
+    """The import lines `cell` needs, and the names it can't resolve as diagnostics."""
+    own = "\n".join(setup + (cell.source,))
+    offset = earlier.count("\n") + 1 if earlier else 0
+    try:
+        undefined = _undefined_names(_mask_magics(earlier + "\n" + own if earlier else own))
+    except SyntaxError as error:
+        line = cell.line + max((error.lineno or 1) - offset - len(setup), 1)
+        return (), [Diagnostic(path, line, "error", f"invalid syntax: {error.msg}")]
+    aliases: set[str] = set()
+    from_imports: dict[str, set[str]] = {}
+    problems = []
+    for lineno, name in undefined:
+        if lineno <= offset:
+            continue
+        line = cell.line + max(lineno - offset - len(setup), 1)
+        if name in ALIASES:
+            aliases.add(ALIASES[name])
+            continue
+        try:
+            found = index.import_for(name)
+        except AmbiguousName as error:
+            choices = ", ".join(f"{m}.{name}" for m in error.modules)
+            problems.append(Diagnostic(path, line, "error", f"name '{name}' is ambiguous: import it from one of {choices}"))
+            continue
+        if found:
+            from_imports.setdefault(found[0], set()).add(found[1])
+        else:
+            problems.append(Diagnostic(path, line, "error", _unknown(name, index)))
+    lines = sorted(aliases) + [f"from {module} import {', '.join(sorted(names))}"
+                               for module, names in sorted(from_imports.items())]
+    return tuple(lines), problems
+
+
+def _undefined_names(code: str) -> list[tuple[int, str]]:
+    """(line, name) for each use of a name that is never bound, by pyflakes' scoping."""
+    found = checker.Checker(ast.parse(code), builtins=IPYTHON_BUILTINS).messages
+    seen, result = set(), []
+    for message in sorted(found, key=lambda m: m.lineno):
+        if isinstance(message, messages.UndefinedName) and message.message_args[0] not in seen:
+            seen.add(message.message_args[0])
+            result.append((message.lineno, message.message_args[0]))
+    return result
+
+
+def _mask_magics(code: str) -> str:
+    """Replace IPython magics and shell escapes with `pass`, keeping line numbers."""
+    return "\n".join(MAGIC.sub(r"\1pass #", line) if MAGIC.match(line) else line for line in code.split("\n"))
+
+
+def _unknown(name: str, index: KerasIndex) -> str:
+    message = f"name '{name}' is not defined"
+    if name in DATA_NAMES:
+        return message + ': declare the data in the fence, for example ```python data="images"'
+    close = difflib.get_close_matches(name, index.known_names() | set(ALIASES), n=3, cutoff=0.75)
+    if close:
+        message += " (did you mean " + " or ".join(f"'{c}'" for c in close) + "?)"
+    return message
+
+
+def data_setup(declaration: str) -> tuple[str, ...]:
+    """The lines that bind x_train, y_train, x_test, y_test for a `data` fence option.
+
+    The option names a generator of kernelblog.datasets, with keyword arguments if any:
+    data="images" or data="images(classes=6, n_train=1000)".
+    """
+    try:
+        node = ast.parse(str(declaration), mode="eval").body
+    except SyntaxError:
+        node = None
+    call = node if isinstance(node, ast.Call) else ast.Call(node, [], [])
+    generators = dataset_generators()
+    if not isinstance(call.func, ast.Name) or call.args or call.func.id not in generators:
+        raise ValueError(f"data={declaration!r} is not a dataset: use one of {', '.join(sorted(generators))}, "
+                         'optionally with keyword arguments, as in data="images(classes=6)"')
+    for keyword in call.keywords:
+        if keyword.arg not in generators[call.func.id] or not isinstance(keyword.value, ast.Constant):
+            raise ValueError(f"data={declaration!r}: {call.func.id}() takes the keyword arguments "
+                             + ", ".join(generators[call.func.id]) + ", with constant values")
+    return (f"from {DATASETS_MODULE} import {call.func.id}",
+            f"(x_train, y_train), (x_test, y_test) = {ast.unparse(call)}")
+
+
+def dataset_generators() -> dict[str, tuple[str, ...]]:
+    """Public generators of the dataset library and their parameters, read without importing it."""
+    source = (Path(__file__).with_name("datasets.py")).read_text(encoding="utf-8")
+    return {node.name: tuple(a.arg for a in node.args.args + node.args.kwonlyargs)
+            for node in ast.parse(source).body
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")}
+
+
+def _preamble(cells: list[CompletedCell]) -> str:
+    """Seed every generator the post can use, so each build prints the same outputs."""
+    code = "\n".join(c.code for c in cells if c.cell.kind == "code")
+    if re.search(r"\b(keras|tensorflow)\b", code):
+        return "import keras\n\nkeras.utils.set_random_seed(0)"
+    return "import random\n\nimport numpy as np\n\nrandom.seed(0)\nnp.random.seed(0)"

@@ -1,0 +1,117 @@
+"""Render stage: HTML for prose, code and outputs, through the Jinja2 templates."""
+
+from __future__ import annotations
+
+import datetime
+import platform
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import jinja2
+import mistune
+import nh3
+from markupsafe import Markup
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
+
+from . import outputs as out
+from .complete import CompletedPost
+from .execute import ExecutedPost
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+MARKDOWN = mistune.create_markdown(escape=False, plugins=["strikethrough", "table", "footnotes", "url"])
+FORMATTER = HtmlFormatter(nowrap=True)
+
+
+@dataclass
+class Page:
+    """One rendered page and the files that go beside it (figures)."""
+
+    html: str
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def markdown_html(text: str) -> Markup:
+    """Prose to HTML; raw HTML in posts is allowed but sanitized."""
+    return Markup(nh3.clean(MARKDOWN(text)))
+
+
+def code_html(code: str) -> Markup:
+    return Markup(highlight(code, PythonLexer(), FORMATTER).rstrip("\n"))
+
+
+def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.Environment) -> Page:
+    """The post's page: prose, then each code cell with what it printed and drew."""
+    page = Page("")
+    cells = []
+    notebook_cells = iter(executed.notebook.cells[1:])  # the first cell is the preamble
+    for number, done in enumerate(completed.cells):
+        notebook_cell = next(notebook_cells)
+        if done.cell.kind == "markdown":
+            cells.append({"kind": "markdown", "html": markdown_html(done.cell.source)})
+            continue
+        blocks = []
+        for k, block in enumerate(out.page_outputs(notebook_cell.get("outputs", []))):
+            if isinstance(block, out.Image):
+                name = f"cell{number}-{k}.{block.extension}"
+                page.files[name] = block.data
+                blocks.append({"kind": "image", "src": name, "alt": block.alt})
+            elif isinstance(block, out.Text):
+                blocks.append({"kind": "text", "text": block.text.rstrip("\n")})
+            elif isinstance(block, out.Html):
+                blocks.append({"kind": "html", "html": Markup(block.html)})
+            else:
+                blocks.append({"kind": "error", "name": block.name, "text": block.traceback})
+        end = done.cell.line + done.cell.source.count("\n") + 2
+        blocks += [{"kind": "error", "name": "error", "text": d.message}
+                   for d in completed.diagnostics if d.severity == "error" and done.cell.line <= d.line <= end]
+        cells.append({
+            "kind": "code",
+            "line": done.cell.line,
+            "imports": code_html("\n".join(done.imports)) if done.imports else None,
+            "setup": code_html("\n".join(done.setup)) if done.setup else None,
+            "code": code_html(done.cell.source),
+            "outputs": blocks,
+            "ran": notebook_cell.get("execution_count") is not None,
+        })
+    post = completed.post
+    page.html = env.get_template("post.html").render(
+        post=post, cells=cells, preamble=code_html(completed.preamble),
+        provenance=provenance(executed), root="../",
+    )
+    return page
+
+
+def provenance(executed: ExecutedPost) -> dict:
+    """What ran the code: versions, when, and how long it took."""
+    versions = {"Python": platform.python_version()}
+    for package in ("keras", "tensorflow", "numpy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return {
+        "versions": versions,
+        "date": datetime.date.today().isoformat(),
+        "seconds": f"{executed.seconds:.1f}",
+    }
+
+
+def render_index(posts: list, env: jinja2.Environment) -> str:
+    """The front page: every post, newest first."""
+    ordered = sorted(posts, key=lambda p: (p.meta.date or datetime.date.min, p.slug), reverse=True)
+    return env.get_template("index.html").render(posts=ordered, root="")
+
+
+def stylesheets() -> dict[str, bytes]:
+    """The static files every page links to."""
+    files = {path.name: path.read_bytes() for path in (TEMPLATES / "static").iterdir() if path.is_file()}
+    files["pygments.css"] = (FORMATTER.get_style_defs(".code") + "\n").encode()
+    return files
