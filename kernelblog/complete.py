@@ -102,14 +102,17 @@ def _imports(path: Path, cell: Cell, setup: tuple[str, ...], earlier: str, index
         if lineno <= offset:
             continue
         line = cell.line + max(lineno - offset - len(setup), 1)
+        if name in DATA_NAMES and "data" in cell.options:
+            continue  # the data option itself was reported
         if name in ALIASES:
             aliases.add(ALIASES[name])
             continue
         try:
             found = index.import_for(name)
         except AmbiguousName as error:
-            choices = ", ".join(f"{m}.{name}" for m in error.modules)
-            problems.append(Diagnostic(path, line, "error", f"name '{name}' is ambiguous: import it from one of {choices}"))
+            shown = ", ".join(error.modules[:3]) + (f" and {len(error.modules) - 3} more" if len(error.modules) > 3 else "")
+            problems.append(Diagnostic(path, line, "error",
+                                       f"name '{name}' is ambiguous: it is in {shown}; import it from the one you mean"))
             continue
         if found:
             from_imports.setdefault(found[0], set()).add(found[1])

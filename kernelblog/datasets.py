@@ -26,7 +26,7 @@ def images(n_train: int = 600, n_test: int = 200, classes: int = 4, size: int = 
         raise ValueError(f"classes must be between 2 and {len(IMAGE_PATTERNS)}")
     rng = np.random.default_rng(seed)
     n = n_train + n_test
-    labels = rng.permutation(np.arange(n) % classes)
+    labels = _balanced_labels(rng, n_train, n_test, classes)
     yy, xx = np.mgrid[0:size, 0:size] / size
     x = np.empty((n, size, size, 3), dtype=np.float32)
     for i, label in enumerate(labels):
@@ -94,10 +94,15 @@ def tabular(n_train: int = 800, n_test: int = 200, features: int = 8, classes: i
         y = np.sin(x[:, 0]) + 0.5 * x[:, 1] * x[:, 2] + rng.normal(0, 0.1, n)
         return _split(x.astype(np.float32), y.astype(np.float32), n_train)
     centres = rng.normal(0, 1.2, (classes, features))
-    labels = rng.permutation(np.arange(n) % classes)
+    labels = _balanced_labels(rng, n_train, n_test, classes)
     x = centres[labels] + rng.normal(0, 1, (n, features))
     x = (x - x.mean(0)) / x.std(0)
     return _split(x.astype(np.float32), labels.astype(np.int64), n_train)
+
+
+def _balanced_labels(rng: np.random.Generator, n_train: int, n_test: int, classes: int) -> np.ndarray:
+    """Shuffled labels with every class equally often in train and in test (up to one)."""
+    return np.concatenate([rng.permutation(np.arange(n) % classes) for n in (n_train, n_test)])
 
 
 def _split(x: np.ndarray, y: np.ndarray, n_train: int):

@@ -13,7 +13,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|
 # TensorFlow's start-up logging, which reaches stderr even with TF_CPP_MIN_LOG_LEVEL=2.
 TF_NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\)"
-    r"|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\]"
+    r"|[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]"
     r"|.*oneDNN custom operations are on"
     r"|.*(Could not find cuda drivers|Unable to register cu(DNN|FFT|BLAS) factory|TF-TRT Warning|failed call to cuInit)"
     r"|.*This TensorFlow binary is optimized to use available CPU instructions"

@@ -1,0 +1,63 @@
+"""The command line: exit statuses and path:line messages for input that fails before any kernel."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, write_post
+from kernelblog import execute
+from kernelblog.pipeline import Options, build
+
+
+def run_build(*args):
+    return subprocess.run([sys.executable, str(ROOT / "build.py"), *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def test_bad_front_matter_exits_2_with_path_and_line(tmp_path):
+    post = write_post(tmp_path / "posts", "bad.md", "---\ntitle: x\ntags: [a\n---\n\ntext\n")
+    result = run_build("--posts", tmp_path / "posts", "--out", tmp_path / "site", "--snippets", tmp_path / "s")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{post}:4: error: front matter is not valid YAML")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda folder: folder.mkdir(), "no posts (*.md) in this folder"),
+    (lambda folder: None, "posts folder not found"),
+])
+def test_missing_or_empty_posts_folder_exits_2(tmp_path, setup, message):
+    setup(tmp_path / "posts")
+    result = run_build("--posts", tmp_path / "posts")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"{tmp_path / 'posts'}: error: {message}"
+
+
+def test_usage_error_exits_2():
+    assert run_build("--jobs", "many").returncode == 2
+
+
+def test_duplicate_slugs_exit_2(tmp_path):
+    write_post(tmp_path, "a.md", "---\ntitle: A\nslug: same\n---\n")
+    write_post(tmp_path, "b.md", "---\ntitle: B\nslug: same\n---\n")
+    lines = []
+    assert build(Options(posts=tmp_path), lines.append) == 2
+    assert lines == [f"{tmp_path / 'b.md'}:1: error: slug 'same' is also used by {tmp_path / 'a.md'}"]
+
+
+def test_undefined_name_fails_before_any_kernel_starts(tmp_path, monkeypatch):
+    def no_kernel(*args, **kwargs):
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr(execute, "execute_post", no_kernel)
+    post = write_post(tmp_path / "posts", "x.md", "# X\n\n```python\nmodel = Sequential()\nlayer = Dense2(3)\n```\n")
+    site = tmp_path / "site"
+    write_post(site, "index.html", "previous site")
+    lines = []
+    status = build(Options(posts=tmp_path / "posts", out=site, snippets=tmp_path / "s"), lines.append)
+    assert status == 1
+    assert lines == [f"{post}:5: error: name 'Dense2' is not defined (did you mean 'Dense'?)"]
+    assert (site / "index.html").read_text() == "previous site"
+    assert not (tmp_path / "s").exists()

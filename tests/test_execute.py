@@ -1,0 +1,77 @@
+"""Execute stage in a real kernel: errors at the right .md line, --keep-going, --check, timeouts."""
+
+import pytest
+
+from conftest import write_post
+from kernelblog.pipeline import Options, build
+
+pytestmark = pytest.mark.slow
+
+FAILING = """# Failing
+
+```python
+def divide(v):
+    return v / zero
+
+zero = 0
+print("before")
+divide(1)
+```
+
+```python
+print("never runs")
+```
+"""
+GOOD = """---
+title: Good
+---
+
+```python
+print("hello from the kernel")
+plt.plot([0, 1], [1, 0])
+plt.show()
+```
+"""
+
+
+def options(tmp_path, **kwargs):
+    return Options(posts=tmp_path / "posts", out=tmp_path / "site", snippets=tmp_path / "snippets", **kwargs)
+
+
+@pytest.fixture
+def posts(tmp_path):
+    failing = write_post(tmp_path / "posts", "failing.md", FAILING)
+    write_post(tmp_path / "posts", "good.md", GOOD)
+    return failing
+
+
+def test_runtime_error_points_at_the_markdown_line(tmp_path, posts):
+    lines = []
+    assert build(options(tmp_path), lines.append) == 1
+    assert f"{posts}:9: error: ZeroDivisionError: division by zero" in lines
+    assert not (tmp_path / "site").exists()
+
+
+def test_keep_going_writes_the_site_with_the_error_on_the_page(tmp_path, posts):
+    lines = []
+    assert build(options(tmp_path, keep_going=True), lines.append) == 1
+    failing = (tmp_path / "site" / "failing" / "index.html").read_text()
+    assert "ZeroDivisionError" in failing and "before" in failing
+    assert "Not run: an earlier cell failed." in failing
+    good = (tmp_path / "site" / "good" / "index.html").read_text()
+    assert "hello from the kernel" in good
+    assert list((tmp_path / "site" / "good").glob("*.png"))
+    assert (tmp_path / "snippets" / "good.py").exists()
+
+
+def test_check_writes_nothing(tmp_path):
+    write_post(tmp_path / "posts", "good.md", GOOD)
+    assert build(options(tmp_path, check=True), lambda line: None) == 0
+    assert not (tmp_path / "site").exists() and not (tmp_path / "snippets").exists()
+
+
+def test_timeout_fails_the_cell(tmp_path):
+    post = write_post(tmp_path / "posts", "slow.md", "# Slow\n\n```python\nimport time\ntime.sleep(60)\n```\n")
+    lines = []
+    assert build(options(tmp_path, timeout=3), lines.append) == 1
+    assert lines == [f"{post}:3: error: the cell timed out after 3 s"]

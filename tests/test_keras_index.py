@@ -1,0 +1,34 @@
+"""The static Keras index: public paths only, precedence, no import."""
+
+import pytest
+
+from kernelblog.keras_index import AmbiguousName, build_index
+
+
+def test_public_paths_and_precedence(index):
+    assert index.import_for("Dense") == ("keras.layers", "Dense")
+    assert index.import_for("Adam") == ("keras.optimizers", "Adam")
+    assert index.import_for("Sequential") == ("keras", "Sequential")  # shortest path wins
+    assert index.import_for("VGG16") == ("keras.applications", "VGG16")
+    assert index.import_for("layers") == ("keras", "layers")
+    assert index.import_for("NoSuchLayer") is None
+    for modules in index.names.values():
+        assert not any(".src" in m or "_tf_keras" in m or "legacy" in m for m in modules)
+
+
+def test_tie_between_unordered_modules_is_ambiguous(index):
+    with pytest.raises(AmbiguousName) as error:
+        index.import_for("preprocess_input")
+    assert "keras.applications.vgg16" in error.value.modules
+
+
+def test_source_tree_layout(tmp_path):
+    """A keras source checkout keeps its public API under keras/api."""
+    api = tmp_path / "api"
+    (api / "layers").mkdir(parents=True)
+    (api / "__init__.py").write_text("from keras.api import layers\nfrom keras.src.models.model import Model\n")
+    (api / "layers" / "__init__.py").write_text("from keras.src.layers.core.dense import Dense as Dense\n")
+    index = build_index(api)
+    assert index.import_for("Dense") == ("keras.layers", "Dense")
+    assert index.import_for("Model") == ("keras", "Model")
+    assert index.submodules == {"layers": "keras.layers"}

@@ -1,0 +1,43 @@
+"""Write stage: the site is swapped in whole, and snippets/ matches posts/."""
+
+import pytest
+
+from conftest import ROOT
+from kernelblog.pipeline import complete_all
+from kernelblog.write import snippet_text, write_site
+
+
+def test_site_is_replaced_whole(tmp_path):
+    out = tmp_path / "_site"
+    write_site(out, {"index.html": b"one", "old/page.html": b"x"})
+    write_site(out, {"index.html": b"two"})
+    assert (out / "index.html").read_bytes() == b"two"
+    assert not (out / "old").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]  # no temporary folders left
+
+
+def test_failed_write_leaves_previous_site(tmp_path):
+    out = tmp_path / "_site"
+    write_site(out, {"index.html": b"previous"})
+    with pytest.raises(OSError):
+        write_site(out, {"index.html": b"new", "index.html/inside": b"cannot be a file and a folder"})
+    assert (out / "index.html").read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
+
+
+def test_snippets_are_in_step_with_posts():
+    """snippets/<slug>.py is what the build writes for the current posts; rebuild if this fails."""
+    for completed in complete_all(ROOT / "posts", lambda line: None):
+        committed = ROOT / "snippets" / f"{completed.post.slug}.py"
+        assert committed.exists(), f"{committed} is missing: run python build.py"
+        assert committed.read_text(encoding="utf-8") == snippet_text(completed), f"{committed} is stale: run python build.py"
+
+
+def test_snippet_is_the_completed_code():
+    [completed, *_] = complete_all(ROOT / "posts", lambda line: None)
+    text = snippet_text(completed)
+    assert text.count("# %%") >= len(completed.post.code_cells) + 1  # + the seeding cell
+    assert "keras.utils.set_random_seed(0)" in text or "np.random.seed(0)" in text
+    for done in completed.cells:
+        if done.cell.kind == "code":
+            assert done.code in text
