@@ -34,10 +34,10 @@ class CompletedCell:
         """The code as it runs: added imports, data setup, then the author's snippet."""
         return "\n".join(self.imports + self.setup + (self.cell.source,))
 
-    def markdown_line(self, code_line: int) -> int:
-        """The line in the .md file of line `code_line` (1-based) of `code`."""
+    def markdown_lines(self) -> list[int]:
+        """The line in the .md file of each line of `code`; added lines map to the fence."""
         added = len(self.imports) + len(self.setup)
-        return self.cell.line + max(code_line - added, 0)
+        return [self.cell.line] * added + [self.cell.line + 1 + n for n in range(self.cell.source.count("\n") + 1)]
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,31 @@ class CompletedPost:
         return not any(d.severity == "error" for d in self.diagnostics)
 
     def notebook(self) -> nbformat.NotebookNode:
-        """The post as a notebook: the preamble, then every cell with its completed code."""
-        cells = [nbformat.v4.new_code_cell(self.preamble, metadata={"kernelblog": {"role": "preamble"}})]
-        for done in self.cells:
+        """The post as a notebook: the preamble, then every cell with its completed code.
+
+        Each code cell's metadata says what it is (`role`), which post cell it belongs to
+        (`cell`), its .md line (`line`) and the .md line of each of its lines (`lines`). Prose with inline values
+        is preceded by an `inline` cell that prints their values as a JSON list.
+        """
+        def code_cell(source: str, role: str, number: int, line: int, lines: list[int], **extra):
+            meta = {"role": role, "cell": number, "line": line, "lines": lines, **extra}
+            return nbformat.v4.new_code_cell(source, metadata={"kernelblog": meta})
+
+        preamble_lines = [1] * (self.preamble.count("\n") + 1)
+        cells = [code_cell(self.preamble, "preamble", -1, 1, preamble_lines)]
+        for number, done in enumerate(self.cells):
             if done.cell.kind == "code":
-                cells.append(nbformat.v4.new_code_cell(done.code, metadata={"kernelblog": {"line": done.cell.line}}))
-            else:
-                cells.append(nbformat.v4.new_markdown_cell(done.cell.source))
+                timeout = {"timeout": done.cell.options["timeout"]} if "timeout" in done.cell.options else {}
+                cells.append(code_cell(done.code, "code", number, done.cell.line, done.markdown_lines(), **timeout))
+                continue
+            values = done.cell.inline_values()
+            if values:
+                source = "\n".join(["_kernelblog_inline = []"]
+                                   + [f"_kernelblog_inline.append(str({expression}))" for expression, _ in values]
+                                   + ["print(__import__('json').dumps(_kernelblog_inline))", "del _kernelblog_inline"])
+                lines = [done.cell.line] + [line for _, line in values] + [done.cell.line] * 2
+                cells.append(code_cell(source, "inline", number, done.cell.line, lines))
+            cells.append(nbformat.v4.new_markdown_cell(done.cell.source))
         notebook = nbformat.v4.new_notebook(cells=cells)
         notebook.metadata.update(kernelspec={"name": "python3", "display_name": "Python 3", "language": "python"},
                                  language_info={"name": "python"})

@@ -36,7 +36,6 @@ class ExecutedPost:
 def execute_post(completed: CompletedPost, timeout: float = 600) -> ExecutedPost:
     """Run every cell in order in a fresh kernel; stop at the first cell that fails."""
     notebook = completed.notebook()
-    code_cells = [c for c in completed.cells if c.cell.kind == "code"]
     result = ExecutedPost(notebook)
     started = time.monotonic()
     package_root = str(Path(__file__).resolve().parent.parent)
@@ -46,48 +45,41 @@ def execute_post(completed: CompletedPost, timeout: float = 600) -> ExecutedPost
         client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": workdir}})
         with client.setup_kernel(env=env, stderr=subprocess.DEVNULL):
-            completed_index = -1  # which of code_cells runs now; -1 is the preamble
             for index, cell in enumerate(notebook.cells):
                 if cell.cell_type != "code":
                     continue
-                done = code_cells[completed_index] if completed_index >= 0 else None
-                client.timeout = done.cell.options.get("timeout", timeout) if done else timeout
+                meta = cell.metadata["kernelblog"]
+                client.timeout = meta.get("timeout", timeout)
                 cell_start = time.monotonic()
+                message = None
                 try:
                     client.execute_cell(cell, index)
                 except CellTimeoutError:
-                    result.failure = _failure(completed, done, None, f"the cell timed out after {client.timeout} s")
+                    message = f"the cell timed out after {client.timeout:g} s"
                 except DeadKernelError:
-                    result.failure = _failure(completed, done, None, "the kernel died while running this cell")
+                    message = "the kernel died while running this cell"
                 except CellExecutionError as error:
-                    line = _error_line(cell, done)
                     evalue = " ".join(str(error.evalue).split())
-                    result.failure = _failure(completed, done, line, f"{error.ename}: {evalue}" if evalue else error.ename)
+                    message = f"{error.ename}: {evalue}" if evalue else error.ename
                 result.cell_seconds.append(time.monotonic() - cell_start)
-                if result.failure:
+                if message:
+                    if meta["role"] == "preamble":
+                        message = "the build's setup cell failed: " + message
+                    line = _error_line(cell) or meta["line"]
+                    result.failure = Diagnostic(completed.post.path, line, "error", message)
                     break
-                completed_index += 1
     result.seconds = time.monotonic() - started
     return result
 
 
-def _failure(completed: CompletedPost, done, line: int | None, message: str) -> Diagnostic:
-    if line is None:
-        line = done.cell.line if done else 1
-    if done is None:
-        message = "the build's setup cell failed: " + message
-    return Diagnostic(completed.post.path, line, "error", message)
-
-
-def _error_line(cell: nbformat.NotebookNode, done) -> int | None:
+def _error_line(cell: nbformat.NotebookNode) -> int | None:
     """The .md line of the outermost frame of this cell in the error's traceback."""
-    if done is None:
-        return None
+    lines = cell.metadata["kernelblog"]["lines"]
     for output in cell.get("outputs", []):
         if output.output_type != "error":
             continue
         for entry in output.traceback:
             match = CELL_FRAME.search(ANSI.sub("", entry))
             if match and int(match.group(1)) == cell.get("execution_count"):
-                return done.markdown_line(int(match.group(2)))
+                return lines[min(int(match.group(2)), len(lines)) - 1]
     return None

@@ -16,6 +16,8 @@ PYTHON_LANGUAGES = {"python", "python3", "ipython", "ipython3"}
 FENCE_OPTIONS = {"data", "timeout", "tags"}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 OPENING_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)")
+# An inline value in prose, as in Quarto: `{python} expression`.
+INLINE = re.compile(r"`\{python\}\s+([^`]+?)\s*`")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,13 @@ class Cell:
     source: str
     line: int  # 1-based line in the .md file: the opening fence of a code cell
     options: dict = field(default_factory=dict)
+
+    def inline_values(self) -> list[tuple[str, int]]:
+        """(expression, line) of each inline value in prose."""
+        if self.kind != "markdown":
+            return []
+        return [(match.group(1), self.line + self.source.count("\n", 0, match.start()))
+                for match in INLINE.finditer(self.source)]
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import html
+import json
 import platform
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import jinja2
 import mistune
+import nbformat
 import nh3
 from markupsafe import Markup
 from pygments import highlight
@@ -19,6 +22,7 @@ from pygments.lexers import PythonLexer
 from . import outputs as out
 from .complete import CompletedPost
 from .execute import ExecutedPost
+from .read import INLINE
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 MARKDOWN = mistune.create_markdown(escape=False, plugins=["strikethrough", "table", "footnotes", "url"])
@@ -51,12 +55,24 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
     """The post's page: prose, then each code cell with what it printed and drew."""
     page = Page("")
     cells = []
-    notebook_cells = iter(executed.notebook.cells[1:])  # the first cell is the preamble
+    ran: dict[int, nbformat.NotebookNode] = {}  # post cell number -> its notebook cell
+    inline: dict[int, list[str]] = {}  # post cell number -> its inline values
+    for notebook_cell in executed.notebook.cells:
+        meta = notebook_cell.metadata.get("kernelblog", {})
+        if meta.get("role") == "code":
+            ran[meta["cell"]] = notebook_cell
+        elif meta.get("role") == "inline":
+            inline[meta["cell"]] = _printed_values(notebook_cell)
     for number, done in enumerate(completed.cells):
-        notebook_cell = next(notebook_cells)
         if done.cell.kind == "markdown":
-            cells.append({"kind": "markdown", "html": markdown_html(done.cell.source)})
+            source = done.cell.source
+            if number == 0 and source.startswith(f"# {completed.post.meta.title}\n"):
+                source = source.split("\n", 1)[1]  # the page header shows the title already
+            values = iter(inline.get(number, []))
+            source = INLINE.sub(lambda match: html.escape(next(values, "(not run)")), source)
+            cells.append({"kind": "markdown", "html": markdown_html(source)})
             continue
+        notebook_cell = ran[number]
         blocks = []
         for k, block in enumerate(out.page_outputs(notebook_cell.get("outputs", []))):
             if isinstance(block, out.Image):
@@ -87,6 +103,15 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
         provenance=provenance(executed), root="../",
     )
     return page
+
+
+def _printed_values(cell: nbformat.NotebookNode) -> list[str]:
+    """The values an inline cell printed as a JSON list; empty when it did not run."""
+    text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
+    try:
+        return [str(value) for value in json.loads(text)]
+    except ValueError:
+        return []
 
 
 def provenance(executed: ExecutedPost) -> dict:

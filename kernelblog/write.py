@@ -15,6 +15,7 @@ from .complete import CompletedPost
 def snippet_text(completed: CompletedPost) -> str:
     """The post's completed code in jupytext's percent format, runnable as a script."""
     notebook = completed.notebook()
+    notebook.cells = [cell for cell in notebook.cells if cell.metadata.get("kernelblog", {}).get("role") != "inline"]
     for cell in notebook.cells:
         cell.metadata = {}
     notebook.metadata = {"jupytext": {"notebook_metadata_filter": "-all", "cell_metadata_filter": "-all"}}

@@ -39,8 +39,7 @@ def test_added_lines_map_back_to_the_markdown(tmp_path, index):
     assert done.imports == ("import numpy as np", "from keras.layers import Dense")
     # code line 3 is `x = np.zeros(2)`, at line 4 of the .md file; added lines map to the fence
     assert done.code.splitlines()[2] == "x = np.zeros(2)"
-    assert done.markdown_line(3) == 4
-    assert done.markdown_line(1) == 3
+    assert done.markdown_lines() == [3, 3, 4, 5]
 
 
 def test_completion_imports_no_tensorflow(tmp_path, index):

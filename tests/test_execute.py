@@ -75,3 +75,32 @@ def test_timeout_fails_the_cell(tmp_path):
     lines = []
     assert build(options(tmp_path, timeout=3), lines.append) == 1
     assert lines == [f"{post}:3: error: the cell timed out after 3 s"]
+
+
+INLINE = """# Inline values
+
+```python
+accuracy = 0.8771
+```
+
+The model reached `{python} f"{accuracy:.1%}"` accuracy,
+and `{python} 6 * 7` is the answer.
+
+A bad value: `{python} 1 / 0`.
+"""
+
+
+def test_inline_values_in_prose_come_from_the_kernel(tmp_path):
+    post = write_post(tmp_path / "posts", "inline.md", INLINE.replace("A bad value: `{python} 1 / 0`.\n", ""))
+    assert build(options(tmp_path), lambda line: None) == 0
+    page = (tmp_path / "site" / "inline" / "index.html").read_text()
+    assert "reached 87.7% accuracy" in page and "42 is the answer" in page
+    assert "_kernelblog_inline" not in (tmp_path / "snippets" / "inline.py").read_text()
+    assert post.exists()
+
+
+def test_failing_inline_value_is_an_error_at_its_line(tmp_path):
+    post = write_post(tmp_path / "posts", "inline.md", INLINE)
+    lines = []
+    assert build(options(tmp_path), lines.append) == 1
+    assert lines == [f"{post}:10: error: ZeroDivisionError: division by zero"]
