@@ -10,6 +10,9 @@ from kernelblog import datasets
     ("images", (600, 32, 32, 3), np.int64),
     ("sequences", (800, 32, 1), np.float32),
     ("tabular", (800, 8), np.int64),
+    ("recall", (2000, 40, 2), np.float32),
+    ("signals", (1000, 64), np.int64),
+    ("crescent", (2000, 2), np.int64),
 ])
 def test_shapes_and_seeds(name, x_shape, y_dtype):
     generate = getattr(datasets, name)
@@ -45,3 +48,24 @@ def test_sequences_beat_the_naive_forecast():
     linear = np.mean((xt @ weights - yt) ** 2)
     naive = np.mean((xt[:, -1] - yt) ** 2)
     assert linear < 0.5 * naive
+
+
+def test_recall_target_is_the_marked_value():
+    (x, y), _ = datasets.recall(n_train=50, n_test=10)
+    assert np.all(x[..., 1].sum(1) == 1)
+    marked = x[..., 1].argmax(1)
+    assert np.all(marked < 10)
+    assert np.array_equal(y, x[np.arange(50), marked, 0])
+
+
+def test_signals_anomalies_only_in_test():
+    (x, y), (xt, yt) = datasets.signals()
+    assert y.sum() == 0 and yt.mean() == 0.5
+    # a spike or a step makes the signal rougher: its largest jump is bigger
+    jump = np.abs(np.diff(xt, axis=1)).max(1)
+    assert np.median(jump[yt == 1]) > 2 * np.median(jump[yt == 0])
+
+
+def test_images_patterns_choose_the_classes():
+    (x, y), _ = datasets.images(n_train=30, n_test=6, patterns=("cross", "square", "checkerboard"))
+    assert x.shape == (30, 32, 32, 3) and set(y) == {0, 1, 2}
