@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +126,9 @@ def _imports(path: Path, cell: Cell, setup: tuple[str, ...], earlier: str, index
         if name in ALIASES:
             aliases.add(ALIASES[name])
             continue
+        if name in dataset_generators():
+            from_imports.setdefault(DATASETS_MODULE, set()).add(name)
+            continue
         try:
             found = index.import_for(name)
         except AmbiguousName as error:
@@ -190,6 +194,7 @@ def data_setup(declaration: str) -> tuple[str, ...]:
             f"(x_train, y_train), (x_test, y_test) = {ast.unparse(call)}")
 
 
+@functools.lru_cache(maxsize=1)
 def dataset_generators() -> dict[str, tuple[str, ...]]:
     """Public generators of the dataset library and their parameters, read without importing it."""
     source = (Path(__file__).with_name("datasets.py")).read_text(encoding="utf-8")

@@ -28,6 +28,7 @@ def write_site(out: Path, files: dict[str, bytes]) -> None:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a site is for reading
     try:
         for name, content in files.items():
             target = staging / name

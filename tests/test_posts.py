@@ -37,3 +37,26 @@ def test_first_convnet_beats_chance(executed):
     text = printed(executed["first-convnet"])
     accuracy, chance = map(float, re.search(r"validation accuracy: ([\d.]+) \(chance: ([\d.]+)\)", text).groups())
     assert accuracy > chance + 0.3
+
+
+def numbers(text: str, label: str) -> list[float]:
+    """Every number printed after `label` (a regular expression), in order."""
+    return [float(value) for value in re.findall(label + r"\s*([\d.]+)", text)]
+
+
+def test_overview_learning_claims(executed):
+    """The claims the flagship's prose makes, checked against what its code printed."""
+    text = printed(executed["deep-learning-overview"])
+    [(accuracy, chance)] = re.findall(r"validation accuracy: ([\d.]+) \(chance: ([\d.]+)\)", text)
+    accuracy, chance = float(accuracy), float(chance)
+    assert accuracy > chance + 0.3  # CNN: well above chance
+    [lstm], [plain], [baseline] = (numbers(text, f"test MSE, {name}:") for name in
+                                   ("LSTM", "SimpleRNN", r"baseline \(training mean\)"))
+    assert lstm < 0.1 * baseline  # the LSTM solves the recall task
+    assert plain > 0.5 * baseline  # "barely better than the constant guess"
+    [auc] = numbers(text, "ROC AUC:")
+    assert auc > 0.9  # the autoencoder's error separates the anomalies
+    distances = numbers(text, r"moment distance")
+    assert len(distances) == 6 and distances[-1] < distances[0] / 2  # the GAN's samples approach the data
+    [scratch], [frozen] = numbers(text, "from scratch:"), numbers(text, r"frozen pretrained base \+ new head:")
+    assert frozen > scratch + 0.1  # "the pretrained base lifts test accuracy"
