@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -49,9 +49,10 @@ def build(options: Options, report: Callable[[str], None] = _stderr) -> int:
     runnable = [post for post in completed if post.ok]
     executed: dict[str, ExecutedPost] = {}
     with ThreadPoolExecutor(max_workers=max(options.jobs, 1)) as pool:
-        futures = {post.post.slug: pool.submit(execute_post, post, options.timeout) for post in runnable}
-        for post in runnable:
-            result = executed[post.post.slug] = futures[post.post.slug].result()
+        futures = {pool.submit(execute_post, post, options.timeout): post for post in runnable}
+        for future in as_completed(futures):  # report each post as it finishes
+            post = futures[future]
+            result = executed[post.post.slug] = future.result()
             cells = sum(cell.cell.kind == "code" for cell in post.cells)
             if result.failure:
                 failed = True

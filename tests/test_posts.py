@@ -60,3 +60,16 @@ def test_overview_learning_claims(executed):
     assert len(distances) == 6 and distances[-1] < distances[0] / 2  # the GAN's samples approach the data
     [scratch], [frozen] = numbers(text, "from scratch:"), numbers(text, r"frozen pretrained base \+ new head:")
     assert frozen > scratch + 0.1  # "the pretrained base lifts test accuracy"
+
+
+def test_snippet_script_runs_on_its_own_and_prints_what_the_page_shows(executed, tmp_path):
+    """snippets/<slug>.py, run as a plain script, prints the same results as the kernel did."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", MPLBACKEND="Agg")
+    result = subprocess.run([sys.executable, str(ROOT / "snippets" / "first-convnet.py")], cwd=tmp_path,
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = re.search(r"validation accuracy: .*", printed(executed["first-convnet"])).group(0)
+    assert line in result.stdout.splitlines()
