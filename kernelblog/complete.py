@@ -6,6 +6,7 @@ import ast
 import difflib
 import functools
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from .read import Cell, Post
 DATASETS_MODULE = "kernelblog.datasets"
 DATA_NAMES = {"x_train", "y_train", "x_test", "y_test", "X_train", "X_test"}
 IPYTHON_BUILTINS = {"get_ipython"}
-MAGIC = re.compile(r"^(\s*)[%!]")
+MAGIC = re.compile(r"^(\s*(?:[\w.]+\s*=\s*)?)[%!]")
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,9 @@ class CompletedPost:
         """The post as a notebook: the preamble, then every cell with its completed code.
 
         Each code cell's metadata says what it is (`role`), which post cell it belongs to
-        (`cell`), its .md line (`line`) and the .md line of each of its lines (`lines`). Prose with inline values
-        is preceded by an `inline` cell that prints their values as a JSON list.
+        (`cell`), its .md line (`line`) and the .md line of each of its lines (`lines`).
+        Prose with inline values is preceded by an `inline` cell that displays their values
+        as an application/json list.
         """
         def code_cell(source: str, role: str, number: int, line: int, lines: list[int], **extra):
             meta = {"role": role, "cell": number, "line": line, "lines": lines, **extra}
@@ -72,10 +74,12 @@ class CompletedPost:
                 continue
             values = done.cell.inline_values()
             if values:
-                source = "\n".join(["_kernelblog_inline = []"]
-                                   + [f"_kernelblog_inline.append(str({expression}))" for expression, _ in values]
-                                   + ["print(__import__('json').dumps(_kernelblog_inline))", "del _kernelblog_inline"])
-                lines = [done.cell.line] + [line for _, line in values] + [done.cell.line] * 2
+                source = "\n".join(
+                    ["_kernelblog_inline = []"]
+                    + [f"_kernelblog_inline.append(str({' '.join(v.expression.split())}))" for v in values]
+                    + ["__import__('IPython').display.display({'application/json': _kernelblog_inline}, raw=True)",
+                       "del _kernelblog_inline"])
+                lines = [done.cell.line] + [v.line for v in values] + [done.cell.line] * 2
                 cells.append(code_cell(source, "inline", number, done.cell.line, lines))
             cells.append(nbformat.v4.new_markdown_cell(done.cell.source))
         notebook = nbformat.v4.new_notebook(cells=cells)
@@ -88,6 +92,7 @@ def complete_post(post: Post, index: KerasIndex) -> CompletedPost:
     """Complete every code cell of `post`, counting what earlier cells defined."""
     diagnostics = list(post.warnings)
     done: list[CompletedCell] = []
+    earlier: list[str] = []  # completed code of the earlier cells that parse
     for cell in post.cells:
         if cell.kind != "code":
             done.append(CompletedCell(cell))
@@ -98,10 +103,11 @@ def complete_post(post: Post, index: KerasIndex) -> CompletedPost:
                 setup = data_setup(cell.options["data"])
             except ValueError as error:
                 diagnostics.append(Diagnostic(post.path, cell.line, "error", str(error)))
-        earlier = "\n".join(c.code for c in done if c.cell.kind == "code")
-        imports, problems = _imports(post.path, cell, setup, earlier, index)
+        imports, problems = _imports(post.path, cell, setup, "\n".join(earlier), index)
         diagnostics += problems
         done.append(CompletedCell(cell, imports, setup))
+        if not any(p.message.startswith("invalid syntax") for p in problems):
+            earlier.append(done[-1].code)  # what later cells can see
     return CompletedPost(post, _preamble(done), tuple(done), tuple(diagnostics))
 
 
@@ -121,10 +127,13 @@ def _imports(path: Path, cell: Cell, setup: tuple[str, ...], earlier: str, index
         if lineno <= offset:
             continue
         line = cell.line + max(lineno - offset - len(setup), 1)
-        if name in DATA_NAMES and "data" in cell.options:
+        if name in DATA_NAMES and "data" in cell.options and not setup:
             continue  # the data option itself was reported
         if name in ALIASES:
             aliases.add(ALIASES[name])
+            continue
+        if name in sys.stdlib_module_names:
+            aliases.add(f"import {name}")
             continue
         if name in dataset_generators():
             from_imports.setdefault(DATASETS_MODULE, set()).add(name)
@@ -158,11 +167,16 @@ def _undefined_names(code: str) -> list[tuple[int, str]]:
 
 def _mask_magics(code: str) -> str:
     """Replace IPython magics and shell escapes with `pass`, keeping line numbers."""
-    return "\n".join(MAGIC.sub(r"\1pass #", line) if MAGIC.match(line) else line for line in code.split("\n"))
+    def mask(match: re.Match) -> str:
+        return match.group(1) + ("None #" if "=" in match.group(1) else "pass #")
+
+    return "\n".join(MAGIC.sub(mask, line, count=1) for line in code.split("\n"))
 
 
 def _unknown(name: str, index: KerasIndex) -> str:
     message = f"name '{name}' is not defined"
+    if name in {"X_train", "X_test"}:
+        return message + ": the data option binds lowercase x_train, y_train, x_test and y_test"
     if name in DATA_NAMES:
         return message + ': declare the data in the fence, for example ```python data="images"'
     close = difflib.get_close_matches(name, index.known_names() | set(ALIASES), n=3, cutoff=0.75)

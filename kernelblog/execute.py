@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
@@ -42,14 +43,14 @@ def execute_post(completed: CompletedPost, timeout: float = 600) -> ExecutedPost
     env = dict(os.environ, **KERNEL_ENV)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory(prefix="kernelblog-run-") as workdir:
-        client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+        client = NotebookClient(notebook, timeout=math.ceil(timeout), kernel_name="python3",
                                 resources={"metadata": {"path": workdir}})
         with client.setup_kernel(env=env, stderr=subprocess.DEVNULL):
             for index, cell in enumerate(notebook.cells):
                 if cell.cell_type != "code":
                     continue
                 meta = cell.metadata["kernelblog"]
-                client.timeout = meta.get("timeout", timeout)
+                client.timeout = meta.get("timeout", math.ceil(timeout))
                 cell_start = time.monotonic()
                 message = None
                 try:

@@ -21,6 +21,14 @@ TF_NOISE = re.compile(
     r"|.*computation placer already registered)"
 )
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"}
+# nh3's defaults, plus ids and classes (footnotes, tables) and text alignment in table cells.
+ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, "*": {"id", "class"},
+              "td": nh3.ALLOWED_ATTRIBUTES["td"] | {"style"}, "th": nh3.ALLOWED_ATTRIBUTES["th"] | {"style"}}
+
+
+def sanitize(html: str) -> str:
+    """HTML with scripts, event handlers and dangerous URLs removed."""
+    return nh3.clean(html, attributes=ATTRIBUTES, filter_style_properties={"text-align"})
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,7 @@ def _block(output):
     plain = data.get("text/plain")
     html = data.get("text/html")
     if html is not None and not (plain is not None and html.lstrip().startswith("<pre")):
-        return Html(nh3.clean(html))
+        return Html(sanitize(html))
     if plain is not None:  # rich's <pre> tables (model.summary()) read best as text
         return Text(plain if plain.endswith("\n") else plain + "\n")
     return None

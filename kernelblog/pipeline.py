@@ -36,6 +36,9 @@ def _stderr(line: str) -> None:
 def build(options: Options, report: Callable[[str], None] = _stderr) -> int:
     """Build the site; report each diagnostic and result as a line; return the exit status."""
     try:
+        out, posts = options.out.resolve(), options.posts.resolve()
+        if out == posts or out in posts.parents:
+            raise BadInput(Diagnostic(options.out, 0, "error", "--out would replace the folder that holds the posts"))
         completed = complete_all(options.posts, report)
     except BadInput as error:
         report(str(error.diagnostic))
@@ -52,7 +55,12 @@ def build(options: Options, report: Callable[[str], None] = _stderr) -> int:
         futures = {pool.submit(execute_post, post, options.timeout): post for post in runnable}
         for future in as_completed(futures):  # report each post as it finishes
             post = futures[future]
-            result = executed[post.post.slug] = future.result()
+            try:
+                result = future.result()
+            except Exception as error:  # the kernel could not start, or nbclient failed
+                result = ExecutedPost(post.notebook(), Diagnostic(post.post.path, 1, "error",
+                                                                  f"could not execute the post: {error!r}"))
+            executed[post.post.slug] = result
             cells = sum(cell.cell.kind == "code" for cell in post.cells)
             if result.failure:
                 failed = True
@@ -81,7 +89,8 @@ def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedP
     seen: dict[str, Path] = {}
     for post in posts:
         if post.slug in seen:
-            raise BadInput(Diagnostic(post.path, 1, "error", f"slug '{post.slug}' is also used by {seen[post.slug]}"))
+            raise BadInput(Diagnostic(post.path, post.slug_line, "error",
+                                      f"slug '{post.slug}' is also used by {seen[post.slug]}"))
         seen[post.slug] = post.path
     index = build_index()
     completed = [complete_post(post, index) for post in posts]

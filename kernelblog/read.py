@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import datetime
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jupytext
 import yaml
+from markdown_it import MarkdownIt
 
 from .diagnostics import BadInput, Diagnostic
 
 PYTHON_LANGUAGES = {"python", "python3", "ipython", "ipython3"}
-FENCE_OPTIONS = {"data", "timeout", "tags"}
+FENCE_OPTIONS = {"data", "timeout"}
+JUPYTEXT_KEYS = {"lines_to_next_cell", "lines_to_end_of_cell_marker", "skipline", "noskipline", "cell_marker"}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-OPENING_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)")
-# An inline value in prose, as in Quarto: `{python} expression`.
-INLINE = re.compile(r"`\{python\}\s+([^`]+?)\s*`")
+# An inline value in prose, as in Quarto: `{python} expression` (not inside ``double`` backticks).
+INLINE = re.compile(r"(?<!`)`\{python\}\s+([^`]+?)\s*`(?!`)")
+# Where inline values are not looked for: fenced blocks and code spans of two or more backticks.
+NOT_PROSE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[^\n]*$|\Z)|(`{2,}).+?\2", re.M | re.S)
+
+
+@dataclass(frozen=True)
+class InlineValue:
+    """`{python} expression` in prose: the expression, its .md line and its span in the cell."""
+
+    expression: str
+    line: int
+    start: int
+    end: int
 
 
 @dataclass(frozen=True)
@@ -29,12 +43,13 @@ class Cell:
     line: int  # 1-based line in the .md file: the opening fence of a code cell
     options: dict = field(default_factory=dict)
 
-    def inline_values(self) -> list[tuple[str, int]]:
-        """(expression, line) of each inline value in prose."""
+    def inline_values(self) -> list[InlineValue]:
+        """The inline values of prose, outside fenced blocks."""
         if self.kind != "markdown":
             return []
-        return [(match.group(1), self.line + self.source.count("\n", 0, match.start()))
-                for match in INLINE.finditer(self.source)]
+        masked = NOT_PROSE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), self.source)
+        return [InlineValue(m.group(1), self.line + self.source.count("\n", 0, m.start()), m.start(), m.end())
+                for m in INLINE.finditer(masked)]
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,7 @@ class Post:
     meta: Meta
     cells: tuple[Cell, ...]
     warnings: tuple[Diagnostic, ...] = ()
+    slug_line: int = 1  # where the slug comes from: its front matter line, or 1
 
     @property
     def code_cells(self) -> list[Cell]:
@@ -65,48 +81,53 @@ def read_post(path: Path) -> Post:
     """Read one post; raise BadInput with its path and line when it can't be read."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         line = path.read_bytes()[: error.start].count(b"\n") + 1
         raise BadInput(Diagnostic(path, line, "error", "the post is not valid UTF-8")) from None
-    front, body, body_line = _split_front_matter(path, text)
+    front, key_lines, body, body_line = _split_front_matter(path, text)
     cells, warnings = _cells(path, body, body_line)
-    meta = _meta(path, front, cells)
+    meta = _meta(path, front, key_lines, cells)
     slug = front.get("slug", path.stem)
+    slug_line = key_lines.get("slug", 1)
     if not isinstance(slug, str) or not SLUG.match(slug):
-        raise BadInput(Diagnostic(path, 1, "error", f"slug {slug!r} must be lowercase letters, digits, '-' or '_'"))
-    return Post(path, slug, meta, tuple(cells), tuple(warnings))
+        raise BadInput(Diagnostic(path, slug_line, "error",
+                                  f"slug {slug!r} must be lowercase letters, digits, '-' or '_'"))
+    return Post(path, slug, meta, tuple(cells), tuple(warnings), slug_line)
 
 
-def _split_front_matter(path: Path, text: str) -> tuple[dict, str, int]:
-    """Return (front matter, body, line of the body's first line)."""
+def _split_front_matter(path: Path, text: str) -> tuple[dict, dict[str, int], str, int]:
+    """Return (front matter, line of each key, body, line of the body's first line)."""
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].rstrip() != "---":
-        return {}, text, 1
+        return {}, {}, text, 1
     for end in range(1, len(lines)):
         if lines[end].rstrip() in ("---", "..."):
             break
     else:
         raise BadInput(Diagnostic(path, 1, "error", "front matter starts with '---' but never ends"))
+    source = "".join(lines[1:end])
     try:
-        front = yaml.safe_load("".join(lines[1:end])) or {}
+        node = yaml.compose(source)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        line = mark.line + 2 if mark else 1
         problem = getattr(error, "problem", None) or str(error)
-        raise BadInput(Diagnostic(path, line, "error", f"front matter is not valid YAML: {problem}")) from None
-    if not isinstance(front, dict):
+        raise BadInput(Diagnostic(path, mark.line + 2 if mark else 2, "error",
+                                  f"front matter is not valid YAML: {problem}")) from None
+    if node is not None and not isinstance(node, yaml.MappingNode):
         raise BadInput(Diagnostic(path, 2, "error", "front matter must be a mapping of keys to values"))
-    return front, "".join(lines[end + 1 :]), end + 2
+    key_lines = {str(key.value): key.start_mark.line + 2 for key, _ in (node.value if node else [])}
+    try:
+        front = yaml.safe_load(source) or {}
+    except (yaml.YAMLError, ValueError) as error:  # a value YAML can't construct, such as 2026-13-45
+        line = key_lines.get("date", 2) if isinstance(error, ValueError) else 2
+        raise BadInput(Diagnostic(path, line, "error", f"front matter is not valid: {error}")) from None
+    return front, key_lines, "".join(lines[end + 1 :]), end + 2
 
 
-def _meta(path: Path, front: dict, cells: list[Cell]) -> Meta:
-    def line_of(key: str) -> int:
-        text = path.read_text(encoding="utf-8").splitlines()
-        return next((n for n, line in enumerate(text, 1) if line.startswith(f"{key}:")), 1)
-
+def _meta(path: Path, front: dict, key_lines: dict[str, int], cells: list[Cell]) -> Meta:
     def bad(key: str, expected: str):
-        raise BadInput(Diagnostic(path, line_of(key), "error", f"front matter '{key}' must be {expected}"))
+        raise BadInput(Diagnostic(path, key_lines.get(key, 1), "error", f"front matter '{key}' must be {expected}"))
 
     title = front.get("title")
     if title is None:
@@ -132,61 +153,89 @@ def _meta(path: Path, front: dict, cells: list[Cell]) -> Meta:
 
 
 def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diagnostic]]:
-    """Split the body with jupytext, then locate each code cell's fence in the text."""
-    notebook = jupytext.reads(body, fmt="md")
+    """Split the body into cells: jupytext decides which fences are code cells, and
+    markdown-it (CommonMark) says where each fence is in the text."""
+    try:
+        notebook = jupytext.reads(body, fmt="md")
+    except Exception as error:  # jupytext validates the cell metadata it reads from fences
+        raise BadInput(Diagnostic(path, body_line, "error",
+                                  f"jupytext cannot read this post: {str(error).splitlines()[0]}")) from None
     lines = body.splitlines()
+    fences = [token for token in MarkdownIt("commonmark").parse(body) if token.type == "fence"]
     cells: list[Cell] = []
     warnings: list[Diagnostic] = []
-    cursor = 0  # index in `lines` of the first line not yet assigned to a cell
+    cursor = 0  # the first line of `lines` not yet in a cell
+    matched: set[int] = set()
 
-    def prose(end: int) -> None:
-        text = "\n".join(lines[cursor:end]).strip("\n")
-        if text.strip():
-            first = cursor + next(i for i, line in enumerate(lines[cursor:end]) if line.strip())
-            cells.append(Cell("markdown", text, body_line + first))
+    def prose(start: int, end: int) -> None:
+        while start < end and not lines[start].strip():
+            start += 1
+        while end > start and not lines[end - 1].strip():
+            end -= 1
+        if start < end:
+            cells.append(Cell("markdown", "\n".join(lines[start:end]), body_line + start))
 
+    k = 0
     for code in (cell for cell in notebook.cells if cell.cell_type == "code"):
-        start, end, language = _find_fence(lines, cursor, code.source)
-        prose(start)
+        while k < len(fences) and not _same_code(fences[k], code.source):
+            k += 1
+        if k == len(fences):
+            raise BadInput(Diagnostic(path, body_line + cursor, "error",
+                                      "cannot match jupytext's code cells to the fences after this line"))
+        fence, k = fences[k], k + 1
+        matched.add(id(fence))
+        start, end = fence.map
+        prose(cursor, start)
         line = body_line + start
-        source = "\n".join(lines[start + 1 : end])
+        language = fence.info.split()[0].lower() if fence.info.strip() else ""
         if language in PYTHON_LANGUAGES:
-            options = dict(code.metadata)
-            if "incorrectly_encoded_metadata" in options:
-                raise BadInput(Diagnostic(
-                    path, line, "error",
-                    f"cannot read fence options '{options['incorrectly_encoded_metadata']}': "
-                    'write key=value with JSON values, for example data="images"',
-                ))
-            for key in sorted(set(options) - FENCE_OPTIONS):
-                warnings.append(Diagnostic(path, line, "warning", f"unknown fence option '{key}' is ignored"))
-                del options[key]
-            cells.append(Cell("code", source, line, options))
+            options, problems = _options(path, line, code.metadata)
+            warnings += problems
+            cells.append(Cell("code", fence.content.rstrip("\n"), line, options))
         else:
-            cells.append(Cell("markdown", "\n".join(lines[start : end + 1]), line))
-        cursor = end + 1
-    prose(len(lines))
-    return cells, warnings
+            cells.append(Cell("markdown", "\n".join(lines[start:end]), line))
+        cursor = end
+    prose(cursor, len(lines))
+    for fence in fences:
+        language = fence.info.split()[0].lower() if fence.info.strip() else ""
+        if id(fence) not in matched and language in PYTHON_LANGUAGES | {"py"}:
+            reason = ("it is inside a list or a quote" if fence.level > 0
+                      else "tag it ```python" if language == "py"
+                      else "use ``` fences" if fence.markup.startswith("~")
+                      else "jupytext does not read it as a code cell")
+            warnings.append(Diagnostic(path, body_line + fence.map[0], "warning",
+                                       f"this python fence will not run: {reason}"))
+    return cells, sorted(warnings, key=lambda d: d.line)
 
 
-def _find_fence(lines: list[str], cursor: int, source: str) -> tuple[int, int, str]:
-    """Find the fenced block holding `source` from `cursor` on: (opening, closing, language)."""
-    wanted = [source.splitlines()]
-    if wanted[0] and wanted[0][0].startswith("%%"):  # jupytext marks a non-python fence with a cell magic
-        wanted.append(wanted[0][1:])
-    index = cursor
-    while index < len(lines):
-        match = OPENING_FENCE.match(lines[index])
-        if not match:
-            index += 1
-            continue
-        fence, language = match.groups()
-        close = next(
-            (j for j in range(index + 1, len(lines))
-             if lines[j].strip().startswith(fence[0] * len(fence)) and not lines[j].strip().strip(fence[0])),
-            len(lines),
-        )
-        if language and lines[index + 1 : close] in wanted:
-            return index, close, language.lower()
-        index = close + 1
-    raise AssertionError(f"jupytext code cell not found in the text: {source[:60]!r}")
+def _same_code(fence, source: str) -> bool:
+    """Whether a fence holds a jupytext code cell's source; jupytext starts the source of a
+    fence in another language with a %%language line."""
+    language = fence.info.split()[0].lower() if fence.info.strip() else ""
+    content = fence.content.rstrip()
+    first, _, rest = source.partition("\n")
+    if first.startswith("%%") and first[2:].strip().lower() == language:
+        return content == rest.rstrip()
+    return language in PYTHON_LANGUAGES and content == source.rstrip()
+
+
+def _options(path: Path, line: int, metadata: dict) -> tuple[dict, list[Diagnostic]]:
+    """The fence options we know, checked; warnings for those we don't."""
+    options = {key: value for key, value in metadata.items() if key not in JUPYTEXT_KEYS}
+    if "incorrectly_encoded_metadata" in options:
+        raise BadInput(Diagnostic(
+            path, line, "error",
+            f"cannot read fence options '{options['incorrectly_encoded_metadata']}': "
+            'write key=value with JSON values, for example data="images"',
+        ))
+    warnings = [Diagnostic(path, line, "warning", f"unknown fence option '{key}' is ignored")
+                for key in sorted(set(options) - FENCE_OPTIONS)]
+    options = {key: value for key, value in options.items() if key in FENCE_OPTIONS}
+    if "data" in options and not isinstance(options["data"], str):
+        raise BadInput(Diagnostic(path, line, "error", 'fence option data must be a string, as in data="images"'))
+    if "timeout" in options:
+        timeout = options["timeout"]
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise BadInput(Diagnostic(path, line, "error", "fence option timeout must be a positive number of seconds"))
+        options["timeout"] = math.ceil(timeout)
+    return options, warnings

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime
 import html
-import json
 import platform
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 import mistune
 import nbformat
-import nh3
 from markupsafe import Markup
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -21,8 +20,9 @@ from pygments.lexers import PythonLexer
 
 from . import outputs as out
 from .complete import CompletedPost
-from .execute import ExecutedPost
-from .read import INLINE
+
+if TYPE_CHECKING:  # rendering needs no kernel machinery
+    from .execute import ExecutedPost
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 MARKDOWN = mistune.create_markdown(escape=False, plugins=["strikethrough", "table", "footnotes", "url"])
@@ -42,9 +42,13 @@ def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
-def markdown_html(text: str) -> Markup:
-    """Prose to HTML; raw HTML in posts is allowed but sanitized."""
-    return Markup(nh3.clean(MARKDOWN(text)))
+def markdown_html(text: str, values: dict[str, str] | None = None) -> Markup:
+    """Prose to HTML; raw HTML in posts is allowed but sanitized. `values` maps
+    placeholders in `text` to plain text that replaces them after rendering."""
+    rendered = out.sanitize(MARKDOWN(text))
+    for placeholder, value in (values or {}).items():
+        rendered = rendered.replace(placeholder, html.escape(value))
+    return Markup(rendered)
 
 
 def code_html(code: str) -> Markup:
@@ -62,15 +66,18 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
         if meta.get("role") == "code":
             ran[meta["cell"]] = notebook_cell
         elif meta.get("role") == "inline":
-            inline[meta["cell"]] = _printed_values(notebook_cell)
+            inline[meta["cell"]] = _displayed_values(notebook_cell)
     for number, done in enumerate(completed.cells):
         if done.cell.kind == "markdown":
-            source = done.cell.source
-            if number == 0 and source.startswith(f"# {completed.post.meta.title}\n"):
-                source = source.split("\n", 1)[1]  # the page header shows the title already
-            values = iter(inline.get(number, []))
-            source = INLINE.sub(lambda match: html.escape(next(values, "(not run)")), source)
-            cells.append({"kind": "markdown", "html": markdown_html(source)})
+            source, values = done.cell.source, inline.get(number, [])
+            placeholders = {}
+            for k, value in reversed(list(enumerate(done.cell.inline_values()))):
+                placeholders[f"KERNELBLOGINLINE{k}X"] = values[k] if k < len(values) else "(not run)"
+                source = source[:value.start] + f"KERNELBLOGINLINE{k}X" + source[value.end:]
+            first, _, rest = source.partition("\n")
+            if number == 0 and first.strip() == f"# {completed.post.meta.title}":
+                source = rest  # the page header shows the title already
+            cells.append({"kind": "markdown", "html": markdown_html(source, placeholders)})
             continue
         notebook_cell = ran[number]
         blocks = []
@@ -105,13 +112,13 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
     return page
 
 
-def _printed_values(cell: nbformat.NotebookNode) -> list[str]:
-    """The values an inline cell printed as a JSON list; empty when it did not run."""
-    text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
-    try:
-        return [str(value) for value in json.loads(text)]
-    except ValueError:
-        return []
+def _displayed_values(cell: nbformat.NotebookNode) -> list[str]:
+    """The values an inline cell displayed; empty when it did not run."""
+    for output in cell.get("outputs", []):
+        values = output.get("data", {}).get("application/json")
+        if isinstance(values, list):
+            return [str(value) for value in values]
+    return []
 
 
 def provenance(executed: ExecutedPost) -> dict:

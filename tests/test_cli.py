@@ -35,8 +35,18 @@ def test_missing_or_empty_posts_folder_exits_2(tmp_path, setup, message):
     assert result.stderr.strip() == f"{tmp_path / 'posts'}: error: {message}"
 
 
-def test_usage_error_exits_2():
-    assert run_build("--jobs", "many").returncode == 2
+@pytest.mark.parametrize("args", [("--jobs", "many"), ("--jobs", "0"), ("--timeout", "0"), ("--timeout", "x")])
+def test_usage_error_exits_2(args):
+    result = run_build(*args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_out_must_not_replace_the_posts(tmp_path):
+    write_post(tmp_path / "posts", "a.md", "# A\n")
+    lines = []
+    assert build(Options(posts=tmp_path / "posts", out=tmp_path), lines.append) == 2
+    assert lines == [f"{tmp_path}: error: --out would replace the folder that holds the posts"]
+    assert (tmp_path / "posts" / "a.md").exists()
 
 
 def test_duplicate_slugs_exit_2(tmp_path):
@@ -44,7 +54,7 @@ def test_duplicate_slugs_exit_2(tmp_path):
     write_post(tmp_path, "b.md", "---\ntitle: B\nslug: same\n---\n")
     lines = []
     assert build(Options(posts=tmp_path), lines.append) == 2
-    assert lines == [f"{tmp_path / 'b.md'}:1: error: slug 'same' is also used by {tmp_path / 'a.md'}"]
+    assert lines == [f"{tmp_path / 'b.md'}:3: error: slug 'same' is also used by {tmp_path / 'a.md'}"]
 
 
 def test_undefined_name_fails_before_any_kernel_starts(tmp_path, monkeypatch):

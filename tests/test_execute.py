@@ -84,7 +84,8 @@ accuracy = 0.8771
 ```
 
 The model reached `{python} f"{accuracy:.1%}"` accuracy,
-and `{python} 6 * 7` is the answer.
+and `{python} 6 * 7` is the answer. Not Markdown: `{python} "2*3*4"`;
+printing is harmless: `{python} print("noise") or "quiet"`.
 
 A bad value: `{python} 1 / 0`.
 """
@@ -95,6 +96,7 @@ def test_inline_values_in_prose_come_from_the_kernel(tmp_path):
     assert build(options(tmp_path), lambda line: None) == 0
     page = (tmp_path / "site" / "inline" / "index.html").read_text()
     assert "reached 87.7% accuracy" in page and "42 is the answer" in page
+    assert "Not Markdown: 2*3*4;" in page and "harmless: quiet." in page
     assert "_kernelblog_inline" not in (tmp_path / "snippets" / "inline.py").read_text()
     assert post.exists()
 
@@ -103,4 +105,11 @@ def test_failing_inline_value_is_an_error_at_its_line(tmp_path):
     post = write_post(tmp_path / "posts", "inline.md", INLINE)
     lines = []
     assert build(options(tmp_path), lines.append) == 1
-    assert lines == [f"{post}:10: error: ZeroDivisionError: division by zero"]
+    assert lines == [f"{post}:11: error: ZeroDivisionError: division by zero"]
+
+
+def test_inline_value_across_lines_is_located_at_its_own_line(tmp_path):
+    post = write_post(tmp_path / "posts", "wrap.md", "# W\n\nFirst `{python} 1 +\n2` then `{python} 1 / 0`.\n")
+    lines = []
+    assert build(options(tmp_path), lines.append) == 1
+    assert lines == [f"{post}:4: error: ZeroDivisionError: division by zero"]

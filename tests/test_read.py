@@ -60,7 +60,9 @@ def test_without_front_matter_title_is_first_heading(tmp_path):
     ("- a list\n", 2, "must be a mapping"),
     ("title: T\ndate: yesterday\n", 3, "'date' must be a date"),
     ("title: T\ntags: keras\n", 3, "'tags' must be a list"),
-    ("title: T\nslug: ../escape\n", 1, "slug '../escape'"),
+    ("title: T\nslug: ../escape\n", 3, "slug '../escape'"),
+    ("title: T\ndate: 2026-13-45\n", 3, "month must be in 1..12"),
+    ("{title: [1]}\n", 2, "'title' must be a string"),
 ])
 def test_bad_front_matter_is_an_error_at_its_line(tmp_path, front, line, message):
     path = write_post(tmp_path, "p.md", f"---\n{front}---\n\ntext\n")
@@ -88,3 +90,59 @@ def test_not_utf8(tmp_path):
     path.write_bytes(b"# T\n\ncaf\xe9\n")
     with pytest.raises(BadInput, match="p.md:3: error: the post is not valid UTF-8"):
         read_post(path)
+
+
+def code_lines(tmp_path, text):
+    post = read_post(write_post(tmp_path, "p.md", text))
+    return [(cell.line, cell.source) for cell in post.code_cells], [f"{w.line}: {w.severity}: {w.message}" for w in post.warnings]
+
+
+@pytest.mark.parametrize("text, cells", [
+    ("# T\n\n```python\nx = 1\n\n```\n", [(3, "x = 1")]),  # blank line before the closing fence
+    ("# T\n\n```python\nx = 1\n```", [(3, "x = 1")]),  # no trailing newline
+    ("# T\r\n\r\n```python\r\nx = 1\r\n```\r\n", [(3, "x = 1")]),  # CRLF
+    ("```text\nx = 1\n```\n\n```python\nx = 1\n```\n", [(5, "x = 1")]),  # same code in a text fence first
+    ("````markdown\n```python\ny = 2\n```\n````\n\n```python\nx = 1\n```\n", [(7, "x = 1")]),  # nested
+    ("\ufeff# T\n\n```python\nx = 1\n```\n", [(3, "x = 1")]),  # byte-order mark
+])
+def test_fences_are_found_where_they_are(tmp_path, text, cells):
+    assert code_lines(tmp_path, text)[0] == cells
+
+
+@pytest.mark.parametrize("text, warning", [
+    ("# T\n\n~~~python\nx = 1\n~~~\n", "3: warning: this python fence will not run: use ``` fences"),
+    ("# T\n\n```py\nx = 1\n```\n", "3: warning: this python fence will not run: tag it ```python"),
+    ("# T\n\n- item\n\n  ```python\n  x = 1\n  ```\n",
+     "5: warning: this python fence will not run: it is inside a list or a quote"),
+])
+def test_python_fences_that_do_not_run_are_warned_about(tmp_path, text, warning):
+    cells, warnings = code_lines(tmp_path, text)
+    assert cells == [] and warnings == [warning]
+
+
+def test_no_warning_for_jupytext_own_metadata(tmp_path):
+    cells, warnings = code_lines(tmp_path, "# T\n\n```python\nx = 1\n```\ntext right after\n")
+    assert cells == [(3, "x = 1")] and warnings == []
+
+
+@pytest.mark.parametrize("options, message", [
+    ('tags="x"', "jupytext cannot read this post"),
+    ('timeout="abc"', "timeout must be a positive number"),
+    ("timeout=0", "timeout must be a positive number"),
+    ("data=3", "data must be a string"),
+])
+def test_bad_fence_option_values(tmp_path, options, message):
+    with pytest.raises(BadInput, match=message):
+        read_post(write_post(tmp_path, "p.md", f"# T\n\n```python {options}\nx = 1\n```\n"))
+
+
+def test_timeout_is_rounded_up_to_whole_seconds(tmp_path):
+    post = read_post(write_post(tmp_path, "p.md", "# T\n\n```python timeout=2.5\nx = 1\n```\n"))
+    assert post.code_cells[0].options == {"timeout": 3}
+
+
+def test_inline_values_skip_fences_and_double_backticks(tmp_path):
+    text = "# T\n\n   \nA `{python} a` and ``x `{python} b` y``.\n\n```\n`{python} c`\n```\n"
+    post = read_post(write_post(tmp_path, "p.md", text))
+    [(expression, line)] = [(v.expression, v.line) for cell in post.cells for v in cell.inline_values()]
+    assert (expression, line) == ("a", 4)

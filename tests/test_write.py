@@ -41,3 +41,16 @@ def test_snippet_is_the_completed_code():
     for done in completed.cells:
         if done.cell.kind == "code":
             assert done.code in text
+
+
+def test_scripts_of_removed_posts_are_removed(tmp_path):
+    from kernelblog.write import GENERATED, write_snippets
+    (tmp_path / "old.py").write_text(f"# Old\n# {GENERATED} from old.md; do not edit.\n")
+    (tmp_path / "mine.py").write_text("print('written by hand')\n")
+    write_snippets(tmp_path, {"new": f"# New\n# {GENERATED} from new.md\n"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.py", "new.py"]
+
+
+def test_every_committed_snippet_has_a_post():
+    slugs = {completed.post.slug for completed in complete_all(ROOT / "posts", lambda line: None)}
+    assert {path.stem for path in (ROOT / "snippets").glob("*.py")} == slugs
