@@ -28,7 +28,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("_site"), help="site folder, replaced whole (_site/)")
     parser.add_argument("--snippets", type=Path, default=Path("snippets"), help="folder for <slug>.py (snippets/)")
     parser.add_argument("--check", action="store_true", help="execute every snippet and report; write nothing")
-    parser.add_argument("--force", action="store_true", help="execute even what is cached (every build executes for now)")
+    parser.add_argument("--force", action="store_true", help="execute even what is cached (no cache yet)")
     parser.add_argument("--jobs", type=at_least_one, default=os.cpu_count() or 1, help="posts executed in parallel")
     parser.add_argument("--timeout", type=positive, default=600, help="limit for one cell, in seconds")
     parser.add_argument("--keep-going", action="store_true", help="write the site even when snippets fail")

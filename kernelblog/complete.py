@@ -141,9 +141,10 @@ def _imports(path: Path, cell: Cell, setup: tuple[str, ...], earlier: str, index
         try:
             found = index.import_for(name)
         except AmbiguousName as error:
-            shown = ", ".join(error.modules[:3]) + (f" and {len(error.modules) - 3} more" if len(error.modules) > 3 else "")
-            problems.append(Diagnostic(path, line, "error",
-                                       f"name '{name}' is ambiguous: it is in {shown}; import it from the one you mean"))
+            more = len(error.modules) - 3
+            shown = ", ".join(error.modules[:3]) + (f" and {more} more" if more > 0 else "")
+            message = f"name '{name}' is ambiguous: it is in {shown}; import it from the one you mean"
+            problems.append(Diagnostic(path, line, "error", message))
             continue
         if found:
             from_imports.setdefault(found[0], set()).add(found[1])

@@ -30,19 +30,20 @@ def test_tensorflow_startup_lines_are_dropped():
 
 def test_consecutive_streams_merge_into_one_block():
     outputs = [new_output("stream", name="stdout", text=f"Epoch {i}/3\n") for i in range(1, 4)]
-    outputs.insert(1, new_output("stream", name="stderr", text="W0000 00:00:1795506399.685249    2490 some_op.cc:12] any message\n"))
+    noise = "W0000 00:00:1795506399.685249    2490 some_op.cc:12] any message\n"
+    outputs.insert(1, new_output("stream", name="stderr", text=noise))
     assert page_outputs(outputs) == [Text("Epoch 1/3\nEpoch 2/3\nEpoch 3/3\n")]
 
 
 def test_rich_pre_tables_become_text_and_merge():
-    summary = [new_output("display_data", data={"text/plain": f"row {i}\n", "text/html": f"<pre style='x'>row {i}</pre>"})
+    summary = [new_output("display_data", data={"text/plain": f"row {i}\n", "text/html": f"<pre>row {i}</pre>"})
                for i in range(2)]
     assert page_outputs(summary) == [Text("row 0\nrow 1\n")]
 
 
 def test_html_is_sanitized():
-    [block] = page_outputs([new_output("display_data", data={
-        "text/html": "<table><tr><td><b>ok</b></td></tr></table><script>alert(1)</script><img src=x onerror=alert(1)>"})])
+    hostile = "<table><tr><td><b>ok</b></td></tr></table><script>alert(1)</script><img src=x onerror=alert(1)>"
+    [block] = page_outputs([new_output("display_data", data={"text/html": hostile})])
     assert isinstance(block, Html)
     assert "<b>ok</b>" in block.html and "<table>" in block.html
     assert "script" not in block.html and "onerror" not in block.html

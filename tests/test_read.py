@@ -94,7 +94,8 @@ def test_not_utf8(tmp_path):
 
 def code_lines(tmp_path, text):
     post = read_post(write_post(tmp_path, "p.md", text))
-    return [(cell.line, cell.source) for cell in post.code_cells], [f"{w.line}: {w.severity}: {w.message}" for w in post.warnings]
+    warnings = [f"{w.line}: {w.severity}: {w.message}" for w in post.warnings]
+    return [(cell.line, cell.source) for cell in post.code_cells], warnings
 
 
 @pytest.mark.parametrize("text, cells", [

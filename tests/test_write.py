@@ -30,7 +30,8 @@ def test_snippets_are_in_step_with_posts():
     for completed in complete_all(ROOT / "posts", lambda line: None):
         committed = ROOT / "snippets" / f"{completed.post.slug}.py"
         assert committed.exists(), f"{committed} is missing: run python build.py"
-        assert committed.read_text(encoding="utf-8") == snippet_text(completed), f"{committed} is stale: run python build.py"
+        stale = f"{committed} is stale: run python build.py"
+        assert committed.read_text(encoding="utf-8") == snippet_text(completed), stale
 
 
 def test_snippet_is_the_completed_code():
