@@ -67,3 +67,18 @@ def test_index_lists_posts_newest_first(tmp_path, index):
     html = render_index([older, newer], environment())
     assert html.index("Newer") < html.index("Older")
     assert 'href="b/index.html"' in html
+
+
+def test_prose_keeps_footnote_ids_and_table_alignment_but_not_scripts():
+    from kernelblog.render import markdown_html
+    html = markdown_html("Text[^1] <span onclick='x()'>a</span>\n\n| a |\n|--:|\n| 1 |\n\n[^1]: Note.\n\n"
+                         "<script>alert(1)</script>\n\n[link](javascript:alert(1))")
+    assert 'id="fn-1"' in html and 'href="#fn-1"' in html
+    assert 'style="text-align:right"' in html
+    assert "<script" not in html and "alert(1)</script>" not in html and "onclick" not in html
+    assert 'href="javascript' not in html
+
+
+def test_inline_values_are_text_not_markdown():
+    from kernelblog.render import markdown_html
+    assert str(markdown_html("x KBX0 y", {"KBX0": "2*3*4 <b>"})) == "<p>x 2*3*4 &lt;b&gt; y</p>\n"
