@@ -103,23 +103,24 @@ def complete_post(post: Post, index: KerasIndex) -> CompletedPost:
                 setup = data_setup(cell.options["data"])
             except ValueError as error:
                 diagnostics.append(Diagnostic(post.path, cell.line, "error", str(error)))
-        imports, problems = _imports(post.path, cell, setup, "\n".join(earlier), index)
+        imports, problems, parsed = _imports(post.path, cell, setup, "\n".join(earlier), index)
         diagnostics += problems
         done.append(CompletedCell(cell, imports, setup))
-        if not any(p.message.startswith("invalid syntax") for p in problems):
+        if parsed:
             earlier.append(done[-1].code)  # what later cells can see
     return CompletedPost(post, _preamble(done), tuple(done), tuple(diagnostics))
 
 
 def _imports(path: Path, cell: Cell, setup: tuple[str, ...], earlier: str, index: KerasIndex):
-    """The import lines `cell` needs, and the names it can't resolve as diagnostics."""
+    """The import lines `cell` needs, its names that can't be resolved as diagnostics, and
+    whether it parsed."""
     own = "\n".join(setup + (cell.source,))
     offset = earlier.count("\n") + 1 if earlier else 0
     try:
         undefined = _undefined_names(_mask_magics(earlier + "\n" + own if earlier else own))
     except SyntaxError as error:
         line = cell.line + max((error.lineno or 1) - offset - len(setup), 1)
-        return (), [Diagnostic(path, line, "error", f"invalid syntax: {error.msg}")]
+        return (), [Diagnostic(path, line, "error", f"invalid syntax: {error.msg}")], False
     aliases: set[str] = set()
     from_imports: dict[str, set[str]] = {}
     problems = []
@@ -152,7 +153,7 @@ def _imports(path: Path, cell: Cell, setup: tuple[str, ...], earlier: str, index
             problems.append(Diagnostic(path, line, "error", _unknown(name, index)))
     lines = sorted(aliases) + [f"from {module} import {', '.join(sorted(names))}"
                                for module, names in sorted(from_imports.items())]
-    return tuple(lines), problems
+    return tuple(lines), problems, True
 
 
 def _undefined_names(code: str) -> list[tuple[int, str]]:

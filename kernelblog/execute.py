@@ -8,7 +8,7 @@ import re
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -31,7 +31,6 @@ class ExecutedPost:
     notebook: nbformat.NotebookNode
     failure: Diagnostic | None = None
     seconds: float = 0.0
-    cell_seconds: list[float] = field(default_factory=list)
 
 
 def execute_post(completed: CompletedPost, timeout: float = 600) -> ExecutedPost:
@@ -51,7 +50,6 @@ def execute_post(completed: CompletedPost, timeout: float = 600) -> ExecutedPost
                     continue
                 meta = cell.metadata["kernelblog"]
                 client.timeout = meta.get("timeout", math.ceil(timeout))
-                cell_start = time.monotonic()
                 message = None
                 try:
                     client.execute_cell(cell, index)
@@ -62,7 +60,6 @@ def execute_post(completed: CompletedPost, timeout: float = 600) -> ExecutedPost
                 except CellExecutionError as error:
                     evalue = " ".join(str(error.evalue).split())
                     message = f"{error.ename}: {evalue}" if evalue else error.ename
-                result.cell_seconds.append(time.monotonic() - cell_start)
                 if message:
                     if meta["role"] == "preamble":
                         message = "the build's setup cell failed: " + message

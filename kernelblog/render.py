@@ -91,9 +91,9 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
             elif isinstance(block, out.Html):
                 blocks.append({"kind": "html", "html": Markup(block.html)})
             else:
-                blocks.append({"kind": "error", "name": block.name, "text": block.traceback})
+                blocks.append({"kind": "error", "text": block.traceback})
         end = done.cell.line + done.cell.source.count("\n") + 2
-        blocks += [{"kind": "error", "name": "error", "text": d.message}
+        blocks += [{"kind": "error", "text": d.message}
                    for d in completed.diagnostics if d.severity == "error" and done.cell.line <= d.line <= end]
         cells.append({
             "kind": "code",
