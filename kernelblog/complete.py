@@ -29,17 +29,33 @@ class CompletedCell:
 
     cell: Cell
     imports: tuple[str, ...] = ()
-    setup: tuple[str, ...] = ()  # data setup from the `data` fence option
+    setup: tuple[str, ...] = ()  # data setup: from the `data` fence option, or inferred
+    setup_at: int = 0  # how many of the author's lines come before the setup
+    note: str = ""  # what the build inferred, for the page: "x_train (600, 32, 32, 3) ..."
+
+    @property
+    def before(self) -> str:
+        """The author's lines that run before the data setup."""
+        return "\n".join(self.cell.source.split("\n")[:self.setup_at])
+
+    @property
+    def after(self) -> str:
+        """The author's lines that run after the data setup."""
+        return "\n".join(self.cell.source.split("\n")[self.setup_at:])
 
     @property
     def code(self) -> str:
-        """The code as it runs: added imports, data setup, then the author's snippet."""
-        return "\n".join(self.imports + self.setup + (self.cell.source,))
+        """The code as it runs: added imports, the author's lines with the data setup among them."""
+        author = self.cell.source.split("\n")
+        return "\n".join(self.imports + tuple(author[:self.setup_at]) + self.setup + tuple(author[self.setup_at:]))
 
     def markdown_lines(self) -> list[int]:
-        """The line in the .md file of each line of `code`; added lines map to the fence."""
-        added = len(self.imports) + len(self.setup)
-        return [self.cell.line] * added + [self.cell.line + 1 + n for n in range(self.cell.source.count("\n") + 1)]
+        """The line in the .md file of each line of `code`; added lines map to the line they
+        stand before (the fence line for the imports)."""
+        author = [self.cell.line + 1 + n for n in range(self.cell.source.count("\n") + 1)]
+        setup_line = author[self.setup_at] if self.setup_at < len(author) else author[-1]
+        return ([self.cell.line] * len(self.imports) + author[:self.setup_at]
+                + [setup_line] * len(self.setup) + author[self.setup_at:])
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
 import re
@@ -31,12 +32,15 @@ class ExecutedPost:
     notebook: nbformat.NotebookNode
     failure: Diagnostic | None = None
     seconds: float = 0.0
+    executed_at: str = ""  # when the kernel ran it, ISO 8601 in UTC
+    cached: bool = False  # outputs came from the execution cache
 
 
 def execute_post(completed: CompletedPost, timeout: float = 600) -> ExecutedPost:
     """Run every cell in order in a fresh kernel; stop at the first cell that fails."""
     notebook = completed.notebook()
-    result = ExecutedPost(notebook)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    result = ExecutedPost(notebook, executed_at=now.isoformat(timespec="seconds"))
     started = time.monotonic()
     package_root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ, **KERNEL_ENV)

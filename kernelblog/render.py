@@ -100,7 +100,9 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
             "line": done.cell.line,
             "imports": code_html("\n".join(done.imports)) if done.imports else None,
             "setup": code_html("\n".join(done.setup)) if done.setup else None,
-            "code": code_html(done.cell.source),
+            "before": code_html(done.before) if done.setup_at else None,
+            "code": code_html(done.after),
+            "note": done.note,
             "outputs": blocks,
             "ran": notebook_cell.get("execution_count") is not None,
         })
@@ -131,7 +133,7 @@ def provenance(executed: ExecutedPost) -> dict:
             pass
     return {
         "versions": versions,
-        "date": datetime.date.today().isoformat(),
+        "date": (executed.executed_at or datetime.date.today().isoformat())[:10],
         "seconds": f"{executed.seconds:.1f}",
     }
 
