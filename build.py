@@ -1,4 +1,4 @@
-"""Build the blog: python build.py --help."""
+"""Build the blog: python build.py --help; preview it: python build.py serve --help."""
 
 import argparse
 import os
@@ -22,18 +22,43 @@ def at_least_one(text: str) -> int:
     return value
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Complete, execute and publish the posts' Keras snippets.")
+def port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number (0 picks a free one)")
+    return value
+
+
+def build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--posts", type=Path, default=Path("posts"), help="folder of Markdown posts (posts/)")
     parser.add_argument("--out", type=Path, default=Path("_site"), help="site folder, replaced whole (_site/)")
     parser.add_argument("--snippets", type=Path, default=Path("snippets"), help="folder for <slug>.py (snippets/)")
-    parser.add_argument("--check", action="store_true", help="execute every snippet and report; write nothing")
-    parser.add_argument("--force", action="store_true", help="execute even what is cached (no cache yet)")
+    parser.add_argument("--cache", type=Path, default=Path(".kernelblog-cache"),
+                        help="execution cache folder (.kernelblog-cache/)")
+    parser.add_argument("--force", action="store_true", help="execute everything, ignoring the cache")
     parser.add_argument("--jobs", type=at_least_one, default=os.cpu_count() or 1, help="posts executed in parallel")
     parser.add_argument("--timeout", type=positive, default=600, help="limit for one cell, in seconds")
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["serve"]:
+        parser = argparse.ArgumentParser(prog="build.py serve", description=(
+            "Build, serve the site on localhost, and rebuild and reload the page when a post, a template "
+            "or the package changes. Failing snippets show on the page (as with --keep-going)."))
+        build_options(parser)
+        parser.add_argument("--port", type=port, default=8000, help="port on 127.0.0.1 (8000; 0 picks a free one)")
+        args = vars(parser.parse_args(argv[1:]))
+        from kernelblog.serve import serve
+
+        chosen = args.pop("port")
+        return serve(Options(**args), chosen)
+    parser = argparse.ArgumentParser(description="Complete, execute and publish the posts' Keras snippets.",
+                                     epilog="python build.py serve --help: live preview.")
+    build_options(parser)
+    parser.add_argument("--check", action="store_true", help="execute every snippet and report; write no site")
     parser.add_argument("--keep-going", action="store_true", help="write the site even when snippets fail")
-    args = parser.parse_args(argv)
-    return build(Options(**vars(args)))
+    return build(Options(**vars(parser.parse_args(argv))))
 
 
 if __name__ == "__main__":

@@ -9,12 +9,11 @@ import re
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
@@ -36,8 +35,15 @@ class ExecutedPost:
     cached: bool = False  # outputs came from the execution cache
 
 
-def execute_post(completed: CompletedPost, timeout: float = 600) -> ExecutedPost:
-    """Run every cell in order in a fresh kernel; stop at the first cell that fails."""
+def execute_post(completed: CompletedPost, timeout: float = 600,
+                 on_cell: Callable[[int, int], None] | None = None) -> ExecutedPost:
+    """Run every cell in order in a fresh kernel; stop at the first cell that fails.
+
+    `on_cell(i, n)` is called before the i-th of the n code cells runs (from 1).
+    """
+    from nbclient import NotebookClient  # loaded only when something runs
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
     notebook = completed.notebook()
     now = datetime.datetime.now(datetime.timezone.utc)
     result = ExecutedPost(notebook, executed_at=now.isoformat(timespec="seconds"))
@@ -48,10 +54,13 @@ def execute_post(completed: CompletedPost, timeout: float = 600) -> ExecutedPost
     with tempfile.TemporaryDirectory(prefix="kernelblog-run-") as workdir:
         client = NotebookClient(notebook, timeout=math.ceil(timeout), kernel_name="python3",
                                 resources={"metadata": {"path": workdir}})
+        code_cells = sum(cell.cell_type == "code" for cell in notebook.cells)
         with client.setup_kernel(env=env, stderr=subprocess.DEVNULL):
             for index, cell in enumerate(notebook.cells):
                 if cell.cell_type != "code":
                     continue
+                if on_cell:
+                    on_cell(sum(c.cell_type == "code" for c in notebook.cells[:index + 1]), code_cells)
                 meta = cell.metadata["kernelblog"]
                 client.timeout = meta.get("timeout", math.ceil(timeout))
                 message = None

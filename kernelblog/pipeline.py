@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cache import Cache, CorruptEntry, environment, restore
+from .cache import key as cache_key
 from .complete import CompletedPost, complete_post
 from .diagnostics import BadInput, Diagnostic
 from .keras_index import build_index
+from .progress import Progress, progress_for
 from .read import read_post
 
 OK, SNIPPET_FAILED, BAD_INPUT = 0, 1, 2
@@ -22,6 +24,7 @@ class Options:
     posts: Path = Path("posts")
     out: Path = Path("_site")
     snippets: Path = Path("snippets")
+    cache: Path = Path(".kernelblog-cache")
     check: bool = False
     force: bool = False
     jobs: int = os.cpu_count() or 1
@@ -29,52 +32,106 @@ class Options:
     keep_going: bool = False
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+def build(options: Options, report: Callable[[str], None] | None = None) -> int:
+    """Build the site; report each diagnostic and result as a line (by default: live progress
+    on a terminal, plain lines on stderr otherwise); return the exit status."""
+    progress = progress_for(report)
+    with progress:
+        status = _build(options, progress)
+    progress.summary()
+    return status
 
 
-def build(options: Options, report: Callable[[str], None] = _stderr) -> int:
-    """Build the site; report each diagnostic and result as a line; return the exit status."""
+def _build(options: Options, progress: Progress) -> int:
     try:
         out, posts = options.out.resolve(), options.posts.resolve()
         if out == posts or out in posts.parents:
             raise BadInput(Diagnostic(options.out, 0, "error", "--out would replace the folder that holds the posts"))
-        completed = complete_all(options.posts, report)
+        completed = complete_all(options.posts, progress.report)
     except BadInput as error:
-        report(str(error.diagnostic))
+        progress.report(str(error.diagnostic))
         return BAD_INPUT
     failed = not all(post.ok for post in completed)
     if failed and not options.keep_going:
         return SNIPPET_FAILED  # found before any kernel started
 
-    from .execute import ExecutedPost, execute_post  # nbclient loads only when something runs
+    from .execute import ExecutedPost  # light: nbclient loads only when something runs
 
-    runnable = [post for post in completed if post.ok]
     executed: dict[str, ExecutedPost] = {}
-    with ThreadPoolExecutor(max_workers=max(options.jobs, 1)) as pool:
-        futures = {pool.submit(execute_post, post, options.timeout): post for post in runnable}
-        for future in as_completed(futures):  # report each post as it finishes
-            post = futures[future]
-            try:
-                result = future.result()
-            except Exception as error:  # the kernel could not start, or nbclient failed
-                result = ExecutedPost(post.notebook(), Diagnostic(post.post.path, 1, "error",
-                                                                  f"could not execute the post: {error!r}"))
-            executed[post.post.slug] = result
-            cells = sum(cell.cell.kind == "code" for cell in post.cells)
-            if result.failure:
-                failed = True
-                report(str(result.failure))
-            else:
-                report(f"{post.post.path}: ran {cells} cells in {result.seconds:.1f} s")
+    pending = []  # (post, its cache key)
+    cache, shared = Cache(options.cache), environment()
+    for post in completed:
+        notebook = post.notebook()
+        cells = sum(cell.cell_type == "code" for cell in notebook.cells)
+        if not post.ok:
+            progress.add(post.post.path, cells, "not run")
+            continue
+        progress.add(post.post.path, cells)
+        code_options = [done.cell.options for done in post.cells if done.cell.kind == "code"]
+        post_key = cache_key(notebook, code_options, shared)
+        hit = None if options.force else _from_cache(cache, post_key, post, notebook, progress)
+        if hit:
+            executed[post.post.slug] = hit
+            progress.cached(post.post.path, hit.seconds)
+        else:
+            pending.append((post, post_key))
+    if pending:
+        failed = _execute(options, pending, cache, executed, progress) or failed
     if options.check or (failed and not options.keep_going):
         return SNIPPET_FAILED if failed else OK
 
     for post in completed:
         executed.setdefault(post.post.slug, ExecutedPost(post.notebook()))
     write_all(options, completed, executed)
-    report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
+    progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
     return SNIPPET_FAILED if failed else OK
+
+
+def _from_cache(cache: Cache, key: str, post: CompletedPost, notebook, progress: Progress):
+    """The post's executed notebook from the cache, or None; a damaged entry is a warning."""
+    from .execute import ExecutedPost
+
+    try:
+        entry = cache.load(key)
+        if entry is None:
+            return None
+        restore(notebook, entry)
+    except CorruptEntry as error:
+        progress.report(str(Diagnostic(post.post.path, 0, "warning",
+                                       f"ignoring a damaged cache entry and executing again: {error}")))
+        return None
+    return ExecutedPost(notebook, seconds=entry.seconds, executed_at=entry.executed_at, cached=True)
+
+
+def _execute(options: Options, pending: list, cache: Cache, executed: dict, progress: Progress) -> bool:
+    """Run the pending posts in parallel kernels, caching each success; return whether any failed."""
+    from .execute import ExecutedPost, execute_post
+
+    def run(post: CompletedPost):
+        path = post.post.path
+        return execute_post(post, options.timeout, lambda i, n: progress.running(path, i, n))
+
+    failed = False
+    with ThreadPoolExecutor(max_workers=max(options.jobs, 1)) as pool:
+        futures = {pool.submit(run, post): (post, key) for post, key in pending}
+        for future in as_completed(futures):  # report each post as it finishes
+            post, key = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # the kernel could not start, or nbclient failed
+                result = ExecutedPost(post.notebook(), Diagnostic(post.post.path, 1, "error",
+                                                                  f"could not execute the post: {error!r}"))
+            executed[post.post.slug] = result
+            if result.failure:
+                failed = True
+            else:
+                try:
+                    cache.store(key, post.post.slug, result.notebook, result.executed_at, result.seconds)
+                except OSError as error:
+                    message = f"could not cache the outputs: {error}"
+                    progress.report(str(Diagnostic(options.cache, 0, "warning", message)))
+            progress.finished(post.post.path, result.seconds, result.failure)
+    return failed
 
 
 def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedPost]:

@@ -1,0 +1,157 @@
+"""Execution cache: a post's outputs, keyed on everything that can change them.
+
+An entry is a folder named by the key, holding `outputs.json` and then `manifest.json`,
+each written to a temporary file and renamed; the manifest, written last, holds the
+outputs' checksum, so an entry cut short by a killed build is never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+
+FORMAT = 1  # bump when the entry layout or the key's contents change
+PACKAGES = ("keras", "tensorflow", "numpy", "matplotlib")
+ENVIRONMENT = ("KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS")  # they change numerics
+DATASETS = Path(__file__).resolve().with_name("datasets.py")
+KEEP = 3  # entries kept per post, so undoing an edit finds its outputs again
+CELL_KEYS = ("role", "timeout")  # a cell's metadata in the key; not its .md lines, which prose edits shift
+
+
+class CorruptEntry(Exception):
+    """An entry that exists but cannot be trusted; the message says why."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a cache hit restores: the code cells' outputs and when they ran."""
+
+    cells: list  # per code cell, in order: {"outputs", "execution_count", "execution"}
+    executed_at: str
+    seconds: float
+
+
+def package_version(name: str) -> str:
+    """An installed package's version, read from its metadata without importing it."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def environment() -> dict:
+    """The part of the key that every post shares: versions, dataset library, environment."""
+    return {
+        "format": FORMAT,
+        "python": platform.python_version(),
+        "packages": {name: package_version(name) for name in PACKAGES},
+        "datasets": hashlib.sha256(DATASETS.read_bytes()).hexdigest(),
+        "env": {name: os.environ.get(name) for name in ENVIRONMENT},
+    }
+
+
+def key(notebook: nbformat.NotebookNode, options: list[dict], shared: dict) -> str:
+    """The key of a post's notebook: each code cell's source and options, in order, plus `shared`.
+
+    `options` are the fence options of the post's code cells (the data declarations among them).
+    """
+    cells = [[cell.source, {k: v for k, v in cell.metadata["kernelblog"].items() if k in CELL_KEYS}]
+             for cell in notebook.cells if cell.cell_type == "code"]
+    text = json.dumps({"cells": cells, "options": options, "shared": shared}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Cache:
+    """Entries under one folder, one sub-folder per key."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def load(self, key: str) -> Entry | None:
+        """The entry for `key`; None when there is none; CorruptEntry when it is partial or damaged."""
+        entry = self.folder / key
+        if not entry.exists():
+            return None
+        try:
+            manifest = json.loads((entry / "manifest.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise CorruptEntry("the entry has no manifest (was a build interrupted?)") from None
+        except (OSError, ValueError) as error:
+            raise CorruptEntry(f"its manifest is unreadable: {error}") from None
+        try:
+            data = (entry / "outputs.json").read_bytes()
+        except OSError as error:
+            raise CorruptEntry(f"its outputs are unreadable: {error.strerror or error}") from None
+        if not isinstance(manifest, dict) or manifest.get("key") != key:
+            raise CorruptEntry("its manifest is for another key")
+        if hashlib.sha256(data).hexdigest() != manifest.get("sha256"):
+            raise CorruptEntry("its outputs do not match the manifest's checksum (truncated?)")
+        try:
+            return Entry(json.loads(data), str(manifest["executed_at"]), float(manifest["seconds"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise CorruptEntry(f"it is malformed: {error!r}") from None
+
+    def store(self, key: str, slug: str, notebook: nbformat.NotebookNode, executed_at: str, seconds: float) -> None:
+        """Save the code cells' outputs of an executed notebook; the manifest goes last."""
+        cells = [{"outputs": cell.get("outputs", []), "execution_count": cell.get("execution_count"),
+                  "execution": cell.metadata.get("execution", {})}
+                 for cell in notebook.cells if cell.cell_type == "code"]
+        data = json.dumps(cells).encode()
+        entry = self.folder / key
+        entry.mkdir(parents=True, exist_ok=True)
+        (entry / "manifest.json").unlink(missing_ok=True)  # a damaged entry being replaced
+        _write(entry / "outputs.json", data)
+        manifest = {"key": key, "slug": slug, "sha256": hashlib.sha256(data).hexdigest(),
+                    "executed_at": executed_at, "seconds": seconds}
+        _write(entry / "manifest.json", json.dumps(manifest, indent=1).encode())
+        self._prune(slug)
+
+    def _prune(self, slug: str) -> None:
+        """Remove a post's entries beyond the newest KEEP."""
+        mine = []
+        for manifest in self.folder.glob("*/manifest.json"):
+            try:
+                if json.loads(manifest.read_text(encoding="utf-8")).get("slug") == slug:
+                    mine.append((manifest.stat().st_mtime_ns, manifest.parent))
+            except (OSError, ValueError):
+                continue
+        for _, folder in sorted(mine, reverse=True)[KEEP:]:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def restore(notebook: nbformat.NotebookNode, entry: Entry) -> None:
+    """Put an entry's outputs on the code cells of a freshly built notebook, cell by cell."""
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    if len(code) != len(entry.cells):
+        raise CorruptEntry(f"it has {len(entry.cells)} cells where the post has {len(code)}")
+    try:
+        for cell, saved in zip(code, entry.cells):
+            cell.outputs = [nbformat.from_dict(output) for output in saved["outputs"]]
+            cell.execution_count = saved["execution_count"]
+            if saved["execution"]:
+                cell.metadata["execution"] = nbformat.from_dict(saved["execution"])
+    except (KeyError, TypeError, AttributeError) as error:
+        raise CorruptEntry(f"its cells are malformed: {error!r}") from None
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder and a rename."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

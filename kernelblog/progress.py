@@ -1,0 +1,138 @@
+"""What the build tells while it runs: a live display on a terminal, plain lines elsewhere."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Row:
+    """One post's state: waiting, cached, running, done, failed or not run."""
+
+    path: Path
+    cells: int
+    state: str = "waiting"
+    cell: int = 0
+    started: float = 0.0
+    seconds: float = 0.0
+
+
+class Progress:
+    """Plain lines through `report`: each diagnostic, each post as it completes, then a summary."""
+
+    def __init__(self, report: Callable[[str], None]):
+        self.report = report
+        self.rows: dict[Path, Row] = {}
+        self.lock = threading.Lock()  # posts finish on worker threads
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def add(self, path: Path, cells: int, state: str = "waiting") -> None:
+        self.rows[path] = Row(path, cells, state)
+
+    def cached(self, path: Path, seconds: float) -> None:
+        row = self.rows[path]
+        row.state, row.seconds = "cached", seconds
+        self.report(f"{path}: {row.cells} cells cached (they ran in {seconds:.1f} s)")
+
+    def running(self, path: Path, cell: int, cells: int) -> None:
+        with self.lock:
+            row = self.rows[path]
+            if row.state != "running":
+                row.state, row.started = "running", time.monotonic()
+            row.cell, row.cells = cell, cells
+
+    def finished(self, path: Path, seconds: float, failure=None) -> None:
+        with self.lock:
+            row = self.rows[path]
+            row.state, row.seconds = ("failed" if failure else "executed"), seconds
+        self.report(str(failure) if failure else f"{path}: ran {row.cells} cells in {seconds:.1f} s")
+
+    def summary(self) -> None:
+        """A table: post, cells, executed or cached, seconds."""
+        if not self.rows:
+            return
+        width = max(len(str(path)) for path in self.rows)
+        self.report(f"{'post':<{width}}  cells  {'result':<8}  seconds")
+        for row in self.rows.values():
+            seconds = f"{row.seconds:7.1f}" if row.state in ("executed", "cached", "failed") else "      -"
+            self.report(f"{str(row.path):<{width}}  {row.cells:5d}  {row.state:<8}  {seconds}")
+
+
+class LiveProgress(Progress):
+    """A rich live display on a terminal: each post's state and time, redrawn as it changes."""
+
+    def __init__(self):
+        from rich.console import Console  # only a terminal needs rich
+
+        self.console = Console(stderr=True, highlight=False)
+        super().__init__(lambda line: self.console.print(line, markup=False))
+        self.live = None
+
+    def __enter__(self) -> LiveProgress:
+        from rich.live import Live
+
+        self.live = Live(get_renderable=self._table, console=self.console, refresh_per_second=8, transient=True)
+        self.live.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.live.stop()
+
+    def cached(self, path: Path, seconds: float) -> None:
+        self.rows[path].state, self.rows[path].seconds = "cached", seconds  # shown in the table, not as a line
+
+    def finished(self, path: Path, seconds: float, failure=None) -> None:
+        with self.lock:
+            row = self.rows[path]
+            row.state, row.seconds = ("failed" if failure else "executed"), seconds
+        if failure:
+            self.report(str(failure))
+
+    def _table(self):
+        from rich.table import Table
+
+        table = Table(box=None, show_header=False, pad_edge=False)
+        now = time.monotonic()
+        with self.lock:
+            for row in self.rows.values():
+                if row.state == "running":
+                    state, seconds = f"[yellow]running cell {row.cell} of {row.cells}", now - row.started
+                else:
+                    state, seconds = STYLES.get(row.state, row.state), row.seconds
+                shown = f"{seconds:.1f} s" if row.state in ("running", "executed", "cached", "failed") else ""
+                table.add_row(str(row.path), state, shown)
+        return table
+
+    def summary(self) -> None:
+        from rich.table import Table
+
+        if not self.rows:
+            return
+        table = Table("post", "cells", "result", "seconds")
+        for row in self.rows.values():
+            seconds = f"{row.seconds:.1f}" if row.state in ("executed", "cached", "failed") else "-"
+            table.add_row(str(row.path), str(row.cells), STYLES.get(row.state, row.state), seconds)
+        self.console.print(table)
+
+
+STYLES = {"cached": "[cyan]cached", "executed": "[green]executed", "failed": "[red]failed", "not run": "[dim]not run",
+          "waiting": "[dim]waiting"}
+
+
+def progress_for(report: Callable[[str], None] | None) -> Progress:
+    """Live progress when the build reports to a terminal, plain lines otherwise."""
+    if report is None:
+        if sys.stderr.isatty():
+            return LiveProgress()
+        return Progress(lambda line: print(line, file=sys.stderr, flush=True))
+    return Progress(report)
