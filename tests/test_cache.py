@@ -1,0 +1,245 @@
+"""The execution cache: what re-executes after which change, damaged entries, no heavy imports on a hit."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, write_post
+from kernelblog import cache, execute, pipeline
+from kernelblog.complete import complete_post
+from kernelblog.pipeline import Options, build
+from kernelblog.read import read_post
+
+ALPHA = """---
+title: Alpha
+---
+
+Some prose.
+
+```python
+values = np.arange(5)
+total = int(values.sum())
+print("total", total)
+```
+
+More prose about `{python} total` things.
+"""
+BETA = """# Beta
+
+```python
+print("beta", np.ones(3).mean())
+```
+"""
+
+
+def key_of(tmp_path, text, shared=None):
+    path = write_post(tmp_path, "k.md", text)
+    completed = complete_post(read_post(path), None)
+    options = [done.cell.options for done in completed.cells if done.cell.kind == "code"]
+    return cache.key(completed.notebook(), options, shared or cache.environment())
+
+
+def test_key_ignores_prose_and_shifted_lines_but_not_code(tmp_path):
+    base = key_of(tmp_path, ALPHA)
+    assert key_of(tmp_path, ALPHA.replace("More prose", "Edited prose,\nnow on two lines,")) == base
+    assert key_of(tmp_path, ALPHA.replace("Some prose", "A new paragraph.\n\nSome prose")) == base
+    assert key_of(tmp_path, ALPHA.replace("title: Alpha", "title: Renamed\ntags: [x]")) == base
+    assert key_of(tmp_path, ALPHA.replace("values.sum()", "values.max()")) != base
+    assert key_of(tmp_path, ALPHA.replace("`{python} total`", "`{python} total + 1`")) != base  # inline values run
+    assert key_of(tmp_path, ALPHA.replace("```python\nvalues", "```python timeout=5\nvalues")) != base
+
+
+def test_key_covers_versions_dataset_library_and_environment(tmp_path, monkeypatch):
+    base = key_of(tmp_path, ALPHA)
+    real = cache.package_version
+    monkeypatch.setattr(cache, "package_version", lambda name: "9.9.9" if name == "keras" else real(name))
+    assert key_of(tmp_path, ALPHA) != base
+    monkeypatch.setattr(cache, "package_version", real)
+    library = tmp_path / "datasets.py"
+    library.write_text(cache.DATASETS.read_text() + "\n# changed\n")
+    monkeypatch.setattr(cache, "DATASETS", library)
+    assert key_of(tmp_path, ALPHA) != base
+    monkeypatch.undo()
+    assert key_of(tmp_path, ALPHA) == base
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert key_of(tmp_path, ALPHA) != base
+
+
+def test_entry_round_trip_and_damage(tmp_path):
+    path = write_post(tmp_path, "k.md", ALPHA)
+    notebook = complete_post(read_post(path), None).notebook()
+    for number, cell in enumerate(c for c in notebook.cells if c.cell_type == "code"):
+        cell.outputs = [{"output_type": "stream", "name": "stdout", "text": f"cell {number}\n"}]
+        cell.execution_count = number + 1
+    store = cache.Cache(tmp_path / "cache")
+    assert store.load("k" * 64) is None
+    store.store("k" * 64, "k", notebook, "2026-01-02T03:04:05+00:00", 1.5)
+    entry = store.load("k" * 64)
+    assert (entry.executed_at, entry.seconds) == ("2026-01-02T03:04:05+00:00", 1.5)
+    fresh = complete_post(read_post(path), None).notebook()
+    cache.restore(fresh, entry)
+    assert [c.outputs[0].text for c in fresh.cells if c.cell_type == "code"] == ["cell 0\n", "cell 1\n", "cell 2\n"]
+
+    outputs = tmp_path / "cache" / ("k" * 64) / "outputs.json"
+    outputs.write_bytes(outputs.read_bytes()[:40])
+    with pytest.raises(cache.CorruptEntry, match="checksum"):
+        store.load("k" * 64)
+    (outputs.parent / "manifest.json").unlink()
+    with pytest.raises(cache.CorruptEntry, match="no manifest"):
+        store.load("k" * 64)
+
+
+def test_old_entries_of_a_post_are_pruned(tmp_path):
+    path = write_post(tmp_path, "k.md", ALPHA)
+    notebook = complete_post(read_post(path), None).notebook()
+    store = cache.Cache(tmp_path / "cache")
+    for number in range(cache.KEEP + 2):
+        store.store(f"{number:064d}", "k", notebook, "", 1.0)
+    store.store("f" * 64, "other", notebook, "", 1.0)
+    kept = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert len(kept) == cache.KEEP + 1 and "f" * 64 in kept and f"{0:064d}" not in kept
+
+
+# Builds in a real kernel: tiny numpy posts.
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory):
+    """Two posts built once, with their cache."""
+    folder = tmp_path_factory.mktemp("warm")
+    write_post(folder / "posts", "alpha.md", ALPHA)
+    write_post(folder / "posts", "beta.md", BETA)
+    assert build(options(folder), lambda line: None) == 0
+    return folder
+
+
+@pytest.fixture
+def site(warm, tmp_path):
+    """A copy of the warm posts and cache, for one test to change."""
+    for name in ("posts", "cache"):
+        shutil.copytree(warm / name, tmp_path / name)
+    return tmp_path
+
+
+@pytest.fixture
+def runs(monkeypatch):
+    """The slugs of the posts executed, as the build starts them."""
+    started, real = [], execute.execute_post
+
+    def counting(completed, *args, **kwargs):
+        started.append(completed.post.slug)
+        return real(completed, *args, **kwargs)
+
+    monkeypatch.setattr(execute, "execute_post", counting)
+    return started
+
+
+def options(folder, **kwargs):
+    return Options(posts=folder / "posts", out=folder / "site", snippets=folder / "snippets",
+                   cache=folder / "cache", **kwargs)
+
+
+def rebuild(folder, **kwargs):
+    lines = []
+    status = build(options(folder, **kwargs), lines.append)
+    return status, lines
+
+
+@pytest.mark.slow
+def test_prose_edit_reexecutes_nothing_and_keeps_the_original_run(site, runs, monkeypatch):
+    seen, real_write = {}, pipeline.write_all
+
+    def write_all(options, completed, executed):
+        seen.update(executed)
+        real_write(options, completed, executed)
+
+    monkeypatch.setattr(pipeline, "write_all", write_all)
+    post = site / "posts" / "alpha.md"
+    post.write_text(post.read_text().replace("Some prose", "A new paragraph.\n\nSome prose").replace("More", "Less"))
+    status, lines = rebuild(site)
+    assert status == 0 and runs == []
+    assert f"{post}: 3 cells cached" in " ".join(lines)
+    page = (site / "site" / "alpha" / "index.html").read_text()
+    assert "total 10" in page and "Less prose" in page and "10 things" in page
+    manifests = [json.loads(p.read_text()) for p in (site / "cache").glob("*/manifest.json")]
+    ran_at = {m["slug"]: m["executed_at"] for m in manifests}
+    assert seen["alpha"].cached and seen["alpha"].executed_at == ran_at["alpha"]
+
+
+@pytest.mark.slow
+def test_code_edit_reexecutes_exactly_that_post(site, runs):
+    post = site / "posts" / "beta.md"
+    post.write_text(post.read_text().replace('"beta"', '"beta, edited"'))
+    status, _ = rebuild(site)
+    assert status == 0 and runs == ["beta"]
+    assert "beta, edited 1.0" in (site / "site" / "beta" / "index.html").read_text()
+
+
+@pytest.mark.slow
+def test_keras_version_or_dataset_library_change_invalidates(site, runs, monkeypatch):
+    real = cache.package_version
+    monkeypatch.setattr(cache, "package_version", lambda name: "0.0.1" if name == "keras" else real(name))
+    assert rebuild(site)[0] == 0
+    assert sorted(runs) == ["alpha", "beta"]
+    monkeypatch.setattr(cache, "package_version", real)
+    runs.clear()
+    library = site / "datasets.py"
+    library.write_text(cache.DATASETS.read_text() + "\n# a new generator would go here\n")
+    monkeypatch.setattr(cache, "DATASETS", library)
+    assert rebuild(site)[0] == 0
+    assert sorted(runs) == ["alpha", "beta"]
+
+
+@pytest.mark.slow
+def test_truncated_entry_is_reexecuted_with_a_warning(site, runs):
+    for manifest in (site / "cache").glob("*/manifest.json"):
+        if json.loads(manifest.read_text())["slug"] == "alpha":
+            outputs = manifest.with_name("outputs.json")
+            outputs.write_bytes(outputs.read_bytes()[: outputs.stat().st_size // 2])
+    status, lines = rebuild(site)
+    assert status == 0 and runs == ["alpha"]
+    warnings = [line for line in lines if "warning" in line]
+    assert warnings == [f"{site / 'posts' / 'alpha.md'}: warning: ignoring a damaged cache entry and executing "
+                        "again: its outputs do not match the manifest's checksum (truncated?)"]
+    assert "total 10" in (site / "site" / "alpha" / "index.html").read_text()
+    runs.clear()
+    status, lines = rebuild(site)
+    assert status == 0 and runs == [] and not [line for line in lines if "warning" in line]  # written anew
+
+
+@pytest.mark.slow
+def test_force_ignores_the_cache_and_failures_are_not_cached(site, runs):
+    assert rebuild(site, force=True)[0] == 0
+    assert sorted(runs) == ["alpha", "beta"]
+    write_post(site / "posts", "gamma.md", "# Gamma\n\n```python\nprint(1 / 0)\n```\n")
+    runs.clear()
+    assert rebuild(site, keep_going=True)[0] == 1
+    assert rebuild(site, keep_going=True)[0] == 1
+    assert runs == ["gamma", "gamma"]
+
+
+@pytest.mark.slow
+def test_noop_rebuild_starts_no_kernel_and_imports_no_tensorflow(site):
+    script = f"""
+import json, sys
+from pathlib import Path
+from kernelblog import execute
+from kernelblog.pipeline import Options, build
+
+def no_kernel(*args, **kwargs):
+    raise AssertionError("a kernel was started")
+
+execute.execute_post = no_kernel
+folder = Path({str(site)!r})
+status = build(Options(posts=folder / "posts", out=folder / "site", snippets=folder / "snippets",
+                       cache=folder / "cache"))
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "nbclient"))
+print(json.dumps({{"status": status, "heavy": heavy}}))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert json.loads(result.stdout) == {"status": 0, "heavy": []}, result.stderr
+    assert "\x1b" not in result.stderr  # not a terminal: plain lines
+    assert f"{site / 'posts' / 'beta.md'}: 2 cells cached" in result.stderr
+    assert (site / "site" / "beta" / "index.html").exists()
