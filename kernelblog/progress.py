@@ -100,33 +100,34 @@ class LiveProgress(Progress):
 
     def _table(self):
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(box=None, show_header=False, pad_edge=False)
         now = time.monotonic()
         with self.lock:
             for row in self.rows.values():
                 if row.state == "running":
-                    state, seconds = f"[yellow]running cell {row.cell} of {row.cells}", now - row.started
+                    state, seconds = Text(f"running cell {row.cell} of {row.cells}", "yellow"), now - row.started
                 else:
-                    state, seconds = STYLES.get(row.state, row.state), row.seconds
+                    state, seconds = Text(row.state, STYLES.get(row.state, "")), row.seconds
                 shown = f"{seconds:.1f} s" if row.state in ("running", "executed", "cached", "failed") else ""
-                table.add_row(str(row.path), state, shown)
+                table.add_row(Text(str(row.path)), state, Text(shown))
         return table
 
     def summary(self) -> None:
         from rich.table import Table
+        from rich.text import Text
 
         if not self.rows:
             return
         table = Table("post", "cells", "result", "seconds")
         for row in self.rows.values():
             seconds = f"{row.seconds:.1f}" if row.state in ("executed", "cached", "failed") else "-"
-            table.add_row(str(row.path), str(row.cells), STYLES.get(row.state, row.state), seconds)
+            table.add_row(Text(str(row.path)), str(row.cells), Text(row.state, STYLES.get(row.state, "")), seconds)
         self.console.print(table)
 
 
-STYLES = {"cached": "[cyan]cached", "executed": "[green]executed", "failed": "[red]failed", "not run": "[dim]not run",
-          "waiting": "[dim]waiting"}
+STYLES = {"cached": "cyan", "executed": "green", "failed": "red", "not run": "dim", "waiting": "dim"}
 
 
 def progress_for(report: Callable[[str], None] | None) -> Progress:

@@ -1,13 +1,17 @@
 """The command line: exit statuses and path:line messages for input that fails before any kernel."""
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from conftest import ROOT, write_post
 from kernelblog import execute
 from kernelblog.pipeline import Options, build
+from kernelblog.progress import LiveProgress, Progress
 
 
 def run_build(*args):
@@ -71,3 +75,43 @@ def test_undefined_name_fails_before_any_kernel_starts(tmp_path, monkeypatch):
     assert lines == [f"{post}:5: error: name 'Dense2' is not defined (did you mean 'Dense'?)"]
     assert (site / "index.html").read_text() == "previous site"
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("args", [("serve", "--port", "x"), ("serve", "--port", "70000"), ("serve", "--check")])
+def test_serve_usage_error_exits_2(args):
+    result = run_build(*args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_plain_progress_is_lines_without_control_characters(tmp_path):
+    lines = []
+    progress = Progress(lines.append)
+    progress.add(Path("posts/a.md"), 3)
+    progress.add(Path("posts/b.md"), 2)
+    progress.cached(Path("posts/a.md"), 4.25)
+    progress.running(Path("posts/b.md"), 1, 2)
+    progress.finished(Path("posts/b.md"), 1.5)
+    progress.summary()
+    assert lines == [
+        "posts/a.md: 3 cells cached (they ran in 4.2 s)",
+        "posts/b.md: ran 2 cells in 1.5 s",
+        "post        cells  result    seconds",
+        "posts/a.md      3  cached        4.2",
+        "posts/b.md      2  executed      1.5",
+    ]
+
+
+def test_live_progress_shows_each_posts_state():
+    progress = LiveProgress()
+    progress.console = Console(record=True, width=100, force_terminal=True)
+    progress.add(Path("posts/a.md"), 3)
+    progress.add(Path("posts/b.md"), 4)
+    progress.add(Path("posts/c.md"), 2)
+    progress.cached(Path("posts/a.md"), 4.0)
+    progress.running(Path("posts/b.md"), 2, 4)
+    progress.finished(Path("posts/c.md"), 1.0, failure="posts/c.md:3: error: NameError: x")
+    progress.console.print(progress._table())
+    shown = progress.console.export_text()
+    assert re.search(r"posts/a.md +cached +4.0 s", shown)
+    assert re.search(r"posts/b.md +running cell 2 of 4 +\d+\.\d s", shown)
+    assert re.search(r"posts/c.md +failed", shown) and "NameError" in shown
