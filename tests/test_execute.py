@@ -35,7 +35,8 @@ plt.show()
 
 
 def options(tmp_path, **kwargs):
-    return Options(posts=tmp_path / "posts", out=tmp_path / "site", snippets=tmp_path / "snippets", **kwargs)
+    return Options(posts=tmp_path / "posts", out=tmp_path / "site", snippets=tmp_path / "snippets",
+                   cache=tmp_path / "cache", **kwargs)
 
 
 @pytest.fixture
