@@ -29,10 +29,10 @@ CACHED = re.compile(r"^(\S+): \d+ cells cached", re.M)
 SCRIPT_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
 
 
-def measure(command: list[str], env: dict | None = None) -> tuple[float, int, str]:
+def measure(command: list[str], env: dict | None = None, cwd: Path = ROOT) -> tuple[float, int, str]:
     """Run `command`; return its wall time, the peak memory of its process tree, and its stderr."""
     started = time.perf_counter()
-    process = psutil.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = psutil.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak, done = 0, threading.Event()
 
     def sample():
@@ -109,7 +109,7 @@ def main() -> None:
                                                                                    os.environ.get("PYTHONPATH")])))
         b_seconds, b_peak = 0.0, 0
         for script in sorted((work / "snippets").glob("*.py")):
-            seconds, peak, _ = measure([sys.executable, str(script)], env)
+            seconds, peak, _ = measure([sys.executable, str(script)], env, cwd=work)  # files they save go there
             b_seconds, b_peak = b_seconds + seconds, max(b_peak, peak)
         b = (b_seconds, b_peak)
 

@@ -33,12 +33,16 @@ class Options:
 
 
 def build(options: Options, report: Callable[[str], None] | None = None) -> int:
-    """Build the site; report each diagnostic and result as a line (by default: live progress
-    on a terminal, plain lines on stderr otherwise); return the exit status."""
+    """Build the site; report each diagnostic and post result as a line; return the exit status.
+
+    Without `report`, the build reports to the console, with a summary table at the end: live
+    progress on a terminal, plain lines on stderr otherwise.
+    """
     progress = progress_for(report)
     with progress:
         status = _build(options, progress)
-    progress.summary()
+    if report is None:
+        progress.summary()
     return status
 
 
@@ -109,6 +113,7 @@ def _execute(options: Options, pending: list, cache: Cache, executed: dict, prog
 
     def run(post: CompletedPost):
         path = post.post.path
+        progress.running(path, 0, progress.rows[path].cells)  # the kernel starts
         return execute_post(post, options.timeout, lambda i, n: progress.running(path, i, n))
 
     failed = False

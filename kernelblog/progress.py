@@ -12,7 +12,7 @@ from pathlib import Path
 
 @dataclass
 class Row:
-    """One post's state: waiting, cached, running, done, failed or not run."""
+    """One post's state: waiting, cached, running (cell 0: its kernel starts), executed, failed or not run."""
 
     path: Path
     cells: int
@@ -107,7 +107,8 @@ class LiveProgress(Progress):
         with self.lock:
             for row in self.rows.values():
                 if row.state == "running":
-                    state, seconds = Text(f"running cell {row.cell} of {row.cells}", "yellow"), now - row.started
+                    doing = f"running cell {row.cell} of {row.cells}" if row.cell else "starting a kernel"
+                    state, seconds = Text(doing, "yellow"), now - row.started
                 else:
                     state, seconds = Text(row.state, STYLES.get(row.state, "")), row.seconds
                 shown = f"{seconds:.1f} s" if row.state in ("running", "executed", "cached", "failed") else ""

@@ -1,6 +1,7 @@
 """The execution cache: what re-executes after which change, damaged entries, no heavy imports on a hit."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -242,4 +243,6 @@ print(json.dumps({{"status": status, "heavy": heavy}}))
     assert json.loads(result.stdout) == {"status": 0, "heavy": []}, result.stderr
     assert "\x1b" not in result.stderr  # not a terminal: plain lines
     assert f"{site / 'posts' / 'beta.md'}: 2 cells cached" in result.stderr
+    assert re.search(r"^post +cells +result +seconds\n.*alpha.md +3 +cached .*\n.*beta.md +2 +cached ", result.stderr,
+                     re.M)  # the summary table
     assert (site / "site" / "beta" / "index.html").exists()
