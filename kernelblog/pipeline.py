@@ -85,7 +85,8 @@ def _build(options: Options, progress: Progress) -> int:
         return SNIPPET_FAILED if failed else OK
 
     for post in completed:
-        executed.setdefault(post.post.slug, ExecutedPost(post.notebook()))
+        if post.post.slug not in executed:  # found before running, under --keep-going
+            executed[post.post.slug] = ExecutedPost(post.notebook())
     write_all(options, completed, executed)
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
     return SNIPPET_FAILED if failed else OK
