@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from .complete import CompletedPost, complete_post
+from .complete import CompletedPost, complete_post, project_aliases
 from .diagnostics import BadInput, Diagnostic
 from .keras_index import build_index
 from .read import read_post
@@ -52,7 +52,7 @@ def build(options: Options, report: Callable[[str], None] = _stderr) -> int:
     runnable = [post for post in completed if post.ok]
     executed: dict[str, ExecutedPost] = {}
     with ThreadPoolExecutor(max_workers=max(options.jobs, 1)) as pool:
-        futures = {pool.submit(execute_post, post, options.timeout): post for post in runnable}
+        futures = {pool.submit(execute_post, post, options.timeout, options.keep_going): post for post in runnable}
         for future in as_completed(futures):  # report each post as it finishes
             post = futures[future]
             try:
@@ -64,7 +64,8 @@ def build(options: Options, report: Callable[[str], None] = _stderr) -> int:
             cells = sum(cell.cell.kind == "code" for cell in post.cells)
             if result.failure:
                 failed = True
-                report(str(result.failure))
+                for failure in result.failures or [result.failure]:
+                    report(str(failure))
             else:
                 report(f"{post.post.path}: ran {cells} cells in {result.seconds:.1f} s")
     if options.check or (failed and not options.keep_going):
@@ -93,7 +94,8 @@ def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedP
                                       f"slug '{post.slug}' is also used by {seen[post.slug]}"))
         seen[post.slug] = post.path
     index = build_index()
-    completed = [complete_post(post, index) for post in posts]
+    aliases = project_aliases(folder.resolve().parent / "pyproject.toml")
+    completed = [complete_post(post, index, aliases) for post in posts]
     for post in completed:
         for diagnostic in post.diagnostics:
             report(str(diagnostic))
