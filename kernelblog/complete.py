@@ -7,18 +7,19 @@ import difflib
 import functools
 import re
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from pyflakes import checker, messages
 
-from .diagnostics import Diagnostic
-from .keras_index import ALIASES, AmbiguousName, KerasIndex
+from .diagnostics import BadInput, Diagnostic
+from .infer import DATA_NAMES, CannotInfer, first_data_use, infer_data, trains_model
+from .keras_index import ALIASES, FAMILY_HELPERS, AmbiguousName, KerasIndex
 from .read import Cell, Post
 
 DATASETS_MODULE = "kernelblog.datasets"
-DATA_NAMES = {"x_train", "y_train", "x_test", "y_test", "X_train", "X_test"}
 IPYTHON_BUILTINS = {"get_ipython"}
 MAGIC = re.compile(r"^(\s*(?:[\w.]+\s*=\s*)?)[%!]")
 
@@ -104,83 +105,215 @@ class CompletedPost:
         return notebook
 
 
-def complete_post(post: Post, index: KerasIndex) -> CompletedPost:
-    """Complete every code cell of `post`, counting what earlier cells defined."""
+def complete_post(post: Post, index: KerasIndex, aliases: dict[str, str] | None = None) -> CompletedPost:
+    """Complete every code cell of `post`, counting what the other cells define.
+
+    `aliases` (name -> import statement) add to or override ALIASES and the Keras index.
+    """
     diagnostics = list(post.warnings)
-    done: list[CompletedCell] = []
-    earlier: list[str] = []  # completed code of the earlier cells that parse
-    for cell in post.cells:
+    cells = [_promote(post.path, cell, index, {**ALIASES, **(aliases or {})}, diagnostics) for cell in post.cells]
+    declared: dict[int, tuple[str, ...]] = {}  # cell number -> setup lines from its data option
+    trees: dict[int, ast.Module] = {}  # cell number -> parsed author code, for the cells that parse
+    for number, cell in enumerate(cells):
         if cell.kind != "code":
-            done.append(CompletedCell(cell))
             continue
-        setup: tuple[str, ...] = ()
         if "data" in cell.options:
             try:
-                setup = data_setup(cell.options["data"])
+                declared[number] = data_setup(cell.options["data"])
             except ValueError as error:
                 diagnostics.append(Diagnostic(post.path, cell.line, "error", str(error)))
-        imports, problems, parsed = _imports(post.path, cell, setup, "\n".join(earlier), index)
-        diagnostics += problems
-        done.append(CompletedCell(cell, imports, setup))
-        if parsed:
-            earlier.append(done[-1].code)  # what later cells can see
-    return CompletedPost(post, _preamble(done), tuple(done), tuple(diagnostics))
-
-
-def _imports(path: Path, cell: Cell, setup: tuple[str, ...], earlier: str, index: KerasIndex):
-    """The import lines `cell` needs, its names that can't be resolved as diagnostics, and
-    whether it parsed."""
-    own = "\n".join(setup + (cell.source,))
-    offset = earlier.count("\n") + 1 if earlier else 0
-    try:
-        undefined = _undefined_names(_mask_magics(earlier + "\n" + own if earlier else own))
-    except SyntaxError as error:
-        line = cell.line + max((error.lineno or 1) - offset - len(setup), 1)
-        return (), [Diagnostic(path, line, "error", f"invalid syntax: {error.msg}")], False
-    aliases: set[str] = set()
-    from_imports: dict[str, set[str]] = {}
-    problems = []
-    for lineno, name in undefined:
-        if lineno <= offset:
-            continue
-        line = cell.line + max(lineno - offset - len(setup), 1)
-        if name in DATA_NAMES and "data" in cell.options and not setup:
-            continue  # the data option itself was reported
-        if name in ALIASES:
-            aliases.add(ALIASES[name])
-            continue
-        if name in sys.stdlib_module_names:
-            aliases.add(f"import {name}")
-            continue
-        if name in dataset_generators():
-            from_imports.setdefault(DATASETS_MODULE, set()).add(name)
-            continue
         try:
-            found = index.import_for(name)
-        except AmbiguousName as error:
-            more = len(error.modules) - 3
-            shown = ", ".join(error.modules[:3]) + (f" and {more} more" if more > 0 else "")
-            message = f"name '{name}' is ambiguous: it is in {shown}; import it from the one you mean"
-            problems.append(Diagnostic(path, line, "error", message))
-            continue
-        if found:
-            from_imports.setdefault(found[0], set()).add(found[1])
-        else:
-            problems.append(Diagnostic(path, line, "error", _unknown(name, index)))
-    lines = sorted(aliases) + [f"from {module} import {', '.join(sorted(names))}"
-                               for module, names in sorted(from_imports.items())]
-    return tuple(lines), problems, True
+            trees[number] = ast.parse(_mask_magics(cell.source))
+        except SyntaxError as error:
+            line = cell.line + min(max(error.lineno or 1, 1), cell.source.count("\n") + 1)
+            diagnostics.append(Diagnostic(post.path, line, "error", f"invalid syntax: {error.msg}"))
+    context = _Context(post.path, index, {**ALIASES, **(aliases or {})}, cells, declared, trees)
+    done = [context.complete(number, cell) for number, cell in enumerate(cells)]
+    diagnostics += context.problems
+    return CompletedPost(post, _preamble(done), tuple(done), tuple(sorted(diagnostics, key=lambda d: d.line)))
+
+
+def _promote(path: Path, cell: Cell, index: KerasIndex, aliases: dict[str, str], diagnostics: list) -> Cell:
+    """An untagged fence whose content is Python using Keras names or aliases becomes a code cell."""
+    if cell.untagged is None:
+        return cell
+    try:
+        tree = ast.parse(cell.untagged)
+    except SyntaxError:
+        return cell
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    if not used & (index.known_names() | set(aliases)):
+        return cell
+    diagnostics.append(Diagnostic(path, cell.line, "warning",
+                                  "this fence has no language but reads as Keras code, so it runs: tag it ```python"))
+    return Cell("code", cell.untagged, cell.line)
+
+
+class _Context:
+    """What one post's completion knows: every cell's code, what it binds, and what the build added."""
+
+    def __init__(self, path: Path, index: KerasIndex, aliases: dict[str, str], cells: list[Cell],
+                 declared: dict[int, tuple[str, ...]], trees: dict[int, ast.Module]):
+        self.path, self.index, self.aliases, self.cells = path, index, aliases, cells
+        self.declared, self.trees = declared, trees
+        self.problems: list[Diagnostic] = []
+        self.provided: set[str] = set()  # names an import added to an earlier cell binds
+        self.inferred: tuple[str, ...] = ()  # the setup of the data inferred last, still bound
+        self.undefined = self._undefined()
+        self.bound: dict[str, tuple[int, int]] = {}  # name -> (cell number, author line) of its first binding
+        for number, tree in trees.items():
+            for name, line in _module_bindings(tree):
+                self.bound.setdefault(name, (number, line))
+        used = {n.id if isinstance(n, ast.Name) else n.attr for tree in trees.values() for n in ast.walk(tree)
+                if isinstance(n, (ast.Name, ast.Attribute))}
+        self.families = index.families(used)
+
+    def _undefined(self) -> dict[int, list[tuple[int, str]]]:
+        """Cell number -> (line in the author's code, name) of each unbound use, by one pyflakes
+        pass over the whole post, so a function may use a name a later cell defines."""
+        pieces, owners = [], []  # owners[k]: (cell number, first line of the cell's author code)
+        total = 0
+        for number, tree in self.trees.items():
+            setup = self.declared.get(number, ())
+            code = "\n".join(setup + (_mask_magics(self.cells[number].source),))
+            owners.append((number, total + 1 + len(setup)))
+            pieces.append(code)
+            total += code.count("\n") + 1
+        found: dict[int, list[tuple[int, str]]] = {}
+        if not pieces:
+            return found
+        for lineno, name in _undefined_names("\n".join(pieces)):
+            number, first = next((n, f) for n, f in reversed(owners) if lineno >= f - len(self.declared.get(n, ())))
+            found.setdefault(number, []).append((max(lineno - first, 0) + 1, name))
+        return found
+
+    def complete(self, number: int, cell: Cell) -> CompletedCell:
+        if cell.kind != "code":
+            return CompletedCell(cell)
+        setup, setup_at, note = self.declared.get(number, ()), 0, ""
+        if number not in self.trees:
+            return CompletedCell(cell, (), setup)
+        uses: dict[str, int] = {}  # name -> the author line of its first unbound use in this cell
+        for line, name in self.undefined.get(number, []):
+            uses.setdefault(name, line)
+        data = {name: line for name, line in uses.items() if name in DATA_NAMES and "data" not in cell.options}
+        if data:
+            setup, setup_at, note = self._data(number, cell, data)
+        aliases: set[str] = set()
+        from_imports: dict[str, set[str]] = {}
+        metrics = _names_in_keyword(self.trees[number], "metrics")
+        elsewhere = _names_outside_keyword(self.trees[number], "metrics")
+        for name, line in uses.items():
+            if name in DATA_NAMES or name in self.provided:
+                continue
+            at = cell.line + line
+            if name in self.bound:
+                other, bound_line = self.bound[name]
+                where = self.cells[other].line + bound_line
+                message = f"name '{name}' is not bound at this point (it is bound at line {where})"
+                self.problems.append(Diagnostic(self.path, at, "error", message))
+                continue
+            statement = self.aliases.get(name)
+            if statement is None and name in sys.stdlib_module_names:
+                statement = f"import {name}"
+            if statement is not None:
+                aliases.add(statement)
+                self.provided.add(name)
+                continue
+            if name in dataset_generators():
+                from_imports.setdefault(DATASETS_MODULE, set()).add(name)
+                self.provided.add(name)
+                continue
+            if name in metrics and name in elsewhere and "keras.metrics" in self.index.names.get(name, ()):
+                self.problems.append(Diagnostic(self.path, at, "error",
+                                                f"name '{name}' is used as a metric and elsewhere: import it from "
+                                                "keras.metrics or keras.losses, as you mean it"))
+                continue
+            try:
+                found = self.index.import_for(name, "metrics" if name in metrics else "", self.families)
+            except AmbiguousName as error:
+                self.problems.append(Diagnostic(self.path, at, "error", _ambiguous(error)))
+                continue
+            if found:
+                from_imports.setdefault(found[0], set()).add(found[1])
+                self.provided.add(name)
+            else:
+                self.problems.append(Diagnostic(self.path, at, "error", _unknown(name, self.index, self.aliases)))
+        imports = sorted(aliases) + [f"from {module} import {', '.join(sorted(names))}"
+                                     for module, names in sorted(from_imports.items())]
+        return CompletedCell(cell, tuple(imports), setup, setup_at, note)
+
+    def _data(self, number: int, cell: Cell, data: dict[str, int]) -> tuple[tuple[str, ...], int, str]:
+        """Setup lines for the conventional data names a cell uses but nothing binds, inferred
+        from the model; nothing when the data inferred for an earlier cell is the same."""
+        tree = self.trees[number]
+        earlier = [self.trees[n] for n in sorted(self.trees) if n < number]
+        statement = first_data_use(tree, set(data))
+        x_name = "X" if any(name.startswith("X_") for name in data) else "x"
+        try:
+            spec = infer_data(earlier, tree)
+        except CannotInfer as reason:
+            if self.inferred and not trains_model(tree):
+                return (), 0, ""  # the data inferred for an earlier model is still bound
+            name, line = min(data.items(), key=lambda item: item[1])
+            self.problems.append(Diagnostic(
+                self.path, cell.line + line, "error",
+                f"name '{name}' is not defined, and the build cannot infer the data: {reason}. "
+                'Declare the data in the fence, for example ```python data="images"'))
+            return (), 0, ""
+        setup = spec.setup(x_name)
+        if setup == self.inferred:
+            return (), 0, ""
+        self.inferred = setup
+        first_line = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])])
+        return setup, first_line - 1, spec.note(x_name)
+
+
+def _module_bindings(tree: ast.Module):
+    """(name, line) for each name a cell binds at module level, outside functions and classes."""
+    def visit(node):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield node.name, node.lineno
+            return
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            yield node.id, node.lineno
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name != "*":
+                    yield (alias.asname or alias.name).split(".")[0], node.lineno
+        for child in ast.iter_child_nodes(node):
+            yield from visit(child)
+
+    yield from visit(tree)
+
+
+def _names_in_keyword(tree: ast.Module, keyword: str) -> set[str]:
+    """Names used inside a `keyword=...` argument of any call."""
+    return {n.id for node in ast.walk(tree) if isinstance(node, ast.keyword) and node.arg == keyword
+            for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+
+
+def _names_outside_keyword(tree: ast.Module, keyword: str) -> set[str]:
+    inside = {id(n) for node in ast.walk(tree) if isinstance(node, ast.keyword) and node.arg == keyword
+              for n in ast.walk(node.value)}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in inside}
+
+
+def _ambiguous(error: AmbiguousName) -> str:
+    more = len(error.modules) - 3
+    shown = ", ".join(error.modules[:3]) + (f" and {more} more" if more > 0 else "")
+    if error.name in FAMILY_HELPERS and len(error.modules) > 3:
+        return (f"name '{error.name}' depends on the model: it is in {shown}; use it in a post that builds one "
+                "application model, or import it from the one you mean")
+    return f"name '{error.name}' is ambiguous: it is in {shown}; import it from the one you mean"
 
 
 def _undefined_names(code: str) -> list[tuple[int, str]]:
-    """(line, name) for each use of a name that is never bound, by pyflakes' scoping."""
+    """(line, name) for each use of a name that is not bound there, by pyflakes' scoping."""
     found = checker.Checker(ast.parse(code), builtins=IPYTHON_BUILTINS).messages
-    seen, result = set(), []
-    for message in sorted(found, key=lambda m: m.lineno):
-        if isinstance(message, messages.UndefinedName) and message.message_args[0] not in seen:
-            seen.add(message.message_args[0])
-            result.append((message.lineno, message.message_args[0]))
-    return result
+    return sorted((m.lineno, m.message_args[0]) for m in found if isinstance(m, messages.UndefinedName))
 
 
 def _mask_magics(code: str) -> str:
@@ -191,13 +324,9 @@ def _mask_magics(code: str) -> str:
     return "\n".join(MAGIC.sub(mask, line, count=1) for line in code.split("\n"))
 
 
-def _unknown(name: str, index: KerasIndex) -> str:
+def _unknown(name: str, index: KerasIndex, aliases: dict[str, str]) -> str:
     message = f"name '{name}' is not defined"
-    if name in {"X_train", "X_test"}:
-        return message + ": the data option binds lowercase x_train, y_train, x_test and y_test"
-    if name in DATA_NAMES:
-        return message + ': declare the data in the fence, for example ```python data="images"'
-    close = difflib.get_close_matches(name, index.known_names() | set(ALIASES), n=3, cutoff=0.75)
+    close = difflib.get_close_matches(name, index.known_names() | set(aliases), n=3, cutoff=0.75)
     if close:
         message += " (did you mean " + " or ".join(f"'{c}'" for c in close) + "?)"
     return message
@@ -219,11 +348,48 @@ def data_setup(declaration: str) -> tuple[str, ...]:
         raise ValueError(f"data={declaration!r} is not a dataset: use one of {', '.join(sorted(generators))}, "
                          'optionally with keyword arguments, as in data="images(classes=6)"')
     for keyword in call.keywords:
-        if keyword.arg not in generators[call.func.id] or not isinstance(keyword.value, ast.Constant):
+        if keyword.arg not in generators[call.func.id] or not _literal(keyword.value):
             raise ValueError(f"data={declaration!r}: {call.func.id}() takes the keyword arguments "
-                             + ", ".join(generators[call.func.id]) + ", with constant values")
+                             + ", ".join(generators[call.func.id]) + ", with literal values")
     return (f"from {DATASETS_MODULE} import {call.func.id}",
             f"(x_train, y_train), (x_test, y_test) = {ast.unparse(call)}")
+
+
+def project_aliases(pyproject: Path) -> dict[str, str]:
+    """Aliases from `[tool.kernelblog.aliases]` in pyproject.toml: name = "import statement"."""
+    if not pyproject.is_file():
+        return {}
+    text = pyproject.read_text(encoding="utf-8")
+    try:
+        table = tomllib.loads(text).get("tool", {}).get("kernelblog", {}).get("aliases", {})
+    except tomllib.TOMLDecodeError as error:
+        raise BadInput(Diagnostic(pyproject, getattr(error, "lineno", 0), "error", f"invalid TOML: {error}")) from None
+
+    def bad(name: str, message: str):
+        match = re.search(rf"^[ \t]*[\"']?{re.escape(name)}[\"']?[ \t]*=", text, re.M)
+        line = text.count("\n", 0, match.start()) + 1 if match else 0
+        raise BadInput(Diagnostic(pyproject, line, "error", f"alias '{name}': {message}"))
+
+    if not isinstance(table, dict):
+        bad("aliases", "[tool.kernelblog.aliases] must be a table of name = \"import statement\"")
+    for name, statement in table.items():
+        try:
+            node = ast.parse(statement).body if isinstance(statement, str) else None
+        except SyntaxError:
+            node = None
+        if not node or len(node) != 1 or not isinstance(node[0], (ast.Import, ast.ImportFrom)):
+            bad(name, "the value must be one import statement, such as \"import pandas as pd\"")
+        if name not in {(a.asname or a.name).split(".")[0] for a in node[0].names}:
+            bad(name, f"the statement {statement!r} does not bind '{name}'")
+    return dict(table)
+
+
+def _literal(node: ast.expr) -> bool:
+    try:
+        ast.literal_eval(node)
+    except ValueError:
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=1)

@@ -14,10 +14,10 @@ IMAGE_PATTERNS = ("horizontal stripes", "vertical stripes", "diagonal stripes", 
 
 
 def images(n_train: int = 600, n_test: int = 200, classes: int = 4, size: int = 32,
-           noise: float = 0.25, seed: int = 0, patterns: tuple[str, ...] | None = None):
+           noise: float = 0.25, seed: int = 0, patterns: tuple[str, ...] | None = None, channels: int = 3):
     """Colour images of textures and shapes, one pattern per class.
 
-    x: float32 (n, size, size, 3) in [0, 1]; y: int64 (n,) in [0, classes).
+    x: float32 (n, size, size, channels) in [0, 1]; y: int64 (n,) in [0, classes).
     Class k is pattern k of `patterns`, by default the first `classes` of IMAGE_PATTERNS:
     horizontal stripes, vertical stripes, diagonal stripes, ring, checkerboard, blob,
     cross, square. Frequency, phase, position and colours are random per image, and
@@ -32,12 +32,12 @@ def images(n_train: int = 600, n_test: int = 200, classes: int = 4, size: int = 
     n = n_train + n_test
     labels = _balanced_labels(rng, n_train, n_test, classes)
     yy, xx = np.mgrid[0:size, 0:size] / size
-    x = np.empty((n, size, size, 3), dtype=np.float32)
+    x = np.empty((n, size, size, channels), dtype=np.float32)
     for i, label in enumerate(labels):
         pattern = _pattern(IMAGE_PATTERNS.index(patterns[label]), xx, yy, rng)
-        foreground, background = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
-        while np.abs(foreground - background).sum() < 0.8:  # keep the pattern visible
-            foreground, background = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
+        foreground, background = rng.uniform(0, 1, channels), rng.uniform(0, 1, channels)
+        while np.abs(foreground - background).sum() < 0.8 * channels / 3:  # keep the pattern visible
+            foreground, background = rng.uniform(0, 1, channels), rng.uniform(0, 1, channels)
         image = pattern[..., None] * foreground + (1 - pattern[..., None]) * background
         x[i] = np.clip(image + rng.normal(0, noise, image.shape), 0, 1)
     return _split(x, labels.astype(np.int64), n_train)
@@ -168,6 +168,100 @@ def tabular(n_train: int = 800, n_test: int = 200, features: int = 8, classes: i
     x = centres[labels] + rng.normal(0, 1, (n, features))
     x = (x - x.mean(0)) / x.std(0)
     return _split(x.astype(np.float32), labels.astype(np.int64), n_train)
+
+
+def matching(input_shape: tuple[int, ...], targets: str = "sparse", outputs: int = 2,
+             vocabulary: int | None = None, n_train: int = 800, n_test: int = 200, seed: int = 0):
+    """Data shaped for a model: inputs of `input_shape`, targets for its loss.
+
+    `targets` is "sparse" (int64 labels in [0, outputs)), "onehot" (float32 (n, outputs)),
+    "binary" (float32 0/1, (n,)), "multilabel" (float32 0/1, (n, outputs)), "regression"
+    (float32 (n,) or (n, outputs)) or "inputs" (y is x, for autoencoders). With
+    `vocabulary`, x holds int64 token ids in [1, vocabulary). Each class has its own
+    structure (a pattern for images, a frequency for sequences, a centre for vectors,
+    keywords for tokens), and each regression target is a smooth function of the input,
+    so a model that learns beats chance.
+    """
+    rng = np.random.default_rng(seed)
+    shape, n = tuple(input_shape), n_train + n_test
+    classes = {"sparse": outputs, "onehot": outputs, "binary": 2}.get(targets)
+    if targets not in ("sparse", "onehot", "binary", "multilabel", "regression", "inputs"):
+        raise ValueError(f"unknown targets {targets!r}")
+    if classes is not None and classes < 2:
+        raise ValueError("classification needs at least 2 classes")
+    if vocabulary is not None:
+        x, y = _tokens(rng, n, shape, vocabulary, classes, targets, outputs)
+    elif len(shape) == 1 and (classes or (targets == "regression" and outputs == 1 and shape[0] >= 3)):
+        (x, y), (x_test, y_test) = tabular(n_train, n_test, shape[0], classes, seed=seed)
+        x, y = np.concatenate([x, x_test]), np.concatenate([y, y_test])
+    elif (classes and len(shape) == 3 and shape[0] == shape[1] and classes <= len(IMAGE_PATTERNS)
+          and targets != "multilabel"):
+        (x, y), (x_test, y_test) = images(n_train, n_test, classes, shape[0], seed=seed, channels=shape[2])
+        x, y = np.concatenate([x, x_test]), np.concatenate([y, y_test])
+    else:
+        x, y = _structured(rng, n, shape, classes, targets, outputs)
+    if targets == "onehot":
+        y = np.eye(outputs, dtype=np.float32)[y]
+    elif targets == "binary":
+        y = y.astype(np.float32)
+    elif targets == "inputs":
+        y = x.copy()
+    return _split(x, y, n_train)
+
+
+def _structured(rng: np.random.Generator, n: int, shape: tuple[int, ...], classes: int | None, targets: str,
+                outputs: int):
+    """Float inputs made of waves along the flattened input, with a random phase per example
+    and noise: a class has its own frequency; regression targets are the waves' amplitudes
+    (in [0, 1]);
+    multi-label targets say which frequencies are present."""
+    components = classes or outputs
+    steps = int(np.prod(shape[:-1])) if len(shape) > 1 else shape[0]
+    t = np.linspace(0, 1, steps)
+    frequencies = 2 + 1.5 * rng.permutation(components)
+    if classes:
+        labels = rng.permutation(np.arange(n) % classes)
+        weights = np.eye(components)[labels] * rng.uniform(0.7, 1.3, (n, 1))
+        y = labels.astype(np.int64)
+    elif targets == "multilabel":
+        weights = (rng.random((n, components)) < 0.5).astype(float)
+        y = weights.astype(np.float32)
+    else:
+        weights = rng.uniform(0, 1, (n, components))
+        y = (weights if outputs > 1 else weights[:, 0]).astype(np.float32)
+    channels = shape[-1] if len(shape) > 1 else 1
+    x = np.zeros((n, steps, channels))
+    for k in range(components):
+        phase = rng.uniform(0, 2 * np.pi, (n, 1, channels))
+        x += weights[:, k, None, None] * np.sin(2 * np.pi * frequencies[k] * t[None, :, None] + phase)
+    x += rng.normal(0, 0.5, x.shape)
+    return x.reshape((n,) + shape).astype(np.float32), y
+
+
+def _tokens(rng: np.random.Generator, n: int, shape: tuple[int, ...], vocabulary: int, classes: int | None,
+            targets: str, outputs: int):
+    """Token ids; each class (or output) has keywords, and a sequence carries those of its label."""
+    components = classes or outputs
+    if vocabulary < 2 + 3 * components:
+        raise ValueError(f"a vocabulary of {vocabulary} is too small for {components} classes of keywords")
+    keywords = rng.permutation(np.arange(1, vocabulary))[: 3 * components].reshape(components, 3)
+    x = rng.integers(1, vocabulary, (n,) + shape)
+    flat = x.reshape(n, -1)
+    if classes:
+        labels = rng.permutation(np.arange(n) % classes)
+        present = np.eye(components, dtype=bool)[labels]
+        y = labels.astype(np.int64)
+    else:
+        present = rng.random((n, components)) < 0.5
+        y = present.astype(np.float32)
+        if targets == "regression":
+            y = (present * rng.uniform(0.5, 1.0, (n, components))).astype(np.float32)
+            y = y if outputs > 1 else y[:, 0]
+    for i in range(n):
+        for k in np.flatnonzero(present[i]):
+            where = rng.choice(flat.shape[1], size=min(3, flat.shape[1]), replace=False)
+            flat[i, where] = rng.choice(keywords[k], size=len(where))
+    return flat.reshape((n,) + shape).astype(np.int64), y
 
 
 def _balanced_labels(rng: np.random.Generator, n_train: int, n_test: int, classes: int) -> np.ndarray:

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -29,15 +29,17 @@ class ExecutedPost:
     """The post's notebook with outputs; `failure` is set when a cell did not run through."""
 
     notebook: nbformat.NotebookNode
-    failure: Diagnostic | None = None
+    failure: Diagnostic | None = None  # the first failing cell
     seconds: float = 0.0
     executed_at: str = ""  # when the kernel ran it, ISO 8601 in UTC
     cached: bool = False  # outputs came from the execution cache
+    failures: list[Diagnostic] = field(default_factory=list)  # every failing cell, with keep_going
 
 
-def execute_post(completed: CompletedPost, timeout: float = 600,
+def execute_post(completed: CompletedPost, timeout: float = 600, keep_going: bool = False,
                  on_cell: Callable[[int, int], None] | None = None) -> ExecutedPost:
-    """Run every cell in order in a fresh kernel; stop at the first cell that fails.
+    """Run every cell in order in a fresh kernel; stop at the first cell that fails, or with
+    `keep_going` run the rest too (a dead kernel or the build's setup failing stops it).
 
     `on_cell(i, n)` is called before the i-th of the n code cells runs (from 1).
     """
@@ -45,7 +47,7 @@ def execute_post(completed: CompletedPost, timeout: float = 600,
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     notebook = completed.notebook()
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     result = ExecutedPost(notebook, executed_at=now.isoformat(timespec="seconds"))
     started = time.monotonic()
     package_root = str(Path(__file__).resolve().parent.parent)
@@ -70,6 +72,7 @@ def execute_post(completed: CompletedPost, timeout: float = 600,
                     message = f"the cell timed out after {client.timeout:g} s"
                 except DeadKernelError:
                     message = "the kernel died while running this cell"
+                    keep_going = False  # nothing more can run in it
                 except CellExecutionError as error:
                     evalue = " ".join(str(error.evalue).split())
                     message = f"{error.ename}: {evalue}" if evalue else error.ename
@@ -77,8 +80,10 @@ def execute_post(completed: CompletedPost, timeout: float = 600,
                     if meta["role"] == "preamble":
                         message = "the build's setup cell failed: " + message
                     line = _error_line(cell) or meta["line"]
-                    result.failure = Diagnostic(completed.post.path, line, "error", message)
-                    break
+                    result.failures.append(Diagnostic(completed.post.path, line, "error", message))
+                    result.failure = result.failure or result.failures[-1]
+                    if not keep_going or meta["role"] == "preamble":
+                        break
     result.seconds = time.monotonic() - started
     return result
 

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import ast
+import builtins
+import functools
+import hashlib
+import importlib
 import importlib.util
+import json
+import os
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 # Where a name exists in several modules, the shortest path wins, then this order.
@@ -26,6 +33,12 @@ ALIASES = {
 }
 
 
+# Losses and metrics that exist in both modules come from keras.metrics inside `metrics=[...]`.
+CONTEXT_MODULES = {"metrics": "keras.metrics"}
+# Helpers that differ per application family: they follow the model used in the same post.
+FAMILY_HELPERS = {"preprocess_input", "decode_predictions"}
+
+
 class AmbiguousName(LookupError):
     """A name that several modules export with no rule to choose between them."""
 
@@ -41,20 +54,61 @@ class KerasIndex:
     names: dict[str, tuple[str, ...]]
     submodules: dict[str, str]  # "layers" -> "keras.layers"
 
-    def import_for(self, name: str) -> tuple[str, str] | None:
-        """The (module, name) to import `name` from, by the precedence policy, or None."""
+    def import_for(self, name: str, context: str = "", families: tuple[str, ...] = ()) -> tuple[str, str] | None:
+        """The (module, name) to import `name` from, by the precedence policy, or None.
+
+        `context` is the keyword argument the name is used in (`metrics`); `families` are the
+        application modules of the models the post uses, for preprocess_input and the like.
+        """
         if name in self.submodules:
             module, _, leaf = self.submodules[name].rpartition(".")
             return module, leaf
         modules = sorted(self.names.get(name, ()), key=_precedence)
         if not modules:
             return None
+        if CONTEXT_MODULES.get(context) in modules:
+            return CONTEXT_MODULES[context], name
+        if name in FAMILY_HELPERS:
+            return self._family_helper(name, modules, families)
+        if name.islower() and all(m == "keras.ops" or m.startswith("keras.ops.") for m in modules):
+            clashes = [f"{where}.{name}" for where in ("builtins", "numpy") if name in _plain_python_names(where)]
+            if clashes:
+                raise AmbiguousName(name, (modules[0], *clashes))
         if len(modules) > 1 and modules[0] not in MODULE_ORDER and _precedence(modules[1])[0] == modules[0].count("."):
             raise AmbiguousName(name, tuple(modules))
         return modules[0], name
 
+    def _family_helper(self, name: str, modules: list[str], families: tuple[str, ...]) -> tuple[str, str]:
+        used = sorted({family for family in families if family in modules})
+        if len(used) == 1:
+            return used[0], name
+        if used:
+            raise AmbiguousName(name, tuple(used))
+        raise AmbiguousName(name, tuple(m for m in modules if m != "keras.applications.imagenet_utils"))
+
+    def families(self, names: set[str]) -> tuple[str, ...]:
+        """The application modules (`keras.applications.vgg16`) of the model names among `names`."""
+        found = set()
+        for name in names:
+            modules = self.names.get(name, ())
+            if "keras.applications" in modules:  # a model; `resnet` and `resnet50` both export ResNet50
+                family = sorted((m for m in modules if m.startswith("keras.applications.")
+                                 and "preprocess_input" in self.members(m)),
+                                key=lambda m: (m.rpartition(".")[2].replace("_", "") != name.lower(), m))
+                found.update(family[:1])
+        return tuple(sorted(found))
+
+    def members(self, module: str) -> set[str]:
+        return {name for name, modules in self.names.items() if module in modules}
+
     def known_names(self) -> set[str]:
         return set(self.names) | set(self.submodules)
+
+
+@functools.cache
+def _plain_python_names(module: str) -> frozenset[str]:
+    """Public names of the builtins or of numpy (imported only when an ops name needs it)."""
+    return frozenset(dir(builtins) if module == "builtins" else dir(importlib.import_module(module)))
 
 
 def _precedence(module: str) -> tuple:
@@ -71,9 +125,35 @@ def api_root() -> Path:
     return root / "api" if (root / "api" / "__init__.py").is_file() else root
 
 
-def build_index(root: Path | None = None) -> KerasIndex:
-    """Parse every public `__init__.py` under `root`; import nothing."""
+def build_index(root: Path | None = None, cache: Path | None = None) -> KerasIndex:
+    """The index of keras's public API, from the cache kept per keras version, or parsed."""
     root = root or api_root()
+    try:
+        version = metadata.version("keras")
+    except metadata.PackageNotFoundError:
+        version = "source"
+    cache = cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kernelblog"
+    entry = cache / f"keras-index-{version}-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]}.json"
+    try:
+        saved = json.loads(entry.read_text(encoding="utf-8"))
+        if saved["root"] == str(root.resolve()) and saved["version"] == version:
+            return KerasIndex({n: tuple(m) for n, m in saved["names"].items()}, saved["submodules"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    index = parse_index(root)
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        temporary = entry.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps({"root": str(root.resolve()), "version": version, "names": index.names,
+                                         "submodules": index.submodules}), encoding="utf-8")
+        temporary.replace(entry)
+    except OSError:
+        pass  # a read-only home: parse again next time
+    return index
+
+
+def parse_index(root: Path) -> KerasIndex:
+    """Parse every public `__init__.py` under `root`; import nothing."""
     names: dict[str, set[str]] = {}
     submodules: dict[str, str] = {}
     for init in sorted(root.rglob("__init__.py")):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .cache import Cache, CorruptEntry, environment, restore
 from .cache import key as cache_key
-from .complete import CompletedPost, complete_post
+from .complete import CompletedPost, complete_post, project_aliases
 from .diagnostics import BadInput, Diagnostic
 from .keras_index import build_index
 from .progress import Progress, progress_for
@@ -115,7 +115,7 @@ def _execute(options: Options, pending: list, cache: Cache, executed: dict, prog
     def run(post: CompletedPost):
         path = post.post.path
         progress.running(path, 0, progress.rows[path].cells)  # the kernel starts
-        return execute_post(post, options.timeout, lambda i, n: progress.running(path, i, n))
+        return execute_post(post, options.timeout, options.keep_going, lambda i, n: progress.running(path, i, n))
 
     failed = False
     with ThreadPoolExecutor(max_workers=max(options.jobs, 1)) as pool:
@@ -136,7 +136,7 @@ def _execute(options: Options, pending: list, cache: Cache, executed: dict, prog
                 except OSError as error:
                     message = f"could not cache the outputs: {error}"
                     progress.report(str(Diagnostic(options.cache, 0, "warning", message)))
-            progress.finished(post.post.path, result.seconds, result.failure)
+            progress.finished(post.post.path, result.seconds, result.failures or [f for f in [result.failure] if f])
     return failed
 
 
@@ -156,7 +156,8 @@ def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedP
                                       f"slug '{post.slug}' is also used by {seen[post.slug]}"))
         seen[post.slug] = post.path
     index = build_index()
-    completed = [complete_post(post, index) for post in posts]
+    aliases = project_aliases(folder.resolve().parent / "pyproject.toml")
+    completed = [complete_post(post, index, aliases) for post in posts]
     for post in completed:
         for diagnostic in post.diagnostics:
             report(str(diagnostic))

@@ -51,11 +51,15 @@ class Progress:
                 row.state, row.started = "running", time.monotonic()
             row.cell, row.cells = cell, cells
 
-    def finished(self, path: Path, seconds: float, failure=None) -> None:
+    def finished(self, path: Path, seconds: float, failures=()) -> None:
+        """A post ran: through, or with these diagnostics."""
         with self.lock:
             row = self.rows[path]
-            row.state, row.seconds = ("failed" if failure else "executed"), seconds
-        self.report(str(failure) if failure else f"{path}: ran {row.cells} cells in {seconds:.1f} s")
+            row.state, row.seconds = ("failed" if failures else "executed"), seconds
+        for failure in failures:
+            self.report(str(failure))
+        if not failures:
+            self.report(f"{path}: ran {row.cells} cells in {seconds:.1f} s")
 
     def summary(self) -> None:
         """A table: post, cells, executed or cached, seconds."""
@@ -91,11 +95,11 @@ class LiveProgress(Progress):
     def cached(self, path: Path, seconds: float) -> None:
         self.rows[path].state, self.rows[path].seconds = "cached", seconds  # shown in the table, not as a line
 
-    def finished(self, path: Path, seconds: float, failure=None) -> None:
+    def finished(self, path: Path, seconds: float, failures=()) -> None:
         with self.lock:
             row = self.rows[path]
-            row.state, row.seconds = ("failed" if failure else "executed"), seconds
-        if failure:
+            row.state, row.seconds = ("failed" if failures else "executed"), seconds
+        for failure in failures:
             self.report(str(failure))
 
     def _table(self):

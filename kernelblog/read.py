@@ -42,6 +42,7 @@ class Cell:
     source: str
     line: int  # 1-based line in the .md file: the opening fence of a code cell
     options: dict = field(default_factory=dict)
+    untagged: str | None = None  # prose that is one fence with no language: its content
 
     def inline_values(self) -> list[InlineValue]:
         """The inline values of prose, outside fenced blocks."""
@@ -167,7 +168,15 @@ def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diag
     cursor = 0  # the first line of `lines` not yet in a cell
     matched: set[int] = set()
 
+    untagged = [fence for fence in fences if not fence.info.strip() and fence.level == 0]
+
     def prose(start: int, end: int) -> None:
+        for fence in untagged:  # an untagged fence is a cell of its own: the complete stage may run it
+            if start <= fence.map[0] and fence.map[1] <= end:
+                prose(start, fence.map[0])
+                cells.append(Cell("markdown", "\n".join(lines[fence.map[0]:fence.map[1]]), body_line + fence.map[0],
+                                  untagged=fence.content.rstrip("\n")))
+                start = fence.map[1]
         while start < end and not lines[start].strip():
             start += 1
         while end > start and not lines[end - 1].strip():

@@ -36,42 +36,42 @@ print("beta", np.ones(3).mean())
 """
 
 
-def key_of(tmp_path, text, shared=None):
+def key_of(tmp_path, index, text, shared=None):
     path = write_post(tmp_path, "k.md", text)
-    completed = complete_post(read_post(path), None)
+    completed = complete_post(read_post(path), index)
     options = [done.cell.options for done in completed.cells if done.cell.kind == "code"]
     return cache.key(completed.notebook(), options, shared or cache.environment())
 
 
-def test_key_ignores_prose_and_shifted_lines_but_not_code(tmp_path):
-    base = key_of(tmp_path, ALPHA)
-    assert key_of(tmp_path, ALPHA.replace("More prose", "Edited prose,\nnow on two lines,")) == base
-    assert key_of(tmp_path, ALPHA.replace("Some prose", "A new paragraph.\n\nSome prose")) == base
-    assert key_of(tmp_path, ALPHA.replace("title: Alpha", "title: Renamed\ntags: [x]")) == base
-    assert key_of(tmp_path, ALPHA.replace("values.sum()", "values.max()")) != base
-    assert key_of(tmp_path, ALPHA.replace("`{python} total`", "`{python} total + 1`")) != base  # inline values run
-    assert key_of(tmp_path, ALPHA.replace("```python\nvalues", "```python timeout=5\nvalues")) != base
+def test_key_ignores_prose_and_shifted_lines_but_not_code(tmp_path, index):
+    base = key_of(tmp_path, index, ALPHA)
+    assert key_of(tmp_path, index, ALPHA.replace("More prose", "Edited prose,\nnow on two lines,")) == base
+    assert key_of(tmp_path, index, ALPHA.replace("Some prose", "A new paragraph.\n\nSome prose")) == base
+    assert key_of(tmp_path, index, ALPHA.replace("title: Alpha", "title: Renamed\ntags: [x]")) == base
+    assert key_of(tmp_path, index, ALPHA.replace("values.sum()", "values.max()")) != base
+    assert key_of(tmp_path, index, ALPHA.replace("`{python} total`", "`{python} total + 1`")) != base  # they run
+    assert key_of(tmp_path, index, ALPHA.replace("```python\nvalues", "```python timeout=5\nvalues")) != base
 
 
-def test_key_covers_versions_dataset_library_and_environment(tmp_path, monkeypatch):
-    base = key_of(tmp_path, ALPHA)
+def test_key_covers_versions_dataset_library_and_environment(tmp_path, index, monkeypatch):
+    base = key_of(tmp_path, index, ALPHA)
     real = cache.package_version
     monkeypatch.setattr(cache, "package_version", lambda name: "9.9.9" if name == "keras" else real(name))
-    assert key_of(tmp_path, ALPHA) != base
+    assert key_of(tmp_path, index, ALPHA) != base
     monkeypatch.setattr(cache, "package_version", real)
     library = tmp_path / "datasets.py"
     library.write_text(cache.DATASETS.read_text() + "\n# changed\n")
     monkeypatch.setattr(cache, "DATASETS", library)
-    assert key_of(tmp_path, ALPHA) != base
+    assert key_of(tmp_path, index, ALPHA) != base
     monkeypatch.undo()
-    assert key_of(tmp_path, ALPHA) == base
+    assert key_of(tmp_path, index, ALPHA) == base
     monkeypatch.setenv("KERAS_BACKEND", "jax")
-    assert key_of(tmp_path, ALPHA) != base
+    assert key_of(tmp_path, index, ALPHA) != base
 
 
-def test_entry_round_trip_and_damage(tmp_path):
+def test_entry_round_trip_and_damage(tmp_path, index):
     path = write_post(tmp_path, "k.md", ALPHA)
-    notebook = complete_post(read_post(path), None).notebook()
+    notebook = complete_post(read_post(path), index).notebook()
     for number, cell in enumerate(c for c in notebook.cells if c.cell_type == "code"):
         cell.outputs = [{"output_type": "stream", "name": "stdout", "text": f"cell {number}\n"}]
         cell.execution_count = number + 1
@@ -80,7 +80,7 @@ def test_entry_round_trip_and_damage(tmp_path):
     store.store("k" * 64, "k", notebook, "2026-01-02T03:04:05+00:00", 1.5)
     entry = store.load("k" * 64)
     assert (entry.executed_at, entry.seconds) == ("2026-01-02T03:04:05+00:00", 1.5)
-    fresh = complete_post(read_post(path), None).notebook()
+    fresh = complete_post(read_post(path), index).notebook()
     cache.restore(fresh, entry)
     assert [c.outputs[0].text for c in fresh.cells if c.cell_type == "code"] == ["cell 0\n", "cell 1\n", "cell 2\n"]
 
@@ -93,9 +93,9 @@ def test_entry_round_trip_and_damage(tmp_path):
         store.load("k" * 64)
 
 
-def test_old_entries_of_a_post_are_pruned(tmp_path):
+def test_old_entries_of_a_post_are_pruned(tmp_path, index):
     path = write_post(tmp_path, "k.md", ALPHA)
-    notebook = complete_post(read_post(path), None).notebook()
+    notebook = complete_post(read_post(path), index).notebook()
     store = cache.Cache(tmp_path / "cache")
     for number in range(cache.KEEP + 2):
         store.store(f"{number:064d}", "k", notebook, "", 1.0)

@@ -109,7 +109,7 @@ def test_live_progress_shows_each_posts_state():
     progress.add(Path("posts/c.md"), 2)
     progress.cached(Path("posts/a.md"), 4.0)
     progress.running(Path("posts/b.md"), 2, 4)
-    progress.finished(Path("posts/c.md"), 1.0, failure="posts/c.md:3: error: NameError: x")
+    progress.finished(Path("posts/c.md"), 1.0, failures=["posts/c.md:3: error: NameError: x"])
     progress.console.print(progress._table())
     shown = progress.console.export_text()
     assert re.search(r"posts/a.md +cached +4.0 s", shown)

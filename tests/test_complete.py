@@ -4,8 +4,9 @@ import os
 
 import pytest
 
-from conftest import FIXTURES, write_post
-from kernelblog.complete import complete_post, data_setup, dataset_generators
+from conftest import FIXTURES, ROOT, write_post
+from kernelblog.complete import complete_post, data_setup, dataset_generators, project_aliases
+from kernelblog.diagnostics import BadInput
 from kernelblog.read import read_post
 
 CASES = sorted((FIXTURES / "complete").glob("*.md"))
@@ -19,7 +20,11 @@ def describe(completed) -> str:
             continue
         lines.append(f"cell at line {done.cell.line}")
         lines += [f"  import: {line}" for line in done.imports]
+        if done.setup_at:
+            lines.append(f"  setup after {done.setup_at} author lines:")
         lines += [f"  setup: {line}" for line in done.setup]
+        if done.note:
+            lines.append(f"  note: {done.note}")
     lines += [f"{d.severity} at line {d.line}: {d.message}" for d in completed.diagnostics]
     return "\n".join(lines) + "\n"
 
@@ -61,3 +66,49 @@ def test_data_setup_lines():
     with pytest.raises(ValueError, match="takes the keyword arguments"):
         data_setup("images(colour=3)")
     assert {"images", "sequences", "tabular"} <= set(dataset_generators())
+
+
+def test_project_aliases_add_and_override(tmp_path, index):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[tool.kernelblog.aliases]\npd = "import pandas as pd"\n'
+                         'Dense = "from keras.layers import Dense as Dense"\nSequential = "from keras.models import Sequential"\n')
+    aliases = project_aliases(pyproject)
+    path = write_post(tmp_path / "posts", "p.md", "# T\n\n```python\nframe = pd.DataFrame()\nm = Sequential([Dense(1)])\n```\n")
+    done = complete_post(read_post(path), index, aliases).cells[1]
+    assert done.imports == ("from keras.layers import Dense as Dense", "from keras.models import Sequential",
+                            "import pandas as pd")
+
+
+@pytest.mark.parametrize("table, line, message", [
+    ('[tool.kernelblog.aliases]\npd = "pandas"\n', 2, "one import statement"),
+    ('[tool.kernelblog.aliases]\n\npd = "import numpy as np"\n', 3, "does not bind 'pd'"),
+    ('[tool.kernelblog.aliases]\npd = 3\n', 2, "one import statement"),
+])
+def test_bad_project_aliases_are_errors_at_their_line(tmp_path, table, line, message):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(table)
+    with pytest.raises(BadInput) as error:
+        project_aliases(pyproject)
+    assert error.value.diagnostic.line == line and message in error.value.diagnostic.message
+
+
+def test_inferred_setup_goes_before_the_first_use_and_maps_back(tmp_path, index):
+    path = write_post(tmp_path, "p.md", "# T\n\n```python\n"
+                      "model = Sequential([Input(shape=(4,)), Dense(2, activation='softmax')])\n"
+                      "model.compile(loss='sparse_categorical_crossentropy')\n"
+                      "model.fit(X_train, y_train)\n```\n")
+    done = complete_post(read_post(path), index).cells[1]
+    assert done.setup_at == 2 and done.before.endswith("sparse_categorical_crossentropy')")
+    assert done.after == "model.fit(X_train, y_train)"
+    code = done.code.splitlines()
+    assert code[len(done.imports) + 2].startswith("from kernelblog.datasets import matching")
+    assert code[-1] == "model.fit(X_train, y_train)"
+    lines = done.markdown_lines()
+    assert len(lines) == len(code) and lines[-1] == 6 and lines[len(done.imports) + 2] == 6
+    assert "X_train (800, 4)" in done.note
+
+
+def test_completion_of_every_post_is_fast_enough_to_measure():
+    """The benchmark measures the time; here, only that completing posts/ gives no error."""
+    from kernelblog.pipeline import complete_all
+    assert all(post.ok for post in complete_all(ROOT / "posts", lambda line: None))

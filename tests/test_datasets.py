@@ -69,3 +69,55 @@ def test_signals_anomalies_only_in_test():
 def test_images_patterns_choose_the_classes():
     (x, y), _ = datasets.images(n_train=30, n_test=6, patterns=("cross", "square", "checkerboard"))
     assert x.shape == (30, 32, 32, 3) and set(y) == {0, 1, 2}
+
+
+@pytest.mark.parametrize("shape, targets, outputs, vocabulary, y_shape, y_dtype", [
+    ((32, 32, 3), "onehot", 10, None, (10,), np.float32),
+    ((32, 32, 1), "sparse", 4, None, (), np.int64),
+    ((32, 1), "sparse", 3, None, (), np.int64),
+    ((50, 1), "regression", 1, None, (), np.float32),
+    ((13,), "regression", 2, None, (2,), np.float32),
+    ((20,), "binary", 1, None, (), np.float32),
+    ((12,), "multilabel", 5, None, (5,), np.float32),
+    ((40,), "sparse", 2, 1000, (), np.int64),
+    ((28, 28, 1), "inputs", 1, None, (28, 28, 1), np.float32),
+])
+def test_matching_shapes(shape, targets, outputs, vocabulary, y_shape, y_dtype):
+    (x, y), (x_test, y_test) = datasets.matching(shape, targets, outputs, vocabulary, n_train=120, n_test=40)
+    assert x.shape == (120, *shape) and x_test.shape == (40, *shape)
+    assert x.dtype == (np.int64 if vocabulary else np.float32)
+    assert y.shape == (120, *y_shape) and y.dtype == y_dtype and y_test.shape == (40, *y_shape)
+    if vocabulary:
+        assert x.min() >= 1 and x.max() < vocabulary
+    (again, _), _ = datasets.matching(shape, targets, outputs, vocabulary, n_train=120, n_test=40)
+    assert np.array_equal(x, again)
+
+
+@pytest.mark.parametrize("shape, vocabulary", [((32, 32, 3), None), ((32, 1), None), ((16,), None), ((30,), 500)])
+def test_matching_classes_are_learnable(shape, vocabulary):
+    """A nearest-centroid classifier on simple features beats chance on held-out data."""
+    (x, y), (x_test, y_test) = datasets.matching(shape, "sparse", 4, vocabulary, n_train=400, n_test=200)
+
+    def features(a):
+        a = a.reshape(len(a), -1)
+        if vocabulary:  # bag of words
+            return np.stack([np.bincount(row, minlength=vocabulary) for row in a]).astype(float)
+        return np.abs(np.fft.rfft(a - a.mean(1, keepdims=True), axis=1))  # phase-free spectrum
+
+    f, f_test = features(x), features(x_test)
+    centroids = np.stack([f[y == k].mean(0) for k in range(4)])
+    predicted = np.argmin(((f_test[:, None] - centroids) ** 2).sum(-1), axis=1)
+    assert (predicted == y_test).mean() > 0.5  # chance is 0.25
+
+
+def test_matching_regression_targets_follow_the_input():
+    (x, y), _ = datasets.matching((50, 1), "regression", 1, n_train=300, n_test=10)
+    energy = np.abs(np.fft.rfft(x[..., 0], axis=1)).max(1)
+    assert np.corrcoef(energy, y)[0, 1] > 0.8
+
+
+def test_matching_rejects_what_it_cannot_make():
+    with pytest.raises(ValueError, match="unknown targets"):
+        datasets.matching((8,), "ranking")
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        datasets.matching((8,), "sparse", 1)

@@ -32,3 +32,33 @@ def test_source_tree_layout(tmp_path):
     assert index.import_for("Dense") == ("keras.layers", "Dense")
     assert index.import_for("Model") == ("keras", "Model")
     assert index.submodules == {"layers": "keras.layers"}
+
+
+def test_index_is_cached_per_keras_version(tmp_path, monkeypatch):
+    from kernelblog import keras_index
+    first = build_index(cache=tmp_path)
+    [entry] = tmp_path.glob("keras-index-*.json")
+    monkeypatch.setattr(keras_index, "parse_index", lambda root: pytest.fail("parsed again"))
+    assert build_index(cache=tmp_path) == first  # read from the cache
+    monkeypatch.setattr(keras_index.metadata, "version", lambda name: "0.0.1")
+    with pytest.raises(pytest.fail.Exception):
+        build_index(cache=tmp_path)  # another keras version: the cache does not apply
+
+
+def test_context_decides_between_losses_and_metrics(index):
+    assert index.import_for("BinaryCrossentropy") == ("keras.losses", "BinaryCrossentropy")
+    assert index.import_for("BinaryCrossentropy", "metrics") == ("keras.metrics", "BinaryCrossentropy")
+
+
+def test_application_helpers_follow_the_family(index):
+    families = index.families({"ResNet50", "Dense"})
+    assert families == ("keras.applications.resnet50",)
+    assert index.import_for("preprocess_input", families=families) == ("keras.applications.resnet50",
+                                                                       "preprocess_input")
+
+
+def test_ops_names_that_numpy_has_are_not_guessed(index):
+    with pytest.raises(AmbiguousName) as error:
+        index.import_for("mean")
+    assert error.value.modules == ("keras.ops", "numpy.mean")
+    assert index.import_for("convert_to_tensor") == ("keras.ops", "convert_to_tensor")

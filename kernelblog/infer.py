@@ -1,0 +1,319 @@
+"""What data a snippet's model needs, read from the code: input shape, targets, loss.
+
+Part of the complete stage. It reads the model statically (the main process never imports
+keras): a Sequential model's layers or a functional model's chain of layers, and the loss it
+is compiled with. The result is the call into kernelblog.datasets that makes matching data.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+DATA_NAMES = ("X_train", "x_train", "y_train", "X_test", "x_test", "y_test")
+TRAINING_METHODS = {"fit", "evaluate", "predict", "train_on_batch", "test_on_batch", "predict_on_batch"}
+# Sizes used where the model leaves a dimension open.
+IMAGE_SIDE, TIMESTEPS, FEATURES, TOKENS = 32, 32, 8, 40
+SAMPLES = {3: (600, 200), 2: (800, 200), 1: (800, 200)}  # by input rank: train, test
+
+LOSS_TARGETS = {
+    "sparse_categorical_crossentropy": "sparse", "sparsecategoricalcrossentropy": "sparse",
+    "categorical_crossentropy": "onehot", "categoricalcrossentropy": "onehot",
+    "categorical_focal_crossentropy": "onehot", "categoricalfocalcrossentropy": "onehot",
+    "kl_divergence": "onehot", "kldivergence": "onehot", "categorical_hinge": "onehot",
+    "binary_crossentropy": "binary", "binarycrossentropy": "binary",
+    "binary_focal_crossentropy": "binary", "binaryfocalcrossentropy": "binary", "hinge": "binary",
+    "mse": "regression", "mean_squared_error": "regression", "meansquarederror": "regression",
+    "mae": "regression", "mean_absolute_error": "regression", "meanabsoluteerror": "regression",
+    "huber": "regression", "log_cosh": "regression", "logcosh": "regression",
+    "mean_squared_logarithmic_error": "regression", "msle": "regression",
+}
+TARGET_WORDS = {"sparse": "integer labels", "onehot": "one-hot labels", "binary": "0/1 labels",
+                "multilabel": "0/1 labels per output", "regression": "real values", "inputs": "the inputs"}
+FLATTENING = {"Flatten", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
+              "GlobalMaxPooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling3D"}
+RECURRENT = {"LSTM", "GRU", "SimpleRNN"}
+IMAGE_LAYERS = {"Conv2D", "SeparableConv2D", "DepthwiseConv2D", "MaxPooling2D", "AveragePooling2D",
+                "Conv2DTranspose", "GlobalAveragePooling2D", "GlobalMaxPooling2D"}
+SEQUENCE_LAYERS = RECURRENT | {"Conv1D", "MaxPooling1D", "AveragePooling1D", "Bidirectional",
+                               "GlobalAveragePooling1D", "GlobalMaxPooling1D"}
+
+
+class CannotInfer(ValueError):
+    """The data can't be worked out from the code; the message says what is missing."""
+
+
+@dataclass
+class Model:
+    """What the build knows of one model from the code that builds it."""
+
+    name: str
+    layers: list[ast.Call] = field(default_factory=list)  # in order, the input layer included
+    input_shape: tuple | None = None
+    loss: str | None = None
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Data that fits a model: the dataset call's arguments and why."""
+
+    model: str
+    loss: str
+    input_shape: tuple[int, ...]
+    targets: str
+    outputs: int
+    vocabulary: int | None = None
+    assumed: str = ""  # what the code left open and the build chose
+
+    @property
+    def samples(self) -> tuple[int, int]:
+        return SAMPLES.get(len(self.input_shape), (600, 200))
+
+    def setup(self, x_name: str) -> tuple[str, str]:
+        """The two lines that bind the data names."""
+        arguments = [repr(self.input_shape), f"targets={self.targets!r}", f"outputs={self.outputs}"]
+        if self.vocabulary:
+            arguments.append(f"vocabulary={self.vocabulary}")
+        arguments += [f"n_train={self.samples[0]}", f"n_test={self.samples[1]}"]
+        return ("from kernelblog.datasets import matching",
+                f"({x_name}_train, y_train), ({x_name}_test, y_test) = matching({', '.join(arguments)})")
+
+    def note(self, x_name: str) -> str:
+        """What was inferred, with shapes, for the page."""
+        n_train, n_test = self.samples
+        x_shape = ", ".join(map(str, self.input_shape))
+        y_shape = {"onehot": f", {self.outputs}", "multilabel": f", {self.outputs}",
+                   "regression": f", {self.outputs}" if self.outputs > 1 else "",
+                   "inputs": f", {x_shape}"}.get(self.targets, "")
+        kind = TARGET_WORDS[self.targets]
+        if self.targets in ("sparse", "onehot"):
+            kind += f" for {self.outputs} classes"
+        text = (f"inferred from `{self.model}` and its loss {self.loss}: {x_name}_train ({n_train}, {x_shape}), "
+                f"y_train ({n_train}{y_shape}) {kind}; {x_name}_test ({n_test}, {x_shape}), y_test ({n_test}{y_shape})")
+        return text + (f"; {self.assumed}" if self.assumed else "")
+
+
+def first_data_use(tree: ast.Module, names: set[str]) -> ast.stmt | None:
+    """The first top-level statement of a cell that reads one of `names`."""
+    for statement in tree.body:
+        if any(isinstance(node, ast.Name) and node.id in names for node in ast.walk(statement)):
+            return statement
+    return None
+
+
+def infer_data(earlier: list[ast.Module], cell: ast.Module) -> DataSpec:
+    """Data for the model that the cell trains (or the latest model built so far)."""
+    trained = _trained_model(cell)
+    models: dict[str, Model] = {}
+    tensors: dict[str, list[ast.Call]] = {}  # functional API: tensor name -> layers that made it
+    constants: dict[str, object] = {}
+    latest = None
+    statements = [s for tree in earlier for s in tree.body] + list(cell.body)
+    for statement in statements:
+        latest = _follow(statement, models, tensors, constants) or latest
+        if trained and trained[1] is statement:
+            break
+    name = trained[0] if trained else latest
+    if name is None:
+        raise CannotInfer("no model is built before it to infer the data from")
+    if name not in models:
+        raise CannotInfer(f"the build cannot see how `{name}` is built (it needs a Sequential or a "
+                          "functional Model built in the post's code)")
+    return _spec(models[name], constants)
+
+
+def trains_model(cell: ast.Module) -> bool:
+    """Whether the cell calls `model.fit(...)` or the like on the data."""
+    return _trained_model(cell) is not None
+
+
+def _trained_model(cell: ast.Module) -> tuple[str, ast.stmt] | None:
+    """(model name, statement) of the first `model.fit(...)`-like call that reads the data."""
+    for statement in cell.body:
+        for node in ast.walk(statement):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in TRAINING_METHODS and isinstance(node.func.value, ast.Name)
+                    and any(isinstance(n, ast.Name) and n.id in DATA_NAMES
+                            for arg in node.args + [k.value for k in node.keywords] for n in ast.walk(arg))):
+                return node.func.value.id, statement
+    return None
+
+
+def _follow(statement: ast.stmt, models: dict, tensors: dict, constants: dict) -> str | None:
+    """Update what is known from one statement; return a model name it builds."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+        target, value = statement.targets[0].id, statement.value
+        try:
+            constants[target] = _constant(value, constants)
+        except ValueError:
+            constants.pop(target, None)
+        if isinstance(value, ast.Call):
+            kind = _callee(value)
+            if kind == "Sequential":
+                given = value.args[0] if value.args else _keyword(value, "layers")
+                layers = [e for e in getattr(given, "elts", []) if isinstance(e, ast.Call)]
+                models[target] = Model(target, layers)
+                return target
+            if kind in ("Model", "Functional"):
+                inputs = value.args[0] if value.args else _keyword(value, "inputs")
+                outputs = value.args[1] if len(value.args) > 1 else _keyword(value, "outputs")
+                chain = _chain(outputs, tensors)
+                models[target] = Model(target, chain if chain and _callee(chain[0]) in ("Input", "InputLayer")
+                                       else _chain(inputs, tensors) + chain)
+                return target
+            chain = _chain(value, tensors)
+            if chain:
+                tensors[target] = chain
+            else:
+                models.pop(target, None)
+        return None
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        call = statement.value
+        if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+            model = models.get(call.func.value.id)
+            if model and call.func.attr == "add" and call.args and isinstance(call.args[0], ast.Call):
+                model.layers.append(call.args[0])
+            if model and call.func.attr == "compile":
+                loss = call.args[1] if len(call.args) > 1 else _keyword(call, "loss")
+                model.loss = _loss_name(loss, constants) if loss is not None else None
+    return None
+
+
+def _chain(node, tensors: dict) -> list[ast.Call]:
+    """The layers that produce a functional-API tensor, from its Input."""
+    if isinstance(node, ast.Name):
+        return list(tensors.get(node.id, []))
+    if isinstance(node, ast.Call) and _callee(node) == "Input":
+        return [node]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Call) and node.args:
+        before = _chain(node.args[0], tensors)
+        return before + [node.func] if before else []
+    return []
+
+
+def _spec(model: Model, constants: dict) -> DataSpec:
+    if not model.layers:
+        raise CannotInfer(f"`{model.name}` has no layers the build can see")
+    if model.loss is None:
+        raise CannotInfer(f"`{model.name}` is not compiled with a loss before it, and the loss decides the targets")
+    targets = LOSS_TARGETS.get(model.loss.lower())
+    if targets is None:
+        raise CannotInfer(f"the build does not know which targets the loss {model.loss} takes")
+    shape, assumed, vocabulary = _input_shape(model, constants)
+    rank, units = len(shape), None
+    for layer in model.layers:
+        kind = _callee(layer)
+        if kind == "Embedding":
+            rank += 1
+        elif kind in FLATTENING:
+            rank = 1
+        elif kind in RECURRENT or kind == "Bidirectional":
+            inner = layer.args[0] if kind == "Bidirectional" and layer.args else layer
+            rank = 2 if _value(_keyword(inner, "return_sequences"), constants, False) else 1
+        elif kind == "Reshape":
+            rank = len(_value(layer.args[0] if layer.args else _keyword(layer, "target_shape"), constants, ()))
+        if kind in ("Dense", "Conv1D", "Conv2D", "LSTM", "GRU", "SimpleRNN"):
+            units = _value(layer.args[0] if layer.args else _keyword(layer, "units") or _keyword(layer, "filters"),
+                           constants, None)
+    if not isinstance(units, int) or units < 1:
+        raise CannotInfer(f"the build cannot read the size of `{model.name}`'s output layer")
+    if rank != 1:
+        if targets == "regression" and rank == len(shape) and units == shape[-1]:
+            return DataSpec(model.name, model.loss, shape, "inputs", units, vocabulary, assumed)
+        raise CannotInfer(f"`{model.name}` outputs a sequence or a grid, and the build only infers one target "
+                          "per example")
+    if targets in ("sparse", "onehot") and units < 2:
+        raise CannotInfer(f"{model.loss} needs an output layer with one unit per class, and it has {units}")
+    if targets == "binary" and units > 1:
+        targets = "multilabel"
+    return DataSpec(model.name, model.loss, shape, targets, units, vocabulary, assumed)
+
+
+def _input_shape(model: Model, constants: dict) -> tuple[tuple[int, ...], str, int | None]:
+    """The input shape, what was assumed for it, and the vocabulary when an Embedding comes first."""
+    first = model.layers[0]
+    kind = _callee(first)
+    given = None
+    if kind in ("Input", "InputLayer"):
+        given = _keyword(first, "shape") or _keyword(first, "input_shape") or (first.args[0] if first.args else None)
+    else:
+        given = _keyword(first, "input_shape")
+        if given is None and _keyword(first, "input_dim") is not None and kind != "Embedding":
+            given = ast.Tuple([_keyword(first, "input_dim")], ast.Load())
+    embedding = next((layer for layer in model.layers if _callee(layer) == "Embedding"), None)
+    vocabulary = None
+    if embedding is not None:
+        vocabulary = _value(embedding.args[0] if embedding.args else _keyword(embedding, "input_dim"), constants, None)
+        if not isinstance(vocabulary, int):
+            raise CannotInfer("the build cannot read the Embedding's input_dim (the vocabulary size)")
+    if given is not None:
+        shape = _value(given, constants, None)
+        if isinstance(shape, int):
+            shape = (shape,)
+        if not isinstance(shape, tuple) or not all(d is None or isinstance(d, int) for d in shape) or not shape:
+            raise CannotInfer(f"the build cannot read `{model.name}`'s input shape: {ast.unparse(given)}")
+        filled = tuple(d if d is not None else (IMAGE_SIDE if len(shape) == 3 else TIMESTEPS if len(shape) == 2
+                                                else TOKENS) for d in shape)
+        assumed = f"open dimensions set to {filled}" if filled != shape else ""
+        return filled, assumed, vocabulary
+    layer = next((_callee(layer) for layer in model.layers if _callee(layer) not in ("Dropout", "Rescaling")), kind)
+    if embedding is not None and _callee(model.layers[0]) == "Embedding":
+        return (TOKENS,), f"no input shape given: sequences of {TOKENS} tokens", vocabulary
+    if layer in IMAGE_LAYERS:
+        shape = (IMAGE_SIDE, IMAGE_SIDE, 3)
+        return shape, f"no input shape given: {IMAGE_SIDE}×{IMAGE_SIDE} colour images", None
+    if layer in SEQUENCE_LAYERS:
+        return (TIMESTEPS, 1), f"no input shape given: sequences of {TIMESTEPS} steps of 1 feature", None
+    if layer == "Dense":
+        return (FEATURES,), f"no input shape given: {FEATURES} features", None
+    raise CannotInfer(f"`{model.name}` does not say its input shape: start it with keras.Input(shape=...)")
+
+
+def _callee(call) -> str:
+    """The class or function a call names: `Dense` for layers.Dense(...) and keras.layers.Dense(...)."""
+    func = getattr(call, "func", None)
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
+def _keyword(call: ast.Call, name: str):
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def _loss_name(node, constants: dict) -> str:
+    if isinstance(node, ast.Call):
+        return _callee(node)
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    value = _value(node, constants, None)
+    if isinstance(value, str):
+        return value
+    if isinstance(node, ast.Name):
+        return node.id
+    return ast.unparse(node)
+
+
+def _value(node, constants: dict, default):
+    if node is None:
+        return default
+    try:
+        return _constant(node, constants)
+    except ValueError:
+        return default
+
+
+def _constant(node, constants: dict):
+    """A literal, a name bound to one, a tuple of those or simple integer arithmetic."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in constants:
+        return constants[node.id]
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return tuple(_constant(e, constants) for e in node.elts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
+        left, right = _constant(node.left, constants), _constant(node.right, constants)
+        if isinstance(left, int) and isinstance(right, int):
+            return {ast.Add: int.__add__, ast.Sub: int.__sub__, ast.Mult: int.__mul__,
+                    ast.FloorDiv: int.__floordiv__}[type(node.op)](left, right)
+    raise ValueError(ast.dump(node))
