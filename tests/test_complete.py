@@ -71,9 +71,11 @@ def test_data_setup_lines():
 def test_project_aliases_add_and_override(tmp_path, index):
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text('[tool.kernelblog.aliases]\npd = "import pandas as pd"\n'
-                         'Dense = "from keras.layers import Dense as Dense"\nSequential = "from keras.models import Sequential"\n')
+                         'Dense = "from keras.layers import Dense as Dense"\n'
+                         'Sequential = "from keras.models import Sequential"\n')
     aliases = project_aliases(pyproject)
-    path = write_post(tmp_path / "posts", "p.md", "# T\n\n```python\nframe = pd.DataFrame()\nm = Sequential([Dense(1)])\n```\n")
+    path = write_post(tmp_path / "posts", "p.md",
+                      "# T\n\n```python\nframe = pd.DataFrame()\nm = Sequential([Dense(1)])\n```\n")
     done = complete_post(read_post(path), index, aliases).cells[1]
     assert done.imports == ("from keras.layers import Dense as Dense", "from keras.models import Sequential",
                             "import pandas as pd")

@@ -150,7 +150,8 @@ def test_inline_values_skip_fences_and_double_backticks(tmp_path):
 
 
 def test_untagged_fences_are_cells_of_their_own(tmp_path):
-    path = write_post(tmp_path, "p.md", "# T\n\nText.\n\n```\nm = Dense(1)\n```\n\nMore.\n\n- item\n\n  ```\n  x = 1\n  ```\n")
+    path = write_post(tmp_path, "p.md",
+                      "# T\n\nText.\n\n```\nm = Dense(1)\n```\n\nMore.\n\n- item\n\n  ```\n  x = 1\n  ```\n")
     cells = read_post(path).cells
     assert [(c.kind, c.line, c.untagged) for c in cells] == [
         ("markdown", 1, None), ("markdown", 5, "m = Dense(1)"), ("markdown", 9, None)]
