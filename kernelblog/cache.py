@@ -109,6 +109,8 @@ class Cache:
         entry = self.folder / key
         entry.mkdir(parents=True, exist_ok=True)
         (entry / "manifest.json").unlink(missing_ok=True)  # a damaged entry being replaced
+        for leftover in entry.glob(".*.tmp"):  # from a build killed while writing
+            leftover.unlink(missing_ok=True)
         _write(entry / "outputs.json", data)
         manifest = {"key": key, "slug": slug, "sha256": hashlib.sha256(data).hexdigest(),
                     "executed_at": executed_at, "seconds": seconds}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -39,11 +41,27 @@ def build(options: Options, report: Callable[[str], None] | None = None) -> int:
     progress on a terminal, plain lines on stderr otherwise.
     """
     progress = progress_for(report)
-    with progress:
+    with progress, _one_build_at_a_time(options.out, progress.report):
         status = _build(options, progress)
     if report is None:
         progress.summary()
     return status
+
+
+@contextlib.contextmanager
+def _one_build_at_a_time(out: Path, report: Callable[[str], None]):
+    """Hold a lock beside the output folder for the whole build; a second build waits for it."""
+    out.resolve().parent.mkdir(parents=True, exist_ok=True)
+    with open(out.resolve().parent / f".{out.resolve().name}.lock", "a+b") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            report(f"{out}: another build is writing this site; waiting for it to finish")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _build(options: Options, progress: Progress) -> int:
