@@ -4,16 +4,14 @@ import base64
 import datetime
 import re
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-import html5lib
 import nbformat
 import pytest
 from nbformat.v4 import new_output
 
-from conftest import executed_with, png, write_post
+from conftest import PAGE_BUDGET, check_html5, check_links, executed_with, page_weight, png, write_post
 from kernelblog.complete import complete_post
 from kernelblog.diagnostics import BadInput
 from kernelblog.read import read_post
@@ -22,7 +20,6 @@ from kernelblog.write import snippet_text, write_site
 
 A = "{http://www.w3.org/2005/Atom}"
 FIGURE = [new_output("display_data", data={"image/png": base64.b64encode(png(64, 48)).decode(), "text/plain": "plot"})]
-PAGE_BUDGET = 300_000  # bytes per page, with its CSS and JS, images aside
 
 FIRST = """---
 title: First & best
@@ -163,69 +160,17 @@ def test_404_page_works_at_any_path(site):
     assert 'href="https://blog.example/deep/"' in html
 
 
-class Links(HTMLParser):
-    """Every URL a page links to or loads."""
-
-    def __init__(self):
-        super().__init__()
-        self.links: list[tuple[str, str]] = []  # (tag, url)
-
-    def handle_starttag(self, tag, attrs):
-        for name, value in attrs:
-            if name in ("href", "src") and value is not None:
-                self.links.append((tag, value))
-
-
-def pages(site: Path) -> list[Path]:
-    return sorted(site.rglob("*.html"))
-
-
 def test_every_page_parses_as_html5(site):
-    parser = html5lib.HTMLParser(strict=True)
-    for page in pages(site):
-        try:
-            parser.parse(page.read_text(encoding="utf-8"))
-        except html5lib.html5parser.ParseError as error:
-            pytest.fail(f"{page.relative_to(site)}: {error}")
-
-
-def check_links(site: Path) -> None:
-    """Internal links are relative and resolve; nothing is loaded from elsewhere."""
-    for page in pages(site):
-        if page.name == "404.html":
-            continue  # served at any path, so its one link is absolute
-        parser = Links()
-        parser.feed(page.read_text(encoding="utf-8"))
-        assert parser.links, page
-        for tag, url in parser.links:
-            parts = urlsplit(url)
-            where = f"{page.relative_to(site)}: {tag} {url}"
-            if parts.scheme or url.startswith("//"):
-                assert tag == "a" and parts.scheme in ("http", "https"), f"{where}: loads from elsewhere"
-                continue
-            assert not url.startswith("/"), f"{where}: absolute path; the site must work at any base path"
-            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
-            assert target.is_file(), f"{where}: no such file"
-            if parts.fragment and target.suffix == ".html":
-                assert f'id="{parts.fragment}"' in target.read_text(encoding="utf-8"), f"{where}: no such anchor"
+    check_html5(site)
 
 
 def test_internal_links_are_relative_and_resolve(site):
     check_links(site)
 
 
-def page_weight(site: Path, page: Path) -> int:
-    """Bytes of a page with the CSS and JS it loads, images aside."""
-    parser = Links()
-    parser.feed(page.read_text(encoding="utf-8"))
-    loaded = {(page.parent / url).resolve() for tag, url in parser.links if tag in ("link", "script")
-              and url.endswith((".css", ".js"))}
-    return page.stat().st_size + sum(path.stat().st_size for path in loaded)
-
-
 def test_pages_are_light(site):
-    for page in pages(site):
-        assert page_weight(site, page) < PAGE_BUDGET, page
+    for page in site.rglob("*.html"):
+        assert page_weight(page) < PAGE_BUDGET, page
 
 
 def test_site_files_are_static_assets_only(site):
