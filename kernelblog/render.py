@@ -265,6 +265,7 @@ def provenance(executed: ExecutedPost) -> dict:
         "when": when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if when else "",
         "seconds": f"{executed.seconds:.1f}",
         "cached": executed.cached,
+        "failed": executed.failure is not None,
     }
 
 

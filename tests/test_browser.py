@@ -216,7 +216,7 @@ def test_works_under_a_base_path_over_http(site, browser):
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}/blog/"
+    base = f"http://127.0.0.1:{server.server_port}/{site.name}/"
     try:
         visit = Visit(browser)
         page = visit.open(base + "index.html")
