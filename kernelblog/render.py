@@ -196,7 +196,7 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
             "setup": code_html("\n".join(done.setup)) if done.setup else None,
             "before": code_html(done.before) if done.setup_at else None,
             "code": code_html(done.after),
-            "note": done.note,
+            "note": done.note or done.cell.options.get("data", ""),
             "outputs": blocks,
             "ran": notebook_cell.get("execution_count") is not None,
             "seconds": cell_seconds(notebook_cell),
