@@ -262,7 +262,7 @@ def provenance(executed: ExecutedPost) -> dict:
     return {
         "versions": versions,
         "executed_at": executed.executed_at,
-        "when": when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if when else "",
+        "when": when.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC") if when else "",
         "seconds": f"{executed.seconds:.1f}",
         "cached": executed.cached,
         "failed": executed.failure is not None,

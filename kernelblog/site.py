@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import datetime
 import re
-import sys
+import tomllib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 from .complete import CompletedPost
 from .diagnostics import BadInput, Diagnostic
@@ -40,7 +35,8 @@ class Site:
 
 
 def load_site(pyproject: Path) -> Site:
-    """The [tool.kernelblog] table of `pyproject`; defaults when the file or the table is missing."""
+    """The site's settings in the [tool.kernelblog] table of `pyproject` (its sub-tables are
+    other settings); defaults when the file or the table is missing."""
     pyproject = Path(pyproject)
     if not pyproject.is_file():
         return Site()
@@ -50,6 +46,7 @@ def load_site(pyproject: Path) -> Site:
         line = int(match.group(1)) if (match := re.search(r"line (\d+)", str(error))) else 1
         raise BadInput(Diagnostic(pyproject, line, "error", f"not valid TOML: {error}")) from None
     known = set(Site.__dataclass_fields__)
+    table = {key: value for key, value in table.items() if not isinstance(value, dict)}  # [tool.kernelblog.aliases]
     for key, value in table.items():
         if key not in known or not isinstance(value, str):
             expected = f"one of {', '.join(sorted(known))}" if key not in known else "a string"
@@ -103,7 +100,7 @@ def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, E
 def _timestamp(post, executed_at: str) -> str:
     """RFC 3339: the post's date at midnight UTC, or when it ran."""
     if post.meta.date:
-        return datetime.datetime.combine(post.meta.date, datetime.time(), datetime.timezone.utc).isoformat()
+        return datetime.datetime.combine(post.meta.date, datetime.time(), datetime.UTC).isoformat()
     if executed_at:
         return executed_at
     return "1970-01-01T00:00:00+00:00"

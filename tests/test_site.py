@@ -68,7 +68,8 @@ def test_settings_come_from_pyproject(tmp_path):
     assert load_site(tmp_path / "missing.toml") == Site()
     path = write_post(tmp_path, "pyproject.toml", '[project]\nname = "x"\n')
     assert load_site(path) == Site()
-    write_post(tmp_path, "pyproject.toml", '[tool.kernelblog]\ntitle = "Mine"\nbase_url = "https://x.example/blog"\n')
+    write_post(tmp_path, "pyproject.toml", '[tool.kernelblog]\ntitle = "Mine"\nbase_url = "https://x.example/blog"\n'
+                                           '[tool.kernelblog.aliases]\npd = "import pandas as pd"\n')
     assert load_site(path) == Site(title="Mine", base_url="https://x.example/blog/")
 
 
