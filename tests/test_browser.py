@@ -50,6 +50,7 @@ class Visit:
 
     def __init__(self, browser, width=1280, scheme="light", **options):
         self.context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme, **options)
+        self.context.set_default_timeout(120_000)  # a full-page screenshot on a busy 2-core machine takes a while
         self.errors: list[str] = []
         self.requests: list[str] = []
         self.failed: list[str] = []
