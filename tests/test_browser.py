@@ -8,6 +8,7 @@ import functools
 import http.server
 import shutil
 import threading
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,9 @@ def test_built_site_is_valid_and_self_contained(site):
     check_links(site)
     for page in site.rglob("*.html"):
         assert page_weight(page) < PAGE_BUDGET, page
+    feed = ET.parse(site / "feed.xml").getroot()
+    entries = feed.findall("{http://www.w3.org/2005/Atom}entry")
+    assert len(entries) == len(list((ROOT / "posts").glob("*.md")))
 
 
 def test_index_to_post_with_outputs_figures_and_math(site, browser):
