@@ -17,6 +17,7 @@ from .diagnostics import BadInput, Diagnostic
 from .keras_index import build_index
 from .progress import Progress, progress_for
 from .read import read_post
+from .site import Site, load_site
 
 OK, SNIPPET_FAILED, BAD_INPUT = 0, 1, 2
 
@@ -70,6 +71,7 @@ def _build(options: Options, progress: Progress) -> int:
         if out == posts or out in posts.parents:
             raise BadInput(Diagnostic(options.out, 0, "error", "--out would replace the folder that holds the posts"))
         completed = complete_all(options.posts, progress.report)
+        site = load_site(posts.parent / "pyproject.toml")
     except BadInput as error:
         progress.report(str(error.diagnostic))
         return BAD_INPUT
@@ -105,7 +107,7 @@ def _build(options: Options, progress: Progress) -> int:
     for post in completed:
         if post.post.slug not in executed:  # found before running, under --keep-going
             executed[post.post.slug] = ExecutedPost(post.notebook())
-    write_all(options, completed, executed)
+    write_all(options, completed, executed, site)
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
     return SNIPPET_FAILED if failed else OK
 
@@ -182,17 +184,12 @@ def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedP
     return completed
 
 
-def write_all(options: Options, completed: list[CompletedPost], executed: dict) -> None:
+def write_all(options: Options, completed: list[CompletedPost], executed: dict, site: Site | None = None) -> None:
     """Render every page and write the site and the snippets."""
-    from .render import environment, render_index, render_post, stylesheets
+    from .site import site_files
     from .write import snippet_text, write_site, write_snippets
 
-    env = environment()
-    files = {f"static/{name}": content for name, content in stylesheets().items()}
-    for post in completed:
-        page = render_post(post, executed[post.post.slug], env)
-        files[f"{post.post.slug}/index.html"] = page.html.encode()
-        files.update({f"{post.post.slug}/{name}": data for name, data in page.files.items()})
-    files["index.html"] = render_index([post.post for post in completed], env).encode()
-    write_site(options.out, files)
-    write_snippets(options.snippets, {post.post.slug: snippet_text(post) for post in completed})
+    site = site or load_site(options.posts.resolve().parent / "pyproject.toml")
+    snippets = {post.post.slug: snippet_text(post) for post in completed}
+    write_site(options.out, site_files(site, completed, executed, snippets))
+    write_snippets(options.snippets, snippets)

@@ -4,60 +4,149 @@ from __future__ import annotations
 
 import datetime
 import html
+import math
 import platform
+import re
+import struct
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jinja2
+import latex2mathml.converter
 import mistune
 import nbformat
+import nh3
 from markupsafe import Markup
+from mistune.util import striptags
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from . import outputs as out
 from .complete import CompletedPost
+from .read import Post
+from .site import Site, tag_slug
 
 if TYPE_CHECKING:  # rendering needs no kernel machinery
     from .execute import ExecutedPost
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-MARKDOWN = mistune.create_markdown(escape=False, plugins=["strikethrough", "table", "footnotes", "url"])
+PLUGINS = ["strikethrough", "table", "footnotes", "url", "math"]
 FORMATTER = HtmlFormatter(nowrap=True)
+CODE_STYLES = {"light": "xcode", "dark": "monokai"}  # Pygments styles with 4.5:1 contrast on our code background
+LONG_OUTPUT = 30  # lines; longer text outputs start collapsed, with a "show all" control
+WORDS_PER_MINUTE = 200
+MATHML_TAGS = {"math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msup", "msub", "msubsup", "mfrac",
+               "msqrt", "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded",
+               "mphantom", "menclose", "merror", "semantics", "annotation"}
+MATHML_ATTRIBUTES = {"xmlns", "display", "mathvariant", "stretchy", "fence", "separator", "lspace", "rspace",
+                     "width", "height", "depth", "columnalign", "rowalign", "columnspacing", "rowspacing",
+                     "columnlines", "rowlines", "frame", "accent", "accentunder", "movablelimits", "minsize",
+                     "maxsize", "symmetric", "form", "scriptlevel", "displaystyle", "linethickness", "notation",
+                     "encoding"}
+ALIGNED = re.compile(r"\\(begin|end)\{aligned\}")  # amsmath's aligned, which latex2mathml reads as align*
+MATPLOTLIB_REPR = re.compile(r"<Figure size \d+x\d+ with (\d+) Axes>")
 
 
 @dataclass
 class Page:
-    """One rendered page and the files that go beside it (figures)."""
+    """One rendered page, its article alone (for the feed), and the files beside it (figures)."""
 
     html: str
+    content: str = ""
     files: dict[str, bytes] = field(default_factory=dict)
 
 
 def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.globals["tag_slug"] = tag_slug
+    return env
+
+
+class _ProseRenderer(mistune.HTMLRenderer):
+    """Headings get ids unique on the page and an anchor; math becomes a placeholder for its MathML."""
+
+    def __init__(self):
+        super().__init__(escape=False)
+        self.headings: list[tuple[int, str, str]] = []  # (level, id, inner HTML)
+        self.math: dict[str, str] = {}  # placeholder -> MathML
+
+    def heading(self, text: str, level: int, **attrs) -> str:
+        base = re.sub(r"[^a-z0-9]+", "-", html.unescape(striptags(text)).lower()).strip("-") or "section"
+        ident, n = base, 1
+        taken = {ident for _, ident, _ in self.headings}
+        while ident in taken:
+            n += 1
+            ident = f"{base}-{n}"
+        self.headings.append((level, ident, text))
+        return f'<h{level} id="{ident}">{text} <a class="anchor" href="#{ident}">#</a></h{level}>\n'
+
+    def inline_math(self, text: str) -> str:
+        return self._math(text, "inline")
+
+    def block_math(self, text: str) -> str:
+        return self._math(text, "block")
+
+    def _math(self, tex: str, display: str) -> str:
+        placeholder = f"KERNELBLOGMATH{len(self.math)}X"
+        self.math[placeholder] = mathml(tex, display)
+        return placeholder
+
+
+def mathml(tex: str, display: str = "inline") -> str:
+    """TeX to sanitized MathML; TeX that latex2mathml can't read is shown as code."""
+    tex = ALIGNED.sub(r"\\\1{align*}", tex)
+    try:
+        converted = latex2mathml.converter.convert(tex, display=display)
+    except Exception:  # latex2mathml raises many kinds of errors on TeX it does not know
+        return f'<code class="math-error">{html.escape(tex)}</code>'
+    return nh3.clean(converted, tags=MATHML_TAGS, attributes={"*": MATHML_ATTRIBUTES})
+
+
+class Prose:
+    """Markdown to sanitized HTML for one page, remembering its headings for the contents."""
+
+    def __init__(self):
+        self._renderer = _ProseRenderer()
+        self._markdown = mistune.create_markdown(renderer=self._renderer, plugins=PLUGINS)
+
+    def html(self, text: str, values: dict[str, str] | None = None) -> Markup:
+        """Raw HTML in posts is allowed but sanitized. `values` maps placeholders in `text`
+        to plain text that replaces them after rendering."""
+        return Markup(self._fill(out.sanitize(self._markdown(text)), values))
+
+    def _fill(self, rendered: str, values: dict[str, str] | None) -> str:
+        for placeholder, value in (values or {}).items():
+            rendered = rendered.replace(placeholder, html.escape(value))
+        for placeholder, converted in self._renderer.math.items():
+            rendered = rendered.replace(placeholder, converted)
+        return rendered
+
+    def contents(self) -> list[dict]:
+        """The page's second- and third-level headings: level, id and HTML label (no links)."""
+        return [{"level": level, "id": ident,
+                 "label": Markup(self._fill(nh3.clean(text, tags={"code", "em", "strong", "sub", "sup"}), {}))}
+                for level, ident, text in self._renderer.headings if level in (2, 3)]
 
 
 def markdown_html(text: str, values: dict[str, str] | None = None) -> Markup:
-    """Prose to HTML; raw HTML in posts is allowed but sanitized. `values` maps
-    placeholders in `text` to plain text that replaces them after rendering."""
-    rendered = out.sanitize(MARKDOWN(text))
-    for placeholder, value in (values or {}).items():
-        rendered = rendered.replace(placeholder, html.escape(value))
-    return Markup(rendered)
+    """Prose to sanitized HTML, on a page of its own."""
+    return Prose().html(text, values)
 
 
 def code_html(code: str) -> Markup:
-    return Markup(highlight(code, PythonLexer(), FORMATTER).rstrip("\n"))
+    return Markup(highlight(code, PythonLexer(stripnl=False), FORMATTER).rstrip("\n"))
 
 
-def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.Environment) -> Page:
+def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.Environment,
+                site: Site | None = None) -> Page:
     """The post's page: prose, then each code cell with what it printed and drew."""
+    site = site or Site()
     page = Page("")
+    prose = Prose()
     cells = []
     ran: dict[int, nbformat.NotebookNode] = {}  # post cell number -> its notebook cell
     inline: dict[int, list[str]] = {}  # post cell number -> its inline values
@@ -67,6 +156,7 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
             ran[meta["cell"]] = notebook_cell
         elif meta.get("role") == "inline":
             inline[meta["cell"]] = _displayed_values(notebook_cell)
+    figures = 0
     for number, done in enumerate(completed.cells):
         if done.cell.kind == "markdown":
             source, values = done.cell.source, inline.get(number, [])
@@ -77,17 +167,21 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
             first, _, rest = source.partition("\n")
             if number == 0 and first.strip() == f"# {completed.post.meta.title}":
                 source = rest  # the page header shows the title already
-            cells.append({"kind": "markdown", "html": markdown_html(source, placeholders)})
+            cells.append({"kind": "markdown", "html": prose.html(source, placeholders)})
             continue
         notebook_cell = ran[number]
         blocks = []
         for k, block in enumerate(out.page_outputs(notebook_cell.get("outputs", []))):
             if isinstance(block, out.Image):
+                figures += 1
                 name = f"cell{number}-{k}.{block.extension}"
                 page.files[name] = block.data
-                blocks.append({"kind": "image", "src": name, "alt": block.alt})
+                width, height = _png_size(block.data) if block.extension == "png" else (None, None)
+                blocks.append({"kind": "image", "src": name, "alt": _alt(block.alt, figures),
+                               "width": width, "height": height})
             elif isinstance(block, out.Text):
-                blocks.append({"kind": "text", "text": block.text.rstrip("\n")})
+                text = block.text.rstrip("\n")
+                blocks.append({"kind": "text", "text": text, "lines": text.count("\n") + 1})
             elif isinstance(block, out.Html):
                 blocks.append({"kind": "html", "html": Markup(block.html)})
             else:
@@ -102,16 +196,33 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
             "setup": code_html("\n".join(done.setup)) if done.setup else None,
             "before": code_html(done.before) if done.setup_at else None,
             "code": code_html(done.after),
-            "note": done.note,
+            "note": done.note or done.cell.options.get("data", ""),
             "outputs": blocks,
             "ran": notebook_cell.get("execution_count") is not None,
+            "seconds": cell_seconds(notebook_cell),
         })
     post = completed.post
-    page.html = env.get_template("post.html").render(
-        post=post, cells=cells, preamble=code_html(completed.preamble),
-        provenance=provenance(executed), root="../",
-    )
+    context = dict(post=post, cells=cells, preamble=code_html(completed.preamble), provenance=provenance(executed),
+                   contents=prose.contents(), minutes=reading_minutes(post), site=site, long_output=LONG_OUTPUT)
+    page.content = env.get_template("article.html").render(**context, root="", feed=True)
+    page.html = env.get_template("post.html").render(**context, root="../", feed=False)
     return page
+
+
+def _alt(plain: str, number: int) -> str:
+    """Alt text for a figure: its text form, or what matplotlib's says in words."""
+    match = MATPLOTLIB_REPR.fullmatch(plain.strip())
+    if match:
+        panels = int(match.group(1))
+        return f"Figure {number}, drawn by the code above" + (f", in {panels} panels" if panels > 1 else "")
+    return plain.strip() or f"Figure {number}, drawn by the code above"
+
+
+def _png_size(data: bytes) -> tuple[int | None, int | None]:
+    """Width and height from a PNG's header, so the page doesn't jump as figures load."""
+    if len(data) >= 24 and data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return struct.unpack(">II", data[16:24])
+    return None, None
 
 
 def _displayed_values(cell: nbformat.NotebookNode) -> list[str]:
@@ -123,29 +234,88 @@ def _displayed_values(cell: nbformat.NotebookNode) -> list[str]:
     return []
 
 
+def _instant(stamp: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def cell_seconds(cell: nbformat.NotebookNode) -> float | None:
+    """How long the cell ran, from the timestamps nbclient records in its metadata."""
+    timing = cell.metadata.get("execution", {})
+    for start, end in (("iopub.execute_input", "shell.execute_reply"), ("iopub.status.busy", "iopub.status.idle")):
+        if start in timing and end in timing:
+            try:
+                return (_instant(timing[end]) - _instant(timing[start])).total_seconds()
+            except ValueError:
+                return None
+    return None
+
+
 def provenance(executed: ExecutedPost) -> dict:
-    """What ran the code: versions, when, and how long it took."""
+    """What ran the code: versions, when (UTC), and how long it took."""
     versions = {"Python": platform.python_version()}
     for package in ("keras", "tensorflow", "numpy"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             pass
+    when = _instant(executed.executed_at) if executed.executed_at else None
     return {
         "versions": versions,
-        "date": (executed.executed_at or datetime.date.today().isoformat())[:10],
+        "executed_at": executed.executed_at,
+        "when": when.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC") if when else "",
         "seconds": f"{executed.seconds:.1f}",
+        "cached": executed.cached,
+        "failed": executed.failure is not None,
     }
 
 
-def render_index(posts: list, env: jinja2.Environment) -> str:
-    """The front page: every post, newest first."""
-    ordered = sorted(posts, key=lambda p: (p.meta.date or datetime.date.min, p.slug), reverse=True)
-    return env.get_template("index.html").render(posts=ordered, root="")
+def reading_minutes(post: Post) -> int:
+    """Minutes to read the post, prose and code, at a steady pace."""
+    words = sum(len(cell.source.split()) for cell in post.cells)
+    return max(1, math.ceil(words / WORDS_PER_MINUTE))
 
 
-def stylesheets() -> dict[str, bytes]:
-    """The static files every page links to."""
+def _newest_first(posts: list[Post]) -> list[Post]:
+    return sorted(posts, key=lambda p: (p.meta.date or datetime.date.min, p.slug), reverse=True)
+
+
+def tags_of(posts: list[Post]) -> dict[str, tuple[str, list[Post]]]:
+    """Tag slug -> (the tag as first written, its posts)."""
+    tags: dict[str, tuple[str, list[Post]]] = {}
+    for post in posts:
+        for tag in post.meta.tags:
+            tags.setdefault(tag_slug(tag), (tag, []))[1].append(post)
+    return dict(sorted(tags.items()))
+
+
+def _cards(posts: list[Post]) -> list[dict]:
+    return [{"post": post, "minutes": reading_minutes(post),
+             "tags": [(tag, tag_slug(tag)) for tag in post.meta.tags]} for post in _newest_first(posts)]
+
+
+def render_index(posts: list[Post], env: jinja2.Environment, site: Site | None = None, tag: str = "") -> str:
+    """The front page, or a tag's page: a card per post, newest first."""
+    root = "../../" if tag else ""
+    return env.get_template("index.html").render(cards=_cards(posts), tag=tag, site=site or Site(),
+                                                 root=root)
+
+
+def render_tags(tags: dict[str, tuple[str, list[Post]]], env: jinja2.Environment, site: Site) -> str:
+    return env.get_template("tags.html").render(tags=tags, site=site, root="../")
+
+
+def render_404(env: jinja2.Environment, site: Site) -> str:
+    """A page for any missing path: its styles inline and its links absolute, since it is served anywhere."""
+    style = Markup((TEMPLATES / "static" / "style.css").read_text(encoding="utf-8"))
+    return env.get_template("404.html").render(site=site, style=style)
+
+
+def static_files() -> dict[str, bytes]:
+    """The static files every page links to, and the code colours for light and dark."""
     files = {path.name: path.read_bytes() for path in (TEMPLATES / "static").iterdir() if path.is_file()}
-    files["pygments.css"] = (FORMATTER.get_style_defs(".code") + "\n").encode()
+    light = HtmlFormatter(style=CODE_STYLES["light"], nobackground=True).get_style_defs(".code")
+    dark = HtmlFormatter(style=CODE_STYLES["dark"], nobackground=True).get_style_defs(".code")
+    dark = "\n".join("  " + line for line in dark.splitlines())
+    files["pygments.css"] = f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n".encode()
     return files
+

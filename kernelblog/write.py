@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import jupytext
+import nbformat
 
 from .complete import CompletedPost
 
@@ -23,6 +24,16 @@ def snippet_text(completed: CompletedPost) -> str:
     notebook.metadata = {"jupytext": {"notebook_metadata_filter": "-all", "cell_metadata_filter": "-all"}}
     header = f"# {completed.post.meta.title}\n# {GENERATED} from {completed.post.path.name}; do not edit.\n\n"
     return header + jupytext.writes(notebook, fmt="py:percent")
+
+
+def notebook_text(executed: nbformat.NotebookNode) -> str:
+    """The executed notebook for download: the seeding cell, the code with its outputs and
+    timings, and the prose; the build's own cells and metadata left out."""
+    notebook = nbformat.reads(nbformat.writes(executed), as_version=4)  # a copy
+    notebook.cells = [cell for cell in notebook.cells if cell.metadata.get("kernelblog", {}).get("role") != "inline"]
+    for cell in notebook.cells:
+        cell.metadata.pop("kernelblog", None)
+    return nbformat.writes(notebook)
 
 
 def write_site(out: Path, files: dict[str, bytes]) -> None:

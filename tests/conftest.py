@@ -1,6 +1,11 @@
 import os
+import struct
+import zlib
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
+import html5lib
 import pytest
 
 from kernelblog.keras_index import build_index
@@ -8,6 +13,7 @@ from kernelblog.keras_index import build_index
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+PAGE_BUDGET = 300_000  # bytes per page, with its CSS and JS, images aside
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +26,85 @@ def write_post(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def executed_with(completed, outputs, seconds=1.5, executed_at="2026-11-24T09:00:00+00:00"):
+    """An ExecutedPost whose code cells got `outputs` (one list per cell, in order), as if they ran,
+    each for 0.25 s by nbclient's timestamps."""
+    from kernelblog.execute import ExecutedPost
+    notebook = completed.notebook()
+    code = [cell for cell in notebook.cells if cell.metadata.get("kernelblog", {}).get("role") == "code"]
+    for count, (cell, cell_outputs) in enumerate(zip(code, outputs), start=1):
+        cell.execution_count = count
+        cell.outputs = cell_outputs
+        cell.metadata["execution"] = {"iopub.execute_input": "2026-11-24T09:00:01.000000Z",
+                                      "shell.execute_reply": "2026-11-24T09:00:01.250000Z"}
+    return ExecutedPost(notebook, seconds=seconds, executed_at=executed_at)
+
+
+def png(width: int, height: int) -> bytes:
+    """A valid one-colour PNG of this size."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\xff" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+# Checks of a built site, for the site and browser tests.
+
+class Links(HTMLParser):
+    """Every URL a page links to or loads."""
+
+    def __init__(self):
+        super().__init__()
+        self.links: list[tuple[str, str]] = []  # (tag, url)
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("href", "src") and value is not None:
+                self.links.append((tag, value))
+
+
+def pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def check_html5(site: Path) -> None:
+    """Every page parses as HTML5 without a single parse error."""
+    parser = html5lib.HTMLParser(strict=True)
+    for page in pages(site):
+        try:
+            parser.parse(page.read_text(encoding="utf-8"))
+        except html5lib.html5parser.ParseError as error:
+            raise AssertionError(f"{page.relative_to(site)}: {error}") from None
+
+
+def check_links(site: Path) -> None:
+    """Internal links are relative and resolve; nothing is loaded from elsewhere."""
+    for page in pages(site):
+        if page.name == "404.html":
+            continue  # served at any path, so its one link is absolute
+        parser = Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        assert parser.links, page
+        for tag, url in parser.links:
+            parts = urlsplit(url)
+            where = f"{page.relative_to(site)}: {tag} {url}"
+            if parts.scheme or url.startswith("//"):
+                assert tag == "a" and parts.scheme in ("http", "https"), f"{where}: loads from elsewhere"
+                continue
+            assert not url.startswith("/"), f"{where}: absolute path; the site must work at any base path"
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            assert target.is_file(), f"{where}: no such file"
+            if parts.fragment and target.suffix == ".html":
+                assert f'id="{parts.fragment}"' in target.read_text(encoding="utf-8"), f"{where}: no such anchor"
+
+
+def page_weight(page: Path) -> int:
+    """Bytes of a page with the CSS and JS it loads, images aside."""
+    parser = Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    loaded = {(page.parent / url).resolve() for tag, url in parser.links if tag in ("link", "script")
+              and url.endswith((".css", ".js"))}
+    return page.stat().st_size + sum(path.stat().st_size for path in loaded)

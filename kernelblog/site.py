@@ -1,0 +1,154 @@
+"""The site as a whole: its settings, pages, tag pages, Atom feed, sitemap and downloads."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import tomllib
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .complete import CompletedPost
+from .diagnostics import BadInput, Diagnostic
+
+if TYPE_CHECKING:
+    from .execute import ExecutedPost
+
+ATOM = "http://www.w3.org/2005/Atom"
+XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+@dataclass(frozen=True)
+class Site:
+    """Settings from pyproject.toml's [tool.kernelblog] table; each has a default."""
+
+    title: str = "Deep Learning, Executed"
+    description: str = "A technical deep-learning blog whose code really ran."
+    author: str = "kernelblog"
+    base_url: str = "http://localhost:8000/"  # where the site is published; used only by the feed and sitemap
+
+    def url(self, path: str = "") -> str:
+        return self.base_url + path
+
+
+def load_site(pyproject: Path) -> Site:
+    """The site's settings in the [tool.kernelblog] table of `pyproject` (its sub-tables are
+    other settings); defaults when the file or the table is missing."""
+    pyproject = Path(pyproject)
+    if not pyproject.is_file():
+        return Site()
+    try:
+        table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("kernelblog", {})
+    except tomllib.TOMLDecodeError as error:
+        line = int(match.group(1)) if (match := re.search(r"line (\d+)", str(error))) else 1
+        raise BadInput(Diagnostic(pyproject, line, "error", f"not valid TOML: {error}")) from None
+    known = set(Site.__dataclass_fields__)
+    table = {key: value for key, value in table.items() if not isinstance(value, dict)}  # [tool.kernelblog.aliases]
+    for key, value in table.items():
+        if key not in known or not isinstance(value, str):
+            expected = f"one of {', '.join(sorted(known))}" if key not in known else "a string"
+            raise BadInput(Diagnostic(pyproject, _key_line(pyproject, key), "error",
+                                      f"[tool.kernelblog] {key}: expected {expected}"))
+    if "base_url" in table and not table["base_url"].endswith("/"):
+        table["base_url"] += "/"
+    return Site(**table)
+
+
+def _key_line(path: Path, key: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next((n for n, line in enumerate(lines) if line.strip() == "[tool.kernelblog]"), 0)
+    return next((n + 1 for n in range(start, len(lines)) if re.match(rf"\s*{re.escape(key)}\s*=", lines[n])), start + 1)
+
+
+def tag_slug(tag: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-") or "tag"
+
+
+def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, ExecutedPost],
+               snippets: dict[str, str]) -> dict[str, bytes]:
+    """Every file of the site (relative path -> content)."""
+    from . import render
+    from .write import notebook_text
+
+    env = render.environment()
+    files = {f"static/{name}": content for name, content in render.static_files().items()}
+    posts = [done.post for done in completed]
+    pages = {}
+    for done in completed:
+        slug = done.post.slug
+        page = render.render_post(done, executed[slug], env, site)
+        pages[slug] = page
+        files[f"{slug}/index.html"] = page.html.encode()
+        files.update({f"{slug}/{name}": data for name, data in page.files.items()})
+        files[f"{slug}/{slug}.py"] = snippets[slug].encode()
+        files[f"{slug}/{slug}.ipynb"] = notebook_text(executed[slug].notebook).encode()
+    files["index.html"] = render.render_index(posts, env, site).encode()
+    tags = render.tags_of(posts)
+    files["tags/index.html"] = render.render_tags(tags, env, site).encode()
+    for slug, (name, tagged) in tags.items():
+        files[f"tags/{slug}/index.html"] = render.render_index(tagged, env, site, tag=name).encode()
+    files["404.html"] = render.render_404(env, site).encode()
+    files["feed.xml"] = atom_feed(site, posts, {slug: page.content for slug, page in pages.items()},
+                                  {slug: run.executed_at for slug, run in executed.items()})
+    files["sitemap.xml"] = sitemap(site, [name for name in files if name.endswith("index.html")])
+    return files
+
+
+def _timestamp(post, executed_at: str) -> str:
+    """RFC 3339: the post's date at midnight UTC, or when it ran."""
+    if post.meta.date:
+        return datetime.datetime.combine(post.meta.date, datetime.time(), datetime.UTC).isoformat()
+    if executed_at:
+        return executed_at
+    return "1970-01-01T00:00:00+00:00"
+
+
+def atom_feed(site: Site, posts: list, contents: dict[str, str], executed_at: dict[str, str]) -> bytes:
+    """An Atom feed (RFC 4287) with every post's full content, newest first."""
+    ET.register_namespace("", ATOM)
+
+    def add(parent, tag, text=None, **attributes):
+        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
+        element.text = text
+        return element
+
+    entries = sorted(((_timestamp(post, executed_at.get(post.slug, "")), post) for post in posts),
+                     key=lambda pair: (pair[0], pair[1].slug), reverse=True)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    add(feed, "id", site.url())
+    add(feed, "title", site.title)
+    add(feed, "subtitle", site.description)
+    add(feed, "updated", max((stamp for stamp, _ in entries), default="1970-01-01T00:00:00+00:00"))
+    add(add(feed, "author"), "name", site.author)
+    add(feed, "link", rel="self", type="application/atom+xml", href=site.url("feed.xml"))
+    add(feed, "link", rel="alternate", type="text/html", href=site.url())
+    add(feed, "generator", "kernelblog")
+    for stamp, post in entries:
+        entry = add(feed, "entry")
+        url = site.url(f"{post.slug}/")
+        add(entry, "id", url)
+        add(entry, "title", post.meta.title)
+        add(entry, "updated", stamp)
+        if post.meta.date:
+            add(entry, "published", stamp)
+        add(entry, "link", rel="alternate", type="text/html", href=url)
+        for tag in post.meta.tags:
+            add(entry, "category", term=tag)
+        if post.meta.summary or post.meta.description:
+            add(entry, "summary", post.meta.summary or post.meta.description)
+        content = add(entry, "content", contents[post.slug], type="html")
+        content.set(XML_BASE, url)  # the content's relative links (figures) resolve against the post
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def sitemap(site: Site, pages: list[str]) -> bytes:
+    """sitemap.xml: the absolute URL of every page."""
+    ET.register_namespace("", SITEMAP)
+    root = ET.Element(f"{{{SITEMAP}}}urlset")
+    for page in sorted(pages):
+        ET.SubElement(ET.SubElement(root, f"{{{SITEMAP}}}url"), f"{{{SITEMAP}}}loc").text = \
+            site.url(page.removesuffix("index.html"))
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
