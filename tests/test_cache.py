@@ -152,9 +152,9 @@ def rebuild(folder, **kwargs):
 def test_prose_edit_reexecutes_nothing_and_keeps_the_original_run(site, runs, monkeypatch):
     seen, real_write = {}, pipeline.write_all
 
-    def write_all(options, completed, executed):
+    def write_all(options, completed, executed, site=None):
         seen.update(executed)
-        real_write(options, completed, executed)
+        real_write(options, completed, executed, site)
 
     monkeypatch.setattr(pipeline, "write_all", write_all)
     post = site / "posts" / "alpha.md"
