@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -34,7 +37,43 @@ def _stderr(line: str) -> None:
 
 
 def build(options: Options, report: Callable[[str], None] = _stderr) -> int:
-    """Build the site; report each diagnostic and result as a line; return the exit status."""
+    """Build the site; report each diagnostic and result as a line; return the exit status.
+    Ctrl-C or SIGTERM kills the kernels and leaves the previous site as it was (status 128 + signal)."""
+    received = [signal.SIGINT]
+    with _interrupts_raise(received):
+        try:
+            return _build(options, report)
+        except KeyboardInterrupt:
+            report(f"build interrupted by {received[-1].name}")
+            return 128 + received[-1]
+        finally:
+            if "kernelblog.execute" in sys.modules:
+                sys.modules["kernelblog.execute"].allow_kernels()
+
+
+@contextlib.contextmanager
+def _interrupts_raise(received: list):
+    """While building in the main thread, SIGINT and SIGTERM kill the running kernels and raise
+    KeyboardInterrupt, so that every `finally` cleans up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        received.append(signal.Signals(signum))
+        if "kernelblog.execute" in sys.modules:
+            sys.modules["kernelblog.execute"].stop_kernels()
+        raise KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _build(options: Options, report: Callable[[str], None]) -> int:
     try:
         out, posts = options.out.resolve(), options.posts.resolve()
         if out == posts or out in posts.parents:
@@ -73,7 +112,7 @@ def build(options: Options, report: Callable[[str], None] = _stderr) -> int:
 
     for post in completed:
         executed.setdefault(post.post.slug, ExecutedPost(post.notebook()))
-    write_all(options, completed, executed)
+    write_all(options, completed, executed, report)
     report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
     return SNIPPET_FAILED if failed else OK
 
@@ -102,8 +141,9 @@ def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedP
     return completed
 
 
-def write_all(options: Options, completed: list[CompletedPost], executed: dict) -> None:
-    """Render every page and write the site and the snippets."""
+def write_all(options: Options, completed: list[CompletedPost], executed: dict,
+              report: Callable[[str], None] = _stderr) -> None:
+    """Render every page and write the site and the snippets; report outputs left off a page."""
     from .render import environment, render_index, render_post, stylesheets
     from .write import snippet_text, write_site, write_snippets
 
@@ -111,6 +151,8 @@ def write_all(options: Options, completed: list[CompletedPost], executed: dict) 
     files = {f"static/{name}": content for name, content in stylesheets().items()}
     for post in completed:
         page = render_post(post, executed[post.post.slug], env)
+        for warning in page.warnings:
+            report(str(warning))
         files[f"{post.post.slug}/index.html"] = page.html.encode()
         files.update({f"{post.post.slug}/{name}": data for name, data in page.files.items()})
     files["index.html"] = render_index([post.post for post in completed], env).encode()

@@ -20,6 +20,7 @@ from pygments.lexers import PythonLexer
 
 from . import outputs as out
 from .complete import CompletedPost
+from .diagnostics import Diagnostic
 
 if TYPE_CHECKING:  # rendering needs no kernel machinery
     from .execute import ExecutedPost
@@ -35,6 +36,7 @@ class Page:
 
     html: str
     files: dict[str, bytes] = field(default_factory=dict)
+    warnings: list[Diagnostic] = field(default_factory=list)  # outputs left off the page
 
 
 def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
@@ -85,11 +87,16 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
             if isinstance(block, out.Image):
                 name = f"cell{number}-{k}.{block.extension}"
                 page.files[name] = block.data
-                blocks.append({"kind": "image", "src": name, "alt": block.alt})
+                blocks.append({"kind": "image", "src": name, "alt": block.alt, "width": block.width,
+                               "height": block.height})
             elif isinstance(block, out.Text):
                 blocks.append({"kind": "text", "text": block.text.rstrip("\n")})
             elif isinstance(block, out.Html):
                 blocks.append({"kind": "html", "html": Markup(block.html)})
+            elif isinstance(block, out.Rejected):
+                message = f"an output was left off the page: {block.reason}"
+                page.warnings.append(Diagnostic(completed.post.path, done.cell.line, "warning", message))
+                blocks.append({"kind": "text", "text": f"[{message}]"})
             else:
                 blocks.append({"kind": "error", "text": block.traceback})
         end = done.cell.line + done.cell.source.count("\n") + 2
