@@ -186,6 +186,7 @@ def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diag
     except Exception as error:  # jupytext validates the cell metadata it reads from fences
         raise BadInput(Diagnostic(path, body_line, "error",
                                   f"jupytext cannot read this post: {str(error).splitlines()[0]}")) from None
+    main_language = notebook.metadata.get("jupytext", {}).get("main_language", "python")
     lines = body.splitlines()
     fences = [token for token in MarkdownIt("commonmark").parse(body) if token.type == "fence"]
     cells: list[Cell] = []
@@ -211,7 +212,7 @@ def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diag
 
     k = 0
     for code in (cell for cell in notebook.cells if cell.cell_type == "code"):
-        while k < len(fences) and not _same_code(fences[k], code.source):
+        while k < len(fences) and not _same_code(fences[k], code.source, main_language):
             k += 1
         if k == len(fences):
             raise BadInput(Diagnostic(path, body_line + cursor, "error",
@@ -242,15 +243,15 @@ def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diag
     return cells, sorted(warnings, key=lambda d: d.line)
 
 
-def _same_code(fence, source: str) -> bool:
+def _same_code(fence, source: str, main_language: str = "python") -> bool:
     """Whether a fence holds a jupytext code cell's source; jupytext starts the source of a
-    fence in another language with a %%language line."""
+    fence in a language other than the post's main one with a %%language line."""
     language = fence.info.split()[0].lower() if fence.info.strip() else ""
     content = fence.content.rstrip()
     first, _, rest = source.partition("\n")
     if first.startswith("%%") and first[2:].strip().lower() == language:
         return content == rest.rstrip()
-    return language in PYTHON_LANGUAGES and content == source.rstrip()
+    return (language in PYTHON_LANGUAGES or language == main_language.lower()) and content == source.rstrip()
 
 
 def _options(path: Path, line: int, metadata: dict) -> tuple[dict, list[Diagnostic]]:

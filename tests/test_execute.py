@@ -57,7 +57,7 @@ def test_keep_going_writes_the_site_with_the_error_on_the_page(tmp_path, posts):
     assert build(options(tmp_path, keep_going=True), lines.append) == 1
     failing = (tmp_path / "site" / "failing" / "index.html").read_text()
     assert "ZeroDivisionError" in failing and "before" in failing
-    assert "Not run: an earlier cell failed." in failing
+    assert "never runs" in failing and "Not run" not in failing  # --keep-going runs the rest of the post
     good = (tmp_path / "site" / "good" / "index.html").read_text()
     assert "hello from the kernel" in good
     assert list((tmp_path / "site" / "good").glob("*.png"))
@@ -70,11 +70,11 @@ def test_check_writes_nothing(tmp_path):
     assert not (tmp_path / "site").exists() and not (tmp_path / "snippets").exists()
 
 
-def test_timeout_fails_the_cell(tmp_path):
+def test_timeout_fails_the_cell_at_the_line_it_was_running(tmp_path):
     post = write_post(tmp_path / "posts", "slow.md", "# Slow\n\n```python\nimport time\ntime.sleep(60)\n```\n")
     lines = []
     assert build(options(tmp_path, timeout=3), lines.append) == 1
-    assert lines == [f"{post}:3: error: the cell timed out after 3 s"]
+    assert lines == [f"{post}:5: error: the cell timed out after 3 s"]
 
 
 INLINE = """# Inline values
