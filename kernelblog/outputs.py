@@ -29,6 +29,8 @@ XLINK = "http://www.w3.org/1999/xlink"
 SVG_ACTIVE = {"script", "foreignobject", "iframe", "object", "embed", "handler", "listener",
               "set", "animate", "animatemotion", "animatetransform", "discard"}
 SAFE_SVG_HREF = re.compile(r"^(#|data:image/(png|jpeg|gif);)")
+# Outputs that run code in the reader's browser: shown as their text/plain form.
+ACTIVE_TYPES = {"application/javascript", "text/javascript", "application/ecmascript"}
 MAX_LINES = 1000  # lines of text a block shows: the first HEAD_LINES, a marker, then the last ones
 HEAD_LINES = 800
 # nh3's defaults, plus ids and classes (footnotes, tables) and text alignment in table cells.
@@ -108,7 +110,8 @@ def _block(output):
             return _image(data[mime], extension, alt, output.get("metadata", {}).get(mime, {}))
     plain = data.get("text/plain")
     html = data.get("text/html")
-    if html is not None and not (plain is not None and html.lstrip().startswith("<pre")):
+    active = any(mime in ACTIVE_TYPES or mime.startswith("application/vnd.jupyter.widget") for mime in data)
+    if html is not None and not (plain is not None and (active or html.lstrip().startswith("<pre"))):
         return Html(sanitize(html))
     if plain is not None:  # rich's <pre> tables (model.summary()) read best as text; scripts and widgets too
         return Text(plain if plain.endswith("\n") else plain + "\n")
