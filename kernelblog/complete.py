@@ -86,8 +86,8 @@ class CompletedPost:
         cells = [code_cell(self.preamble, "preamble", -1, 1, preamble_lines)]
         for number, done in enumerate(self.cells):
             if done.cell.kind == "code":
-                timeout = {"timeout": done.cell.options["timeout"]} if "timeout" in done.cell.options else {}
-                cells.append(code_cell(done.code, "code", number, done.cell.line, done.markdown_lines(), **timeout))
+                run = {key: done.cell.options[key] for key in ("timeout", "raises") if key in done.cell.options}
+                cells.append(code_cell(done.code, "code", number, done.cell.line, done.markdown_lines(), **run))
                 continue
             values = done.cell.inline_values()
             if values:

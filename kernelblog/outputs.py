@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 
 import nh3
@@ -21,6 +22,17 @@ TF_NOISE = re.compile(
     r"|.*computation placer already registered)"
 )
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"}
+MAGIC = {"png": (b"\x89PNG\r\n\x1a\n",), "jpg": (b"\xff\xd8\xff",), "gif": (b"GIF87a", b"GIF89a")}
+SVG = "http://www.w3.org/2000/svg"
+XLINK = "http://www.w3.org/1999/xlink"
+# SVG elements that run script, embed documents or rewrite attributes (<set href="javascript:...">).
+SVG_ACTIVE = {"script", "foreignobject", "iframe", "object", "embed", "handler", "listener",
+              "set", "animate", "animatemotion", "animatetransform", "discard"}
+SAFE_SVG_HREF = re.compile(r"^(#|data:image/(png|jpeg|gif);)")
+# Outputs that run code in the reader's browser: shown as their text/plain form.
+ACTIVE_TYPES = {"application/javascript", "text/javascript", "application/ecmascript"}
+MAX_LINES = 1000  # lines of text a block shows: the first HEAD_LINES, a marker, then the last ones
+HEAD_LINES = 800
 # nh3's defaults, plus ids and classes (footnotes, tables) and text alignment in table cells.
 ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, "*": {"id", "class"},
               "td": nh3.ALLOWED_ATTRIBUTES["td"] | {"style"}, "th": nh3.ALLOWED_ATTRIBUTES["th"] | {"style"}}
@@ -41,6 +53,8 @@ class Image:
     data: bytes
     extension: str
     alt: str
+    width: int | None = None
+    height: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,8 +68,15 @@ class Error:
     traceback: str
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """An output the page does not show, and why (the build warns)."""
+
+    reason: str
+
+
 def page_outputs(outputs: list) -> list:
-    """Text, Image, Html and Error blocks; consecutive text is merged into one block."""
+    """Text, Image, Html, Error and Rejected blocks; consecutive text is merged into one block."""
     blocks: list = []
     for output in outputs:
         block = _block(output)
@@ -68,7 +89,7 @@ def page_outputs(outputs: list) -> list:
     cleaned = []
     for block in blocks:
         if isinstance(block, Text):
-            text = terminal_text(block.text)
+            text = _shorten(terminal_text(block.text))
             if text.strip():
                 cleaned.append(Text(text))
         else:
@@ -83,20 +104,75 @@ def _block(output):
     if kind == "error":
         return Error(output.get("ename", "Error"), strip_ansi("\n".join(output.get("traceback", []))))
     data = output.get("data", {})
-    for mime, extension in IMAGE_TYPES.items():
+    alt = data.get("text/plain", "figure")
+    for mime, extension in [*IMAGE_TYPES.items(), ("image/svg+xml", "svg")]:
         if mime in data:
-            try:
-                payload = base64.b64decode(data[mime], validate=False)
-            except (binascii.Error, ValueError):
-                continue
-            return Image(payload, extension, data.get("text/plain", "figure"))
+            return _image(data[mime], extension, alt, output.get("metadata", {}).get(mime, {}))
     plain = data.get("text/plain")
     html = data.get("text/html")
-    if html is not None and not (plain is not None and html.lstrip().startswith("<pre")):
+    active = any(mime in ACTIVE_TYPES or mime.startswith("application/vnd.jupyter.widget") for mime in data)
+    if html is not None and not (plain is not None and (active or html.lstrip().startswith("<pre"))):
         return Html(sanitize(html))
-    if plain is not None:  # rich's <pre> tables (model.summary()) read best as text
+    if plain is not None:  # rich's <pre> tables (model.summary()) read best as text; scripts and widgets too
         return Text(plain if plain.endswith("\n") else plain + "\n")
+    if data:
+        return Text(f"[{', '.join(sorted(data))} output not shown]\n")
     return None
+
+
+def _image(payload, extension: str, alt: str, metadata: dict):
+    """An Image, or Rejected when the payload or its size metadata is not what it claims."""
+    size = {key: metadata.get(key) for key in ("width", "height")}
+    for key, value in size.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            return Rejected(f"{extension} output with {key} {value!r}, not a positive whole number of pixels")
+    if not isinstance(payload, str):
+        return Rejected(f"{extension} output that is not text")
+    if extension == "svg":
+        data = clean_svg(payload)
+        if data is None:
+            return Rejected("svg output that is not a valid SVG document")
+        return Image(data, extension, alt, **size)
+    try:
+        data = base64.b64decode("".join(payload.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return Rejected(f"{extension} output that is not valid base64")
+    if not data.startswith(MAGIC[extension]):
+        return Rejected(f"{extension} output whose content is not a {extension.upper()} image")
+    return Image(data, extension, alt, **size)
+
+
+def clean_svg(text: str) -> bytes | None:
+    """The SVG without scripts, event handlers, embedded documents or links out of the file;
+    None when it does not parse or is not an SVG. (An <img> never runs an SVG's scripts, but
+    the file can be opened on its own.)"""
+    try:
+        root = ElementTree.fromstring(text)
+    except (ElementTree.ParseError, ValueError):
+        return None
+    if root.tag != f"{{{SVG}}}svg":
+        return None
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if not isinstance(child.tag, str) or child.tag.rpartition("}")[2].lower() in SVG_ACTIVE:
+                parent.remove(child)
+        for name, value in list(parent.attrib.items()):
+            local = name.rpartition("}")[2].lower()
+            if local.startswith("on") or (local == "href" and not SAFE_SVG_HREF.match(value.strip())):
+                del parent.attrib[name]
+    ElementTree.register_namespace("", SVG)
+    ElementTree.register_namespace("xlink", XLINK)
+    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _shorten(text: str) -> str:
+    """At most MAX_LINES lines, with a visible marker where lines were left out."""
+    lines = text.split("\n")
+    if len(lines) <= MAX_LINES:
+        return text
+    tail = MAX_LINES - HEAD_LINES
+    marker = f"[... {len(lines) - MAX_LINES:,} lines not shown ...]"
+    return "\n".join([*lines[:HEAD_LINES], marker, *lines[-tail:]])
 
 
 def strip_ansi(text: str) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import signal
+import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -42,8 +45,17 @@ def build(options: Options, report: Callable[[str], None] | None = None) -> int:
     progress on a terminal, plain lines on stderr otherwise.
     """
     progress = progress_for(report)
-    with progress, _one_build_at_a_time(options.out, progress.report):
-        status = _build(options, progress)
+    received = [signal.SIGINT]
+    with progress, _interrupts_raise(received):
+        try:
+            with _one_build_at_a_time(options.out, progress.report):
+                status = _build(options, progress)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: kernels killed, the previous site left as it was
+            progress.report(f"build interrupted by {received[-1].name}")
+            status = 128 + received[-1]
+        finally:
+            if "kernelblog.execute" in sys.modules:
+                sys.modules["kernelblog.execute"].allow_kernels()
     if report is None:
         progress.summary()
     return status
@@ -51,18 +63,42 @@ def build(options: Options, report: Callable[[str], None] | None = None) -> int:
 
 @contextlib.contextmanager
 def _one_build_at_a_time(out: Path, report: Callable[[str], None]):
-    """Hold a lock beside the output folder for the whole build; a second build waits for it."""
-    out.resolve().parent.mkdir(parents=True, exist_ok=True)
-    with open(out.resolve().parent / f".{out.resolve().name}.lock", "a+b") as lock:
+    """Lock the folder that holds the site for the whole build (flock on the folder itself, so
+    nothing is left behind); a second build of the same folder waits for the first."""
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    folder = os.open(parent, os.O_RDONLY)
+    try:
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(folder, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             report(f"{out}: another build is writing this site; waiting for it to finish")
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # releases the lock
+
+
+@contextlib.contextmanager
+def _interrupts_raise(received: list):
+    """While building in the main thread, SIGINT and SIGTERM kill the running kernels and raise
+    KeyboardInterrupt, so that every `finally` cleans up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        received.append(signal.Signals(signum))
+        if "kernelblog.execute" in sys.modules:
+            sys.modules["kernelblog.execute"].stop_kernels()
+        raise KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _build(options: Options, progress: Progress) -> int:
@@ -107,7 +143,7 @@ def _build(options: Options, progress: Progress) -> int:
     for post in completed:
         if post.post.slug not in executed:  # found before running, under --keep-going
             executed[post.post.slug] = ExecutedPost(post.notebook())
-    write_all(options, completed, executed, site)
+    write_all(options, completed, executed, site, progress.report)
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
     return SNIPPET_FAILED if failed else OK
 
@@ -184,12 +220,13 @@ def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedP
     return completed
 
 
-def write_all(options: Options, completed: list[CompletedPost], executed: dict, site: Site | None = None) -> None:
-    """Render every page and write the site and the snippets."""
+def write_all(options: Options, completed: list[CompletedPost], executed: dict, site: Site | None = None,
+              report: Callable[[str], None] = lambda line: None) -> None:
+    """Render every page and write the site and the snippets; report outputs left off a page."""
     from .site import site_files
     from .write import snippet_text, write_site, write_snippets
 
     site = site or load_site(options.posts.resolve().parent / "pyproject.toml")
     snippets = {post.post.slug: snippet_text(post) for post in completed}
-    write_site(options.out, site_files(site, completed, executed, snippets))
+    write_site(options.out, site_files(site, completed, executed, snippets, report))
     write_snippets(options.snippets, snippets)

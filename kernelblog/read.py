@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime
 import math
+import posixpath
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,12 +17,13 @@ from markdown_it import MarkdownIt
 from .diagnostics import BadInput, Diagnostic
 
 PYTHON_LANGUAGES = {"python", "python3", "ipython", "ipython3"}
-FENCE_OPTIONS = {"data", "timeout"}
+FENCE_OPTIONS = {"data", "timeout", "raises"}
 JUPYTEXT_KEYS = {"lines_to_next_cell", "lines_to_end_of_cell_marker", "skipline", "noskipline", "cell_marker"}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 # An inline value in prose, as in Quarto: `{python} expression` (not inside ``double`` backticks).
 INLINE = re.compile(r"(?<!`)`\{python\}\s+([^`]+?)\s*`(?!`)")
 # Where inline values are not looked for: fenced blocks and code spans of two or more backticks.
+RAW_IMG_SRC = re.compile(r"""<img\b[^>]*?\ssrc\s*=\s*["']?([^"'\s>]+)""", re.I)
 NOT_PROSE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[^\n]*$|\Z)|(`{2,}).+?\2", re.M | re.S)
 
 
@@ -94,7 +97,29 @@ def read_post(path: Path) -> Post:
     if not isinstance(slug, str) or not SLUG.match(slug):
         raise BadInput(Diagnostic(path, slug_line, "error",
                                   f"slug {slug!r} must be lowercase letters, digits, '-' or '_'"))
+    _check_images(path, cells)
     return Post(path, slug, meta, tuple(cells), tuple(warnings), slug_line)
+
+
+def _check_images(path: Path, cells: list[Cell]) -> None:
+    """An image path that climbs out of the site folder (the page is <slug>/index.html) is an error."""
+    for cell in cells:
+        if cell.kind != "markdown":
+            continue
+        tokens = MarkdownIt("commonmark").parse(cell.source)
+        tokens += [child for token in tokens for child in token.children or []]
+        sources = [token.attrGet("src") for token in tokens if token.type == "image"]
+        sources += [src for token in tokens if token.type in ("html_block", "html_inline")
+                    for src in RAW_IMG_SRC.findall(token.content)]
+        for src in sources:
+            parts = urllib.parse.urlsplit(str(src))
+            if parts.scheme or parts.netloc or parts.path.startswith("/"):
+                continue
+            target = posixpath.normpath(posixpath.join("slug", urllib.parse.unquote(parts.path)))
+            if target == ".." or target.startswith("../"):
+                offset = cell.source.find(src) if src in cell.source else 0
+                line = cell.line + cell.source.count("\n", 0, max(offset, 0))
+                raise BadInput(Diagnostic(path, line, "error", f"image path {src!r} escapes the site folder"))
 
 
 def _split_front_matter(path: Path, text: str) -> tuple[dict, dict[str, int], str, int]:
@@ -161,6 +186,7 @@ def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diag
     except Exception as error:  # jupytext validates the cell metadata it reads from fences
         raise BadInput(Diagnostic(path, body_line, "error",
                                   f"jupytext cannot read this post: {str(error).splitlines()[0]}")) from None
+    main_language = notebook.metadata.get("jupytext", {}).get("main_language", "python")
     lines = body.splitlines()
     fences = [token for token in MarkdownIt("commonmark").parse(body) if token.type == "fence"]
     cells: list[Cell] = []
@@ -186,7 +212,7 @@ def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diag
 
     k = 0
     for code in (cell for cell in notebook.cells if cell.cell_type == "code"):
-        while k < len(fences) and not _same_code(fences[k], code.source):
+        while k < len(fences) and not _same_code(fences[k], code.source, main_language):
             k += 1
         if k == len(fences):
             raise BadInput(Diagnostic(path, body_line + cursor, "error",
@@ -217,15 +243,15 @@ def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diag
     return cells, sorted(warnings, key=lambda d: d.line)
 
 
-def _same_code(fence, source: str) -> bool:
+def _same_code(fence, source: str, main_language: str = "python") -> bool:
     """Whether a fence holds a jupytext code cell's source; jupytext starts the source of a
-    fence in another language with a %%language line."""
+    fence in a language other than the post's main one with a %%language line."""
     language = fence.info.split()[0].lower() if fence.info.strip() else ""
     content = fence.content.rstrip()
     first, _, rest = source.partition("\n")
     if first.startswith("%%") and first[2:].strip().lower() == language:
         return content == rest.rstrip()
-    return language in PYTHON_LANGUAGES and content == source.rstrip()
+    return (language in PYTHON_LANGUAGES or language == main_language.lower()) and content == source.rstrip()
 
 
 def _options(path: Path, line: int, metadata: dict) -> tuple[dict, list[Diagnostic]]:
@@ -242,6 +268,9 @@ def _options(path: Path, line: int, metadata: dict) -> tuple[dict, list[Diagnost
     options = {key: value for key, value in options.items() if key in FENCE_OPTIONS}
     if "data" in options and not isinstance(options["data"], str):
         raise BadInput(Diagnostic(path, line, "error", 'fence option data must be a string, as in data="images"'))
+    if "raises" in options and not (isinstance(options["raises"], str) and options["raises"].isidentifier()):
+        raise BadInput(Diagnostic(path, line, "error",
+                                  'fence option raises must name an exception, as in raises="ValueError"'))
     if "timeout" in options:
         timeout = options["timeout"]
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:

@@ -26,6 +26,7 @@ from pygments.lexers import PythonLexer
 
 from . import outputs as out
 from .complete import CompletedPost
+from .diagnostics import Diagnostic
 from .read import Post
 from .site import Site, tag_slug
 
@@ -57,6 +58,7 @@ class Page:
     html: str
     content: str = ""
     files: dict[str, bytes] = field(default_factory=dict)
+    warnings: list[Diagnostic] = field(default_factory=list)  # outputs left off the page
 
 
 def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
@@ -176,7 +178,9 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
                 figures += 1
                 name = f"cell{number}-{k}.{block.extension}"
                 page.files[name] = block.data
-                width, height = _png_size(block.data) if block.extension == "png" else (None, None)
+                width, height = block.width, block.height
+                if not (width and height) and block.extension == "png":
+                    width, height = _png_size(block.data)
                 blocks.append({"kind": "image", "src": name, "alt": _alt(block.alt, figures),
                                "width": width, "height": height})
             elif isinstance(block, out.Text):
@@ -184,6 +188,10 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
                 blocks.append({"kind": "text", "text": text, "lines": text.count("\n") + 1})
             elif isinstance(block, out.Html):
                 blocks.append({"kind": "html", "html": Markup(block.html)})
+            elif isinstance(block, out.Rejected):
+                message = f"an output was left off the page: {block.reason}"
+                page.warnings.append(Diagnostic(completed.post.path, done.cell.line, "warning", message))
+                blocks.append({"kind": "text", "text": f"[{message}]", "lines": 1})
             else:
                 blocks.append({"kind": "error", "text": block.traceback})
         end = done.cell.line + done.cell.source.count("\n") + 2

@@ -6,6 +6,7 @@ import datetime
 import re
 import tomllib
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,8 +69,8 @@ def tag_slug(tag: str) -> str:
 
 
 def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, ExecutedPost],
-               snippets: dict[str, str]) -> dict[str, bytes]:
-    """Every file of the site (relative path -> content)."""
+               snippets: dict[str, str], report: Callable[[str], None] = lambda line: None) -> dict[str, bytes]:
+    """Every file of the site (relative path -> content); warnings about outputs left off a page go to `report`."""
     from . import render
     from .write import notebook_text
 
@@ -80,6 +81,8 @@ def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, E
     for done in completed:
         slug = done.post.slug
         page = render.render_post(done, executed[slug], env, site)
+        for warning in page.warnings:
+            report(str(warning))
         pages[slug] = page
         files[f"{slug}/index.html"] = page.html.encode()
         files.update({f"{slug}/{name}": data for name, data in page.files.items()})

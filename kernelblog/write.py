@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
 import jupytext
@@ -48,17 +51,40 @@ def write_site(out: Path, files: dict[str, bytes]) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
         previous = out.parent / f".{out.name}.old-{os.getpid()}"
-        if out.exists():
-            out.rename(previous)
-        try:
-            staging.rename(out)
-        except OSError:
-            if previous.exists():
-                previous.rename(out)  # put the previous site back
-            raise
-        shutil.rmtree(previous, ignore_errors=True)
+        with _signals_held():  # Ctrl-C between the renames would leave no site at all
+            if out.exists():
+                out.rename(previous)
+            try:
+                staging.rename(out)
+            except OSError:
+                if previous.exists():
+                    previous.rename(out)  # put the previous site back
+                raise
+            shutil.rmtree(previous, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold SIGINT and SIGTERM until the block is done, then act on them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: held.append(signum))
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in held:
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)
 
 
 def write_snippets(folder: Path, snippets: dict[str, str]) -> None:
@@ -67,8 +93,11 @@ def write_snippets(folder: Path, snippets: dict[str, str]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for slug, text in snippets.items():
         temporary = folder / f".{slug}.py.tmp"
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(folder / f"{slug}.py")
+        try:
+            temporary.write_text(text, encoding="utf-8")
+            temporary.replace(folder / f"{slug}.py")
+        finally:
+            temporary.unlink(missing_ok=True)
     for script in folder.glob("*.py"):
         if script.stem not in snippets and GENERATED in script.read_text(encoding="utf-8", errors="replace")[:500]:
             script.unlink()

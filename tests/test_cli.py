@@ -115,3 +115,36 @@ def test_live_progress_shows_each_posts_state():
     assert re.search(r"posts/a.md +cached +4.0 s", shown)
     assert re.search(r"posts/b.md +running cell 2 of 4 +\d+\.\d s", shown)
     assert re.search(r"posts/c.md +failed", shown) and "NameError" in shown
+
+
+BAD_POSTS = [  # (file name, content, line of the error, start of the message)
+    ("yaml.md", "---\ntitle: [unclosed\n---\n", 3, "front matter is not valid YAML"),
+    ("mapping.md", "---\n- a\n- b\n---\n", 2, "front matter must be a mapping"),
+    ("date.md", "---\ntitle: T\ndate: last tuesday\n---\n", 3, "front matter 'date' must be a date"),
+    ("tags.md", "---\ntitle: T\ntags: keras, cnn\n---\n", 3, "front matter 'tags' must be a list of strings"),
+    ("slug.md", "---\ntitle: T\nslug: ../../etc\n---\n", 3, "slug '../../etc' must be"),
+    ("image.md", "# T\n\nSee ![x](../../../outside.png).\n", 3, "image path '../../../outside.png' escapes"),
+    ("latin1.md", "# T\n\ncaf\xe9 au lait\n".encode("latin-1"), 3, "the post is not valid UTF-8"),
+]
+
+
+@pytest.mark.parametrize("name, content, line, message", BAD_POSTS, ids=[case[0] for case in BAD_POSTS])
+def test_bad_post_exits_2_at_its_line_and_leaves_the_site(tmp_path, name, content, line, message):
+    write_post(tmp_path / "posts", "good.md", "# Good\n\nFine.\n")
+    path = tmp_path / "posts" / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    site = tmp_path / "site"
+    write_post(site, "index.html", "previous site")
+    lines = []
+    assert build(Options(posts=tmp_path / "posts", out=site, snippets=tmp_path / "s"), lines.append) == 2
+    assert len(lines) == 1 and lines[0].startswith(f"{path}:{line}: error: {message}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["posts", "site"]
+    assert [p.name for p in site.iterdir()] == ["index.html"]
+
+
+def test_bad_post_on_the_command_line_has_no_traceback(tmp_path):
+    post = tmp_path / "posts" / "latin1.md"
+    post.parent.mkdir()
+    post.write_bytes(b"---\ntitle: T\n---\n\n\xff\xfe\n")
+    result = run_build("--posts", post.parent, "--out", tmp_path / "site", "--snippets", tmp_path / "s")
+    assert (result.returncode, result.stderr) == (2, f"{post}:5: error: the post is not valid UTF-8\n")

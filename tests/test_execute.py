@@ -71,11 +71,11 @@ def test_check_writes_nothing(tmp_path):
     assert not (tmp_path / "site").exists() and not (tmp_path / "snippets").exists()
 
 
-def test_timeout_fails_the_cell(tmp_path):
+def test_timeout_fails_the_cell_at_the_line_it_was_running(tmp_path):
     post = write_post(tmp_path / "posts", "slow.md", "# Slow\n\n```python\nimport time\ntime.sleep(60)\n```\n")
     lines = []
     assert build(options(tmp_path, timeout=3), lines.append) == 1
-    assert lines == [f"{post}:3: error: the cell timed out after 3 s"]
+    assert lines == [f"{post}:5: error: the cell timed out after 3 s"]
 
 
 INLINE = """# Inline values

@@ -155,3 +155,34 @@ def test_untagged_fences_are_cells_of_their_own(tmp_path):
     cells = read_post(path).cells
     assert [(c.kind, c.line, c.untagged) for c in cells] == [
         ("markdown", 1, None), ("markdown", 5, "m = Dense(1)"), ("markdown", 9, None)]
+
+
+@pytest.mark.parametrize("body, line", [
+    ("Text.\n\n![figure](../../outside.png)\n", 5),
+    ("Text\nand <img src='../../../etc/passwd'>\n", 4),
+    ("![a](%2e%2e/%2e%2e/x.png)\n", 3),
+])
+def test_image_path_escaping_the_site_is_an_error(tmp_path, body, line):
+    path = write_post(tmp_path, "p.md", f"# T\n\n{body}")
+    with pytest.raises(BadInput) as error:
+        read_post(path)
+    assert str(error.value.diagnostic).startswith(f"{path}:{line}: error: image path ")
+    assert "escapes the site folder" in error.value.diagnostic.message
+
+
+def test_image_paths_inside_the_site_or_elsewhere_are_fine(tmp_path):
+    text = ("# T\n\n![a](fig.png) ![b](../other-post/fig.png) ![c](https://example.com/../../x.png)\n\n"
+            "```html\n<img src='../../../in-a-code-block.png'>\n```\n")
+    assert read_post(write_post(tmp_path, "p.md", text)).slug == "p"
+
+
+def test_fences_in_other_languages_only(tmp_path):
+    post = read_post(write_post(tmp_path, "p.md", "# T\n\n```bash\nls\n```\n\n```html\n<b>x</b>\n```\n"))
+    assert [(cell.kind, cell.line) for cell in post.cells] == [("markdown", 1), ("markdown", 3), ("markdown", 7)]
+
+
+def test_raises_option_names_an_exception(tmp_path):
+    post = read_post(write_post(tmp_path, "p.md", '# T\n\n```python raises="ValueError"\nint("x")\n```\n'))
+    assert post.code_cells[0].options == {"raises": "ValueError"}
+    with pytest.raises(BadInput, match=r"p.md:3: error: fence option raises must name an exception"):
+        read_post(write_post(tmp_path, "p.md", '# T\n\n```python raises="not a name"\nx\n```\n'))

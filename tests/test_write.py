@@ -55,3 +55,44 @@ def test_scripts_of_removed_posts_are_removed(tmp_path):
 def test_every_committed_snippet_has_a_post():
     slugs = {completed.post.slug for completed in complete_all(ROOT / "posts", lambda line: None)}
     assert {path.stem for path in (ROOT / "snippets").glob("*.py")} == slugs
+
+
+class Interrupting(dict):
+    """Files whose writing is interrupted after the first, as Ctrl-C would."""
+
+    def items(self):
+        for number, item in enumerate(super().items()):
+            if number == 1:
+                raise KeyboardInterrupt
+            yield item
+
+
+def test_interrupted_write_leaves_previous_site(tmp_path):
+    out = tmp_path / "_site"
+    write_site(out, {"index.html": b"previous"})
+    with pytest.raises(KeyboardInterrupt):
+        write_site(out, Interrupting({"a.html": b"new", "b.html": b"new"}))
+    assert [(p.name, p.read_bytes()) for p in out.iterdir()] == [("index.html", b"previous")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
+
+
+def test_signal_during_the_swap_waits_until_the_site_is_whole(tmp_path, monkeypatch):
+    import os
+    import signal
+    from pathlib import Path
+
+    out = tmp_path / "_site"
+    write_site(out, {"index.html": b"previous"})
+    rename = Path.rename
+
+    def rename_then_sigint(self, target):
+        result = rename(self, target)
+        if self == out:  # the previous site has just been moved aside
+            os.kill(os.getpid(), signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(Path, "rename", rename_then_sigint)
+    with pytest.raises(KeyboardInterrupt):
+        write_site(out, {"index.html": b"new"})
+    assert (out / "index.html").read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]

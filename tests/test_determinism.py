@@ -1,0 +1,61 @@
+"""Two cold builds of the same post give the same site, apart from the provenance timings and
+Keras's per-step timings, which are masked (and nothing else)."""
+
+import re
+
+import pytest
+
+from conftest import write_post
+from kernelblog.pipeline import Options, build
+
+pytestmark = pytest.mark.slow
+
+POST = """# Determinism
+
+```python
+values = np.random.rand(3)
+print(values)
+```
+
+```python
+model = Sequential([Input(shape=(4,)), Dense(8, activation="relu"), Dense(1)])
+model.compile(optimizer="adam", loss="mse")
+x = np.random.rand(64, 4)
+history = model.fit(x, x.sum(axis=1), epochs=2, batch_size=16)
+print(model.predict(x[:2], verbose=0))
+plt.plot(history.history["loss"])
+plt.show()
+```
+"""
+TIMINGS = [
+    (re.compile(r"\b\d+(\.\d+)?(s|ms|us|µs)/step\b"), "#/step"),  # Keras's per-step timing
+    (re.compile(r"on \d{4}-\d\d-\d\d in \d+(\.\d+)? s"), "on # in # s"),  # the provenance footer
+]
+
+
+def built(tmp_path, name):
+    out = tmp_path / name
+    options = Options(posts=tmp_path / "posts", out=out / "site", snippets=out / "snippets", jobs=1, force=True)
+    assert build(options, lambda line: None) == 0
+    files = {}
+    for path in sorted(out.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            if path.suffix == ".html":
+                text = data.decode()
+                for pattern, mask in TIMINGS:
+                    text = pattern.sub(mask, text)
+                data = text.encode()
+            files[path.relative_to(out)] = data
+    return files
+
+
+def test_two_cold_builds_give_identical_pages(tmp_path):
+    write_post(tmp_path / "posts", "determinism.md", POST)
+    first, second = built(tmp_path, "first"), built(tmp_path, "second")
+    page = first[next(name for name in first if name.parts[-2:] == ("determinism", "index.html"))].decode()
+    assert "#/step" in page and "on # in # s" in page  # the masks matched: the training log is there
+    assert list((tmp_path / "first" / "site" / "determinism").glob("*.png"))
+    assert first.keys() == second.keys()
+    for name in first:
+        assert first[name] == second[name], f"{name} differs between two builds"
