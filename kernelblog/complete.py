@@ -99,6 +99,8 @@ class CompletedPost:
                 lines = [done.cell.line] + [v.line for v in values] + [done.cell.line] * 2
                 cells.append(code_cell(source, "inline", number, done.cell.line, lines))
             cells.append(nbformat.v4.new_markdown_cell(done.cell.source))
+        for k, cell in enumerate(cells):
+            cell.id = f"cell-{k}"  # not nbformat's random ids: a rebuild gives the same notebook
         notebook = nbformat.v4.new_notebook(cells=cells)
         notebook.metadata.update(kernelspec={"name": "python3", "display_name": "Python 3", "language": "python"},
                                  language_info={"name": "python"})

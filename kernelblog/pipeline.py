@@ -52,7 +52,7 @@ def build(options: Options, report: Callable[[str], None] | None = None) -> int:
                 status = _build(options, progress)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: kernels killed, the previous site left as it was
             progress.report(f"build interrupted by {received[-1].name}")
-            status = 128 + received[-1]
+            return 128 + received[-1]
         finally:
             if "kernelblog.execute" in sys.modules:
                 sys.modules["kernelblog.execute"].allow_kernels()

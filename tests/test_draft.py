@@ -18,7 +18,8 @@ def built(tmp_path_factory):
     (folder / "posts").mkdir()
     shutil.copy(DRAFT, folder / "posts" / DRAFT.name)
     lines: list[str] = []
-    status = build(Options(posts=folder / "posts", out=folder / "site", snippets=folder / "snippets", jobs=1,
+    status = build(Options(posts=folder / "posts", out=folder / "site", snippets=folder / "snippets",
+                           cache=folder / "cache", jobs=1,
                            keep_going=True), lines.append)
     page = (folder / "site" / "typical-draft" / "index.html").read_text(encoding="utf-8")
     return status, lines, page

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.slow
 
 
 def options(tmp_path, **kwargs):
-    return Options(posts=tmp_path / "posts", out=tmp_path / "site", snippets=tmp_path / "snippets", jobs=1, **kwargs)
+    return Options(posts=tmp_path / "posts", out=tmp_path / "site", snippets=tmp_path / "snippets",
+                   cache=tmp_path / "cache", jobs=1, **kwargs)
 
 
 def gone(pid: int) -> bool:
@@ -210,7 +211,7 @@ time.sleep(300)
     temporary.mkdir()
     build_py = subprocess.Popen(
         [sys.executable, str(ROOT / "build.py"), "--posts", tmp_path / "posts", "--out", site,
-         "--snippets", tmp_path / "snippets"],
+         "--snippets", tmp_path / "snippets", "--cache", tmp_path / "cache"],
         env=dict(os.environ, TMPDIR=str(temporary)), stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not started.exists() and time.monotonic() < deadline:
