@@ -37,7 +37,7 @@ TIMINGS = [  # (pattern, mask): Keras's per-step timings, then the provenance ti
 
 def built(tmp_path, name):
     out = tmp_path / name
-    options = Options(posts=tmp_path / "posts", out=out / "site", snippets=out / "snippets", cache=out / "cache",
+    options = Options(posts=tmp_path / "posts", out=out / "site", snippets=out / "snippets", cache=tmp_path / "cache",
                       jobs=1, force=True)
     assert build(options, lambda line: None) == 0
     files = {}
