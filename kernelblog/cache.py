@@ -16,8 +16,10 @@ import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+if TYPE_CHECKING:  # nbformat loads only when an entry is restored
+    import nbformat
 
 FORMAT = 1  # bump when the entry layout or the key's contents change
 PACKAGES = ("keras", "tensorflow", "numpy", "matplotlib")
@@ -132,6 +134,8 @@ class Cache:
 
 def restore(notebook: nbformat.NotebookNode, entry: Entry) -> None:
     """Put an entry's outputs on the code cells of a freshly built notebook, cell by cell."""
+    import nbformat
+
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     if len(code) != len(entry.cells):
         raise CorruptEntry(f"it has {len(entry.cells)} cells where the post has {len(code)}")

@@ -80,7 +80,8 @@ class CompletedPost:
         """
         def code_cell(source: str, role: str, number: int, line: int, lines: list[int], **extra):
             meta = {"role": role, "cell": number, "line": line, "lines": lines, **extra}
-            return nbformat.v4.new_code_cell(source, metadata={"kernelblog": meta})
+            return nbformat.from_dict({"cell_type": "code", "execution_count": None, "metadata": {"kernelblog": meta},
+                                       "outputs": [], "source": source})
 
         preamble_lines = [1] * (self.preamble.count("\n") + 1)
         cells = [code_cell(self.preamble, "preamble", -1, 1, preamble_lines)]
@@ -98,13 +99,14 @@ class CompletedPost:
                        "del _kernelblog_inline"])
                 lines = [done.cell.line] + [v.line for v in values] + [done.cell.line] * 2
                 cells.append(code_cell(source, "inline", number, done.cell.line, lines))
-            cells.append(nbformat.v4.new_markdown_cell(done.cell.source))
-        for k, cell in enumerate(cells):
-            cell.id = f"cell-{k}"  # not nbformat's random ids: a rebuild gives the same notebook
-        notebook = nbformat.v4.new_notebook(cells=cells)
-        notebook.metadata.update(kernelspec={"name": "python3", "display_name": "Python 3", "language": "python"},
-                                 language_info={"name": "python"})
-        return notebook
+            cells.append(nbformat.from_dict({"cell_type": "markdown", "metadata": {}, "source": done.cell.source}))
+        for k, cell in enumerate(cells):  # built as plain nodes: nbformat's constructors validate each
+            cell.id = f"cell-{k}"  # cell (slow), and give random ids where a rebuild needs the same ones
+        return nbformat.from_dict({
+            "nbformat": 4, "nbformat_minor": 5, "cells": cells,
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                         "language_info": {"name": "python"}},
+        })
 
 
 def complete_post(post: Post, index: KerasIndex, aliases: dict[str, str] | None = None) -> CompletedPost:

@@ -12,15 +12,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .cache import Cache, CorruptEntry, environment, restore
-from .cache import key as cache_key
-from .complete import CompletedPost, complete_post, project_aliases
+from . import uptodate
 from .diagnostics import BadInput, Diagnostic
-from .keras_index import build_index
 from .progress import Progress, progress_for
-from .read import read_post
-from .site import Site, load_site
+
+if TYPE_CHECKING:  # the stages load when the build needs them: a build with nothing to do needs none
+    from .cache import Cache
+    from .complete import CompletedPost
+    from .site import Site
 
 OK, SNIPPET_FAILED, BAD_INPUT = 0, 1, 2
 
@@ -102,10 +103,23 @@ def _interrupts_raise(received: list):
 
 
 def _build(options: Options, progress: Progress) -> int:
+    record = uptodate.record_for(options.cache, options.out)
+    digest = uptodate.fingerprint(options.posts, {"out": options.out.resolve(), "snippets": options.snippets.resolve(),
+                                                  "keep_going": options.keep_going, "timeout": options.timeout})
+    if not (options.force or options.check):
+        warnings = uptodate.current(record, digest, options.out, options.snippets)
+        if warnings is not None:
+            for line in warnings:  # what the last build warned about still holds
+                progress.report(line)
+            progress.report(f"{options.out}/: nothing changed since the last build")
+            return OK
+
     try:
         out, posts = options.out.resolve(), options.posts.resolve()
         if out == posts or out in posts.parents:
             raise BadInput(Diagnostic(options.out, 0, "error", "--out would replace the folder that holds the posts"))
+        from .site import load_site
+
         completed = complete_all(options.posts, progress.report)
         site = load_site(posts.parent / "pyproject.toml")
     except BadInput as error:
@@ -115,6 +129,8 @@ def _build(options: Options, progress: Progress) -> int:
     if failed and not options.keep_going:
         return SNIPPET_FAILED  # found before any kernel started
 
+    from .cache import Cache, environment
+    from .cache import key as cache_key
     from .execute import ExecutedPost  # light: nbclient loads only when something runs
 
     executed: dict[str, ExecutedPost] = {}
@@ -143,13 +159,23 @@ def _build(options: Options, progress: Progress) -> int:
     for post in completed:
         if post.post.slug not in executed:  # found before running, under --keep-going
             executed[post.post.slug] = ExecutedPost(post.notebook())
-    write_all(options, completed, executed, site, progress.report)
+    warnings = [str(d) for post in completed for d in post.diagnostics if d.severity == "warning"]
+
+    def report_page(line: str) -> None:  # outputs left off a page
+        warnings.append(line)
+        progress.report(line)
+
+    write_all(options, completed, executed, site, report_page)
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
-    return SNIPPET_FAILED if failed else OK
+    if failed:
+        return SNIPPET_FAILED
+    uptodate.remember(record, digest, options.out, options.snippets, warnings)
+    return OK
 
 
 def _from_cache(cache: Cache, key: str, post: CompletedPost, notebook, progress: Progress):
     """The post's executed notebook from the cache, or None; a damaged entry is a warning."""
+    from .cache import CorruptEntry, restore
     from .execute import ExecutedPost
 
     try:
@@ -198,6 +224,10 @@ def _execute(options: Options, pending: list, cache: Cache, executed: dict, prog
 
 def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedPost]:
     """Read and complete every post in `folder`; raise BadInput on unreadable input."""
+    from .complete import complete_post, project_aliases
+    from .keras_index import build_index
+    from .read import read_post
+
     folder = Path(folder)
     if not folder.is_dir():
         raise BadInput(Diagnostic(folder, 0, "error", "posts folder not found"))
@@ -223,7 +253,7 @@ def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedP
 def write_all(options: Options, completed: list[CompletedPost], executed: dict, site: Site | None = None,
               report: Callable[[str], None] = lambda line: None) -> None:
     """Render every page and write the site and the snippets; report outputs left off a page."""
-    from .site import site_files
+    from .site import load_site, site_files
     from .write import snippet_text, write_site, write_snippets
 
     site = site or load_site(options.posts.resolve().parent / "pyproject.toml")

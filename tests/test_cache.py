@@ -246,3 +246,31 @@ print(json.dumps({{"status": status, "heavy": heavy}}))
     assert re.search(r"^post +cells +result +seconds\n.*alpha.md +3 +cached .*\n.*beta.md +2 +cached ", result.stderr,
                      re.M)  # the summary table
     assert (site / "site" / "beta" / "index.html").exists()
+
+
+def test_a_rebuild_with_nothing_changed_stops_at_once(site, runs, monkeypatch):
+    assert rebuild(site)[0] == 0  # records what it was built from and what it wrote
+    (site / "posts" / "alpha.md").write_text((site / "posts" / "alpha.md").read_text() + "\n```\n$ ls\n```\n")
+    status, lines = rebuild(site)
+    assert status == 0 and not any("nothing changed" in line for line in lines)
+    written = {path: path.stat().st_mtime_ns for path in (site / "site").rglob("*")}
+    from kernelblog import complete
+    monkeypatch.setattr(complete, "complete_post", lambda *args: pytest.fail("completed again"))
+    status, lines = rebuild(site)
+    assert status == 0 and lines == [f"{site / 'site'}/: nothing changed since the last build"]
+    assert {path: path.stat().st_mtime_ns for path in (site / "site").rglob("*")} == written
+    assert runs == []
+    monkeypatch.undo()
+    (site / "site" / "beta" / "index.html").unlink()  # the site was touched: build it again
+    status, lines = rebuild(site)
+    assert status == 0 and (site / "site" / "beta" / "index.html").exists() and runs == []
+    assert rebuild(site, check=True)[1] != rebuild(site)[1]  # --check always looks at the posts
+
+
+def test_a_rebuild_with_nothing_changed_repeats_the_warnings(site):
+    post = site / "posts" / "alpha.md"
+    post.write_text(post.read_text() + "\n- a list\n\n  ```python\n  second = 2\n  ```\n")  # a fence that won't run
+    status, first = rebuild(site, keep_going=True)
+    warnings = [line for line in first if ": warning: " in line]
+    status, again = rebuild(site, keep_going=True)
+    assert status == 0 and warnings and again == warnings + [f"{site / 'site'}/: nothing changed since the last build"]

@@ -1,0 +1,72 @@
+"""Whether the last build's site is still current: a fingerprint of everything it was built from.
+
+A build that finds the posts, the settings, the templates, the package, the versions and the
+environment as they were at the last successful build, and the site and snippets it wrote
+untouched, stops at once: it reads, executes and writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib import metadata
+from pathlib import Path
+
+from . import cache
+
+PACKAGE = Path(__file__).resolve().parent
+TEMPLATES = PACKAGE.parent / "templates"
+RENDERING = ("jupytext", "nbformat", "mistune", "pygments", "nh3", "jinja2", "latex2mathml", "markdown-it-py")
+
+
+def fingerprint(posts: Path, options: dict) -> str:
+    """A digest of every input of a build, with the options that change what it writes."""
+    files = sorted(posts.glob("*.md")) + sorted(PACKAGE.rglob("*.py")) + sorted(TEMPLATES.rglob("*"))
+    settings = posts.resolve().parent / "pyproject.toml"
+    digest = hashlib.sha256()
+    for path in files + ([settings] if settings.is_file() else []):
+        if path.is_file():
+            digest.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    versions = {name: _version(name) for name in RENDERING}
+    digest.update(json.dumps([cache.environment(), versions, options], sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def written(out: Path, snippets: Path) -> dict[str, list[int]]:
+    """Size and modification time of each file of the site and of each snippet."""
+    files = [path for path in sorted(out.rglob("*")) if path.is_file()] + sorted(snippets.glob("*.py"))
+    return {str(path): [path.stat().st_size, path.stat().st_mtime_ns] for path in files}
+
+
+def current(record: Path, digest: str, out: Path, snippets: Path) -> list[str] | None:
+    """The last build's warnings if `record` says it had these inputs and wrote what is there
+    now; None if something changed."""
+    try:
+        saved = json.loads(record.read_text(encoding="utf-8"))
+        if saved["fingerprint"] == digest and saved["written"] == written(out, snippets):
+            return [str(line) for line in saved["warnings"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def remember(record: Path, digest: str, out: Path, snippets: Path, warnings: list[str]) -> None:
+    """Record a successful build and its warnings (through a temporary file and a rename)."""
+    record.parent.mkdir(parents=True, exist_ok=True)
+    temporary = record.with_name(f".{record.name}.{os.getpid()}.tmp")
+    state = {"fingerprint": digest, "written": written(out, snippets), "warnings": warnings}
+    temporary.write_text(json.dumps(state), encoding="utf-8")
+    temporary.replace(record)
+
+
+def record_for(cache_folder: Path, out: Path) -> Path:
+    """Where the record of the last build of the site in `out` is kept."""
+    return cache_folder / f"site-{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]}.json"
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
