@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import difflib
 import functools
 import re
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from .diagnostics import BadInput, Diagnostic
 from .infer import DATA_NAMES, CannotInfer, first_data_use, infer_data, trains_model
 from .keras_index import ALIASES, FAMILY_HELPERS, AmbiguousName, KerasIndex
 from .read import Cell, Post
+from .settings import key_line, tool_table
 
 DATASETS_MODULE = "kernelblog.datasets"
 IPYTHON_BUILTINS = {"get_ipython"}
@@ -127,7 +128,7 @@ def complete_post(post: Post, index: KerasIndex, aliases: dict[str, str] | None 
             except ValueError as error:
                 diagnostics.append(Diagnostic(post.path, cell.line, "error", str(error)))
         try:
-            trees[number] = ast.parse(_mask_magics(cell.source))
+            trees[number] = _parse(_mask_magics(cell.source))
         except SyntaxError as error:
             line = cell.line + min(max(error.lineno or 1, 1), cell.source.count("\n") + 1)
             diagnostics.append(Diagnostic(post.path, line, "error", f"invalid syntax: {error.msg}"))
@@ -142,15 +143,25 @@ def _promote(path: Path, cell: Cell, index: KerasIndex, aliases: dict[str, str],
     if cell.untagged is None:
         return cell
     try:
-        tree = ast.parse(cell.untagged)
+        tree = _parse(cell.untagged)
     except SyntaxError:
         return cell
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    if not used & (index.known_names() | set(aliases)):
+    if not any(name in aliases or _keras_evidence(name, index) for name in used):
         return cell
     diagnostics.append(Diagnostic(path, cell.line, "warning",
                                   "this fence has no language but reads as Keras code, so it runs: tag it ```python"))
     return Cell("code", cell.untagged, cell.line)
+
+
+def _keras_evidence(name: str, index: KerasIndex) -> bool:
+    """Whether using `name` says the code is Keras: a name the index resolves, that isn't a builtin."""
+    if name in dir(builtins):
+        return False
+    try:
+        return index.import_for(name) is not None
+    except AmbiguousName:  # `mean`, `shape`: numpy just as well
+        return False
 
 
 class _Context:
@@ -186,7 +197,13 @@ class _Context:
         found: dict[int, list[tuple[int, str]]] = {}
         if not pieces:
             return found
-        for lineno, name in _undefined_names("\n".join(pieces)):
+        try:
+            undefined = _undefined_names("\n".join(pieces), self.index)
+        except (SyntaxError, RecursionError):
+            line = self.cells[owners[0][0]].line
+            self.problems.append(Diagnostic(self.path, line, "error", "the code is too deeply nested to analyse"))
+            return found
+        for lineno, name in undefined:
             number, first = next((n, f) for n, f in reversed(owners) if lineno >= f - len(self.declared.get(n, ())))
             found.setdefault(number, []).append((max(lineno - first, 0) + 1, name))
         return found
@@ -201,6 +218,11 @@ class _Context:
         for line, name in self.undefined.get(number, []):
             uses.setdefault(name, line)
         data = {name: line for name, line in uses.items() if name in DATA_NAMES and "data" not in cell.options}
+        if "data" in cell.options:
+            for name in ("X_train", "X_test"):
+                if name in uses:
+                    message = f"name '{name}' is not defined: the data option binds x_train, y_train, x_test and y_test"
+                    self.problems.append(Diagnostic(self.path, cell.line + uses[name], "error", message))
         if data:
             setup, setup_at, note = self._data(number, cell, data)
         aliases: set[str] = set()
@@ -253,7 +275,9 @@ class _Context:
         tree = self.trees[number]
         earlier = [self.trees[n] for n in sorted(self.trees) if n < number]
         statement = first_data_use(tree, set(data))
-        x_name = "X" if any(name.startswith("X_") for name in data) else "x"
+        upper = any(name.startswith("X_") for name in data)  # the spelling the cell uses, per split
+        x_train = "X_train" if "X_train" in data or (upper and "x_train" not in data) else "x_train"
+        x_test = "X_test" if "X_test" in data or (upper and "x_test" not in data) else "x_test"
         try:
             spec = infer_data(earlier, tree)
         except CannotInfer as reason:
@@ -265,12 +289,12 @@ class _Context:
                 f"name '{name}' is not defined, and the build cannot infer the data: {reason}. "
                 'Declare the data in the fence, for example ```python data="images"'))
             return (), 0, ""
-        setup = spec.setup(x_name)
+        setup = spec.setup(x_train, x_test)
         if setup == self.inferred:
             return (), 0, ""
         self.inferred = setup
         first_line = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])])
-        return setup, first_line - 1, spec.note(x_name)
+        return setup, first_line - 1, spec.note(x_train, x_test)
 
 
 def _module_bindings(tree: ast.Module):
@@ -314,10 +338,28 @@ def _ambiguous(error: AmbiguousName) -> str:
     return f"name '{error.name}' is ambiguous: it is in {shown}; import it from the one you mean"
 
 
-def _undefined_names(code: str) -> list[tuple[int, str]]:
-    """(line, name) for each use of a name that is not bound there, by pyflakes' scoping."""
-    found = checker.Checker(ast.parse(code), builtins=IPYTHON_BUILTINS).messages
-    return sorted((m.lineno, m.message_args[0]) for m in found if isinstance(m, messages.UndefinedName))
+def _undefined_names(code: str, index: KerasIndex) -> list[tuple[int, str]]:
+    """(line, name) for each use of a name that is not bound there, by pyflakes' scoping. A
+    name only a star import may bind counts as bound, unless every module star-imported is a
+    Keras module (known from the index) that does not export it."""
+    found = checker.Checker(_parse(code), builtins=IPYTHON_BUILTINS).messages
+    undefined = []
+    for message in found:
+        if isinstance(message, messages.UndefinedName):
+            undefined.append((message.lineno, message.message_args[0]))
+        elif isinstance(message, messages.ImportStarUsage):
+            name, modules = message.message_args[0], message.message_args[1].split(", ")
+            if all(index.members(m) and name not in index.members(m) for m in modules):
+                undefined.append((message.lineno, name))
+    return sorted(undefined)
+
+
+def _parse(code: str) -> ast.Module:
+    """ast.parse, with code too deeply nested to analyse reported as a syntax error."""
+    try:
+        return ast.parse(code)
+    except (RecursionError, MemoryError):
+        raise SyntaxError("the code is too deeply nested for the build to analyse") from None
 
 
 def _mask_magics(code: str) -> str:
@@ -361,31 +403,24 @@ def data_setup(declaration: str) -> tuple[str, ...]:
 
 def project_aliases(pyproject: Path) -> dict[str, str]:
     """Aliases from `[tool.kernelblog.aliases]` in pyproject.toml: name = "import statement"."""
-    if not pyproject.is_file():
-        return {}
-    text = pyproject.read_text(encoding="utf-8")
-    try:
-        table = tomllib.loads(text).get("tool", {}).get("kernelblog", {}).get("aliases", {})
-    except tomllib.TOMLDecodeError as error:
-        raise BadInput(Diagnostic(pyproject, getattr(error, "lineno", 0), "error", f"invalid TOML: {error}")) from None
+    table, text = tool_table(pyproject)
+    aliases = table.get("aliases", {})
 
     def bad(name: str, message: str):
-        match = re.search(rf"^[ \t]*[\"']?{re.escape(name)}[\"']?[ \t]*=", text, re.M)
-        line = text.count("\n", 0, match.start()) + 1 if match else 0
-        raise BadInput(Diagnostic(pyproject, line, "error", f"alias '{name}': {message}"))
+        raise BadInput(Diagnostic(pyproject, key_line(text, name), "error", f"alias '{name}': {message}"))
 
-    if not isinstance(table, dict):
+    if not isinstance(aliases, dict):
         bad("aliases", "[tool.kernelblog.aliases] must be a table of name = \"import statement\"")
-    for name, statement in table.items():
+    for name, statement in aliases.items():
         try:
             node = ast.parse(statement).body if isinstance(statement, str) else None
-        except SyntaxError:
+        except (SyntaxError, ValueError):
             node = None
         if not node or len(node) != 1 or not isinstance(node[0], (ast.Import, ast.ImportFrom)):
             bad(name, "the value must be one import statement, such as \"import pandas as pd\"")
         if name not in {(a.asname or a.name).split(".")[0] for a in node[0].names}:
             bad(name, f"the statement {statement!r} does not bind '{name}'")
-    return dict(table)
+    return dict(aliases)
 
 
 def _literal(node: ast.expr) -> bool:

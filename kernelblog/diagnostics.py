@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 
 @dataclass(frozen=True)
@@ -16,8 +19,11 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
+        """One line of plain text: terminal escapes removed, other control characters shown escaped."""
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{where}: {self.severity}: {self.message}"
+        message = ANSI.sub("", self.message)
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+        return f"{where}: {self.severity}: {message}"
 
 
 class BadInput(Exception):

@@ -69,16 +69,16 @@ class DataSpec:
     def samples(self) -> tuple[int, int]:
         return SAMPLES.get(len(self.input_shape), (600, 200))
 
-    def setup(self, x_name: str) -> tuple[str, str]:
+    def setup(self, x_train: str, x_test: str) -> tuple[str, str]:
         """The two lines that bind the data names."""
         arguments = [repr(self.input_shape), f"targets={self.targets!r}", f"outputs={self.outputs}"]
         if self.vocabulary:
             arguments.append(f"vocabulary={self.vocabulary}")
         arguments += [f"n_train={self.samples[0]}", f"n_test={self.samples[1]}"]
         return ("from kernelblog.datasets import matching",
-                f"({x_name}_train, y_train), ({x_name}_test, y_test) = matching({', '.join(arguments)})")
+                f"({x_train}, y_train), ({x_test}, y_test) = matching({', '.join(arguments)})")
 
-    def note(self, x_name: str) -> str:
+    def note(self, x_train: str, x_test: str) -> str:
         """What was inferred, with shapes, for the page."""
         n_train, n_test = self.samples
         x_shape = ", ".join(map(str, self.input_shape))
@@ -88,8 +88,8 @@ class DataSpec:
         kind = TARGET_WORDS[self.targets]
         if self.targets in ("sparse", "onehot"):
             kind += f" for {self.outputs} classes"
-        text = (f"inferred from `{self.model}` and its loss {self.loss}: {x_name}_train ({n_train}, {x_shape}), "
-                f"y_train ({n_train}{y_shape}) {kind}; {x_name}_test ({n_test}, {x_shape}), y_test ({n_test}{y_shape})")
+        text = (f"inferred from `{self.model}` and its loss {self.loss}: {x_train} ({n_train}, {x_shape}), "
+                f"y_train ({n_train}{y_shape}) {kind}; {x_test} ({n_test}, {x_shape}), y_test ({n_test}{y_shape})")
         return text + (f"; {self.assumed}" if self.assumed else "")
 
 
@@ -103,6 +103,15 @@ def first_data_use(tree: ast.Module, names: set[str]) -> ast.stmt | None:
 
 def infer_data(earlier: list[ast.Module], cell: ast.Module) -> DataSpec:
     """Data for the model that the cell trains (or the latest model built so far)."""
+    try:
+        return _infer(earlier, cell)
+    except (TypeError, ValueError, ArithmeticError, RecursionError) as error:  # code the reading can't follow
+        if isinstance(error, CannotInfer):
+            raise
+        raise CannotInfer(f"the build cannot read the model's code ({type(error).__name__})") from None
+
+
+def _infer(earlier: list[ast.Module], cell: ast.Module) -> DataSpec:
     trained = _trained_model(cell)
     models: dict[str, Model] = {}
     tensors: dict[str, list[ast.Call]] = {}  # functional API: tensor name -> layers that made it
@@ -145,7 +154,7 @@ def _follow(statement: ast.stmt, models: dict, tensors: dict, constants: dict) -
         target, value = statement.targets[0].id, statement.value
         try:
             constants[target] = _constant(value, constants)
-        except ValueError:
+        except (ValueError, ArithmeticError, RecursionError):  # not a constant the build can compute
             constants.pop(target, None)
         if isinstance(value, ast.Call):
             kind = _callee(value)
@@ -211,7 +220,8 @@ def _spec(model: Model, constants: dict) -> DataSpec:
             inner = layer.args[0] if kind == "Bidirectional" and layer.args else layer
             rank = 2 if _value(_keyword(inner, "return_sequences"), constants, False) else 1
         elif kind == "Reshape":
-            rank = len(_value(layer.args[0] if layer.args else _keyword(layer, "target_shape"), constants, ()))
+            target = _value(layer.args[0] if layer.args else _keyword(layer, "target_shape"), constants, ())
+            rank = len(target) if isinstance(target, tuple) else 1
         if kind in ("Dense", "Conv1D", "Conv2D", "LSTM", "GRU", "SimpleRNN"):
             units = _value(layer.args[0] if layer.args else _keyword(layer, "units") or _keyword(layer, "filters"),
                            constants, None)
@@ -299,7 +309,7 @@ def _value(node, constants: dict, default):
         return default
     try:
         return _constant(node, constants)
-    except ValueError:
+    except (ValueError, ArithmeticError, RecursionError):
         return default
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the stages load when the build needs them: a build with not
     from .site import Site
 
 OK, SNIPPET_FAILED, BAD_INPUT = 0, 1, 2
+SITE_MARKER = ".kernelblog-site"  # in every site the build writes: a folder without it is never replaced
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,19 @@ def build(options: Options, report: Callable[[str], None] | None = None) -> int:
     if report is None:
         progress.summary()
     return status
+
+
+def _check_out(options: Options) -> None:
+    """Refuse an --out whose replacement would delete something the build didn't write."""
+    out = options.out.resolve()
+    package = Path(__file__).resolve().parent
+    for name, folder in (("the posts", options.posts), ("the cache", options.cache), ("the snippets", options.snippets),
+                         ("the templates", package.parent / "templates"), ("the kernelblog package", package)):
+        if out == folder.resolve() or out in folder.resolve().parents:
+            raise BadInput(Diagnostic(options.out, 0, "error", f"--out would replace the folder that holds {name}"))
+    if out.is_dir() and any(out.iterdir()) and not (out / SITE_MARKER).is_file():
+        raise BadInput(Diagnostic(options.out, 0, "error", "--out is a folder this build did not write, and building "
+                                  "would replace it: remove it or choose another folder"))
 
 
 @contextlib.contextmanager
@@ -115,13 +129,11 @@ def _build(options: Options, progress: Progress) -> int:
             return OK
 
     try:
-        out, posts = options.out.resolve(), options.posts.resolve()
-        if out == posts or out in posts.parents:
-            raise BadInput(Diagnostic(options.out, 0, "error", "--out would replace the folder that holds the posts"))
         from .site import load_site
 
         completed = complete_all(options.posts, progress.report)
-        site = load_site(posts.parent / "pyproject.toml")
+        _check_out(options)
+        site = load_site(options.posts.resolve().parent / "pyproject.toml")
     except BadInput as error:
         progress.report(str(error.diagnostic))
         return BAD_INPUT
@@ -231,7 +243,7 @@ def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedP
     folder = Path(folder)
     if not folder.is_dir():
         raise BadInput(Diagnostic(folder, 0, "error", "posts folder not found"))
-    paths = sorted(folder.glob("*.md"))
+    paths = sorted(path for path in folder.glob("*.md") if path.is_file())
     if not paths:
         raise BadInput(Diagnostic(folder, 0, "error", "no posts (*.md) in this folder"))
     posts = [read_post(path) for path in paths]
@@ -258,5 +270,7 @@ def write_all(options: Options, completed: list[CompletedPost], executed: dict, 
 
     site = site or load_site(options.posts.resolve().parent / "pyproject.toml")
     snippets = {post.post.slug: snippet_text(post) for post in completed}
-    write_site(options.out, site_files(site, completed, executed, snippets, report))
+    files = site_files(site, completed, executed, snippets, report)
+    files[SITE_MARKER] = b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
+    write_site(options.out, files)
     write_snippets(options.snippets, snippets)

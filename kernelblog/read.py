@@ -20,6 +20,7 @@ PYTHON_LANGUAGES = {"python", "python3", "ipython", "ipython3"}
 FENCE_OPTIONS = {"data", "timeout", "raises"}
 JUPYTEXT_KEYS = {"lines_to_next_cell", "lines_to_end_of_cell_marker", "skipline", "noskipline", "cell_marker"}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+RESERVED_SLUGS = {"static", "tags"}  # folders of the site's own pages
 # An inline value in prose, as in Quarto: `{python} expression` (not inside ``double`` backticks).
 INLINE = re.compile(r"(?<!`)`\{python\}\s+([^`]+?)\s*`(?!`)")
 # Where inline values are not looked for: fenced blocks and code spans of two or more backticks.
@@ -97,6 +98,9 @@ def read_post(path: Path) -> Post:
     if not isinstance(slug, str) or not SLUG.match(slug):
         raise BadInput(Diagnostic(path, slug_line, "error",
                                   f"slug {slug!r} must be lowercase letters, digits, '-' or '_'"))
+    if slug in RESERVED_SLUGS:
+        raise BadInput(Diagnostic(path, slug_line, "error", f"slug '{slug}' is the folder of the site's own "
+                                  f"{slug} pages: choose another (a `slug:` in the front matter, or rename the file)"))
     _check_images(path, cells)
     return Post(path, slug, meta, tuple(cells), tuple(warnings), slug_line)
 
@@ -273,7 +277,7 @@ def _options(path: Path, line: int, metadata: dict) -> tuple[dict, list[Diagnost
                                   'fence option raises must name an exception, as in raises="ValueError"'))
     if "timeout" in options:
         timeout = options["timeout"]
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
             raise BadInput(Diagnostic(path, line, "error", "fence option timeout must be a positive number of seconds"))
         options["timeout"] = math.ceil(timeout)
     return options, warnings

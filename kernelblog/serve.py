@@ -93,8 +93,10 @@ def rebuild(options: Options) -> int:
 
 
 def watched(options: Options) -> list[Path]:
-    """What a rebuild depends on: the posts, the templates and the package (the dataset library in it)."""
-    return [path for path in (Path(options.posts), ROOT / "templates", PACKAGE) if path.exists()]
+    """What a rebuild depends on: the posts, their settings (pyproject.toml), the templates and the
+    package (the dataset library in it)."""
+    settings = Path(options.posts).resolve().parent / "pyproject.toml"
+    return [path for path in (Path(options.posts), settings, ROOT / "templates", PACKAGE) if path.exists()]
 
 
 def serve(options: Options, port: int = 8000, stop: threading.Event | None = None) -> int:

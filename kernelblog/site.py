@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import tomllib
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from .complete import CompletedPost
 from .diagnostics import BadInput, Diagnostic
+from .settings import tool_table
 
 if TYPE_CHECKING:
     from .execute import ExecutedPost
@@ -38,28 +38,22 @@ class Site:
 def load_site(pyproject: Path) -> Site:
     """The site's settings in the [tool.kernelblog] table of `pyproject` (its sub-tables are
     other settings); defaults when the file or the table is missing."""
-    pyproject = Path(pyproject)
-    if not pyproject.is_file():
-        return Site()
-    try:
-        table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("kernelblog", {})
-    except tomllib.TOMLDecodeError as error:
-        line = int(match.group(1)) if (match := re.search(r"line (\d+)", str(error))) else 1
-        raise BadInput(Diagnostic(pyproject, line, "error", f"not valid TOML: {error}")) from None
+    table, text = tool_table(pyproject)
     known = set(Site.__dataclass_fields__)
     table = {key: value for key, value in table.items() if not isinstance(value, dict)}  # [tool.kernelblog.aliases]
     for key, value in table.items():
         if key not in known or not isinstance(value, str):
             expected = f"one of {', '.join(sorted(known))}" if key not in known else "a string"
-            raise BadInput(Diagnostic(pyproject, _key_line(pyproject, key), "error",
+            raise BadInput(Diagnostic(pyproject, _key_line(text, key), "error",
                                       f"[tool.kernelblog] {key}: expected {expected}"))
     if "base_url" in table and not table["base_url"].endswith("/"):
         table["base_url"] += "/"
     return Site(**table)
 
 
-def _key_line(path: Path, key: str) -> int:
-    lines = path.read_text(encoding="utf-8").splitlines()
+def _key_line(text: str, key: str) -> int:
+    """The line of `key = ...` in the [tool.kernelblog] table."""
+    lines = text.splitlines()
     start = next((n for n, line in enumerate(lines) if line.strip() == "[tool.kernelblog]"), 0)
     return next((n + 1 for n in range(start, len(lines)) if re.match(rf"\s*{re.escape(key)}\s*=", lines[n])), start + 1)
 

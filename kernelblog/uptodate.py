@@ -17,7 +17,9 @@ from . import cache
 
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE.parent / "templates"
-RENDERING = ("jupytext", "nbformat", "mistune", "pygments", "nh3", "jinja2", "latex2mathml", "markdown-it-py")
+# Libraries that read, complete or render (those that execute are in cache.PACKAGES).
+LIBRARIES = ("jupytext", "nbformat", "pyflakes", "pyyaml", "markdown-it-py", "mistune", "pygments", "nh3", "jinja2",
+             "latex2mathml")
 
 
 def fingerprint(posts: Path, options: dict) -> str:
@@ -28,7 +30,7 @@ def fingerprint(posts: Path, options: dict) -> str:
     for path in files + ([settings] if settings.is_file() else []):
         if path.is_file():
             digest.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
-    versions = {name: _version(name) for name in RENDERING}
+    versions = {name: _version(name) for name in LIBRARIES}
     digest.update(json.dumps([cache.environment(), versions, options], sort_keys=True, default=str).encode())
     return digest.hexdigest()
 

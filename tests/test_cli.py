@@ -10,7 +10,7 @@ from rich.console import Console
 
 from conftest import ROOT, write_post
 from kernelblog import execute
-from kernelblog.pipeline import Options, build
+from kernelblog.pipeline import SITE_MARKER, Options, build, complete_all
 from kernelblog.progress import LiveProgress, Progress
 
 
@@ -69,6 +69,7 @@ def test_undefined_name_fails_before_any_kernel_starts(tmp_path, monkeypatch):
     post = write_post(tmp_path / "posts", "x.md", "# X\n\n```python\nmodel = Sequential()\nlayer = Dense2(3)\n```\n")
     site = tmp_path / "site"
     write_post(site, "index.html", "previous site")
+    write_post(site, SITE_MARKER, "")
     lines = []
     status = build(Options(posts=tmp_path / "posts", out=site, snippets=tmp_path / "s"), lines.append)
     assert status == 1
@@ -125,6 +126,7 @@ BAD_POSTS = [  # (file name, content, line of the error, start of the message)
     ("slug.md", "---\ntitle: T\nslug: ../../etc\n---\n", 3, "slug '../../etc' must be"),
     ("image.md", "# T\n\nSee ![x](../../../outside.png).\n", 3, "image path '../../../outside.png' escapes"),
     ("latin1.md", "# T\n\ncaf\xe9 au lait\n".encode("latin-1"), 3, "the post is not valid UTF-8"),
+    ("reserved.md", "---\ntitle: T\nslug: tags\n---\n", 3, "slug 'tags' is the folder of the site's own tags pages"),
 ]
 
 
@@ -135,11 +137,12 @@ def test_bad_post_exits_2_at_its_line_and_leaves_the_site(tmp_path, name, conten
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     site = tmp_path / "site"
     write_post(site, "index.html", "previous site")
+    write_post(site, SITE_MARKER, "")
     lines = []
     assert build(Options(posts=tmp_path / "posts", out=site, snippets=tmp_path / "s"), lines.append) == 2
     assert len(lines) == 1 and lines[0].startswith(f"{path}:{line}: error: {message}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["posts", "site"]
-    assert [p.name for p in site.iterdir()] == ["index.html"]
+    assert sorted(p.name for p in site.iterdir()) == [SITE_MARKER, "index.html"]
 
 
 def test_bad_post_on_the_command_line_has_no_traceback(tmp_path):
@@ -148,3 +151,21 @@ def test_bad_post_on_the_command_line_has_no_traceback(tmp_path):
     post.write_bytes(b"---\ntitle: T\n---\n\n\xff\xfe\n")
     result = run_build("--posts", post.parent, "--out", tmp_path / "site", "--snippets", tmp_path / "s")
     assert (result.returncode, result.stderr) == (2, f"{post}:5: error: the post is not valid UTF-8\n")
+
+
+@pytest.mark.parametrize("out", ["important", "cache", "snippets"])
+def test_out_never_replaces_a_folder_the_build_did_not_write(tmp_path, out):
+    write_post(tmp_path / "posts", "a.md", "# A\n\nProse.\n")
+    kept = write_post(tmp_path / out, "thesis.tex", "years of work")
+    lines = []
+    options = Options(posts=tmp_path / "posts", out=tmp_path / out, snippets=tmp_path / "snippets",
+                      cache=tmp_path / "cache")
+    assert build(options, lines.append) == 2
+    assert len(lines) == 1 and lines[0].startswith(f"{tmp_path / out}: error: --out ")
+    assert kept.read_text() == "years of work"
+
+
+def test_a_folder_named_like_a_post_is_not_read(tmp_path):
+    write_post(tmp_path / "posts", "a.md", "# A\n\nProse.\n")
+    (tmp_path / "posts" / "drafts.md").mkdir()
+    assert [post.post.slug for post in complete_all(tmp_path / "posts", print)] == ["a"]

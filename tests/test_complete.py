@@ -114,3 +114,23 @@ def test_completion_of_every_post_is_fast_enough_to_measure():
     """The benchmark measures the time; here, only that completing posts/ gives no error."""
     from kernelblog.pipeline import complete_all
     assert all(post.ok for post in complete_all(ROOT / "posts", lambda line: None))
+
+
+@pytest.mark.parametrize("content, line, message", [
+    (b"[tool]\nkernelblog = 3\n", 2, "[tool.kernelblog] must be a table"),
+    (b"[tool.kernelblog]\ntitle = \"caf\xe9\"\n", 2, "not valid UTF-8"),
+    (b"[tool.kernelblog]\naliases = 3\n", 2, "must be a table of name"),
+])
+def test_unreadable_settings_are_errors_at_their_line(tmp_path, content, line, message):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_bytes(content)
+    with pytest.raises(BadInput) as error:
+        project_aliases(pyproject)
+    assert error.value.diagnostic.line == line and message in error.value.diagnostic.message
+
+
+def test_code_too_deeply_nested_is_an_error_not_a_crash(tmp_path, index):
+    path = write_post(tmp_path, "p.md", "# T\n\n```python\nx = " + "-" * 100_000 + "1\n```\n")
+    completed = complete_post(read_post(path), index)
+    assert [(d.line, d.message) for d in completed.diagnostics] == [
+        (4, "invalid syntax: the code is too deeply nested for the build to analyse")]

@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT, write_post
 from kernelblog.complete import complete_post
 from kernelblog.execute import GRACE, MAX_TEXT, execute_post
-from kernelblog.pipeline import Options, build
+from kernelblog.pipeline import SITE_MARKER, Options, build
 from kernelblog.read import read_post
 
 pytestmark = pytest.mark.slow
@@ -206,6 +206,7 @@ time.sleep(300)
 """)
     site = tmp_path / "site"
     write_post(site / "old", "index.html", "previous page")
+    write_post(site, SITE_MARKER, "")
     before = {path: path.read_bytes() for path in site.rglob("*") if path.is_file()}
     temporary = tmp_path / "tmp"
     temporary.mkdir()

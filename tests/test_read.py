@@ -130,6 +130,8 @@ def test_no_warning_for_jupytext_own_metadata(tmp_path):
     ('tags="x"', "jupytext cannot read this post"),
     ('timeout="abc"', "timeout must be a positive number"),
     ("timeout=0", "timeout must be a positive number"),
+    ("timeout=1e999", "timeout must be a positive number"),
+    ("timeout=NaN", "timeout must be a positive number"),
     ("data=3", "data must be a string"),
 ])
 def test_bad_fence_option_values(tmp_path, options, message):
