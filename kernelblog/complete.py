@@ -407,7 +407,8 @@ def project_aliases(pyproject: Path) -> dict[str, str]:
     aliases = table.get("aliases", {})
 
     def bad(name: str, message: str):
-        raise BadInput(Diagnostic(pyproject, key_line(text, name), "error", f"alias '{name}': {message}"))
+        table = "tool.kernelblog" if name == "aliases" else "tool.kernelblog.aliases"
+        raise BadInput(Diagnostic(pyproject, key_line(text, name, table), "error", f"alias '{name}': {message}"))
 
     if not isinstance(aliases, dict):
         bad("aliases", "[tool.kernelblog.aliases] must be a table of name = \"import statement\"")

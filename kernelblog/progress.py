@@ -42,7 +42,7 @@ class Progress:
     def cached(self, path: Path, seconds: float) -> None:
         row = self.rows[path]
         row.state, row.seconds = "cached", seconds
-        self.report(f"{path}: {row.cells} cells cached (they ran in {seconds:.1f} s)")
+        self.status(f"{path}: {row.cells} cells cached (they ran in {seconds:.1f} s)")
 
     def running(self, path: Path, cell: int, cells: int) -> None:
         with self.lock:
@@ -59,7 +59,11 @@ class Progress:
         for failure in failures:
             self.report(str(failure))
         if not failures:
-            self.report(f"{path}: ran {row.cells} cells in {seconds:.1f} s")
+            self.status(f"{path}: ran {row.cells} cells in {seconds:.1f} s")
+
+    def status(self, line: str) -> None:
+        """A post's result, as a line (the live display shows it in its table instead)."""
+        self.report(line)
 
     def summary(self) -> None:
         """A table: post, cells, executed or cached, seconds."""
@@ -92,15 +96,8 @@ class LiveProgress(Progress):
     def __exit__(self, *exc) -> None:
         self.live.stop()
 
-    def cached(self, path: Path, seconds: float) -> None:
-        self.rows[path].state, self.rows[path].seconds = "cached", seconds  # shown in the table, not as a line
-
-    def finished(self, path: Path, seconds: float, failures=()) -> None:
-        with self.lock:
-            row = self.rows[path]
-            row.state, row.seconds = ("failed" if failures else "executed"), seconds
-        for failure in failures:
-            self.report(str(failure))
+    def status(self, line: str) -> None:
+        pass  # the table shows each post's state
 
     def _table(self):
         from rich.table import Table

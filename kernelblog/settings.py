@@ -31,7 +31,9 @@ def tool_table(pyproject: Path) -> tuple[dict, str]:
     return table, text
 
 
-def key_line(text: str, key: str) -> int:
-    """The line where `key = ...` is first written, or 1."""
-    match = re.search(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?[ \t]*=", text, re.M)
+def key_line(text: str, key: str, table: str = "tool.kernelblog") -> int:
+    """The line where `key = ...` is written in `[table]` (or after it), or 1."""
+    header = re.search(rf"^[ \t]*\[{re.escape(table)}\][ \t]*$", text, re.M)
+    start = header.end() if header else 0
+    match = re.compile(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?[ \t]*=", re.M).search(text, start)
     return text.count("\n", 0, match.start()) + 1 if match else 1

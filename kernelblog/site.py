@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from .complete import CompletedPost
 from .diagnostics import BadInput, Diagnostic
-from .settings import tool_table
+from .settings import key_line, tool_table
 
 if TYPE_CHECKING:
     from .execute import ExecutedPost
@@ -44,18 +44,11 @@ def load_site(pyproject: Path) -> Site:
     for key, value in table.items():
         if key not in known or not isinstance(value, str):
             expected = f"one of {', '.join(sorted(known))}" if key not in known else "a string"
-            raise BadInput(Diagnostic(pyproject, _key_line(text, key), "error",
+            raise BadInput(Diagnostic(pyproject, key_line(text, key), "error",
                                       f"[tool.kernelblog] {key}: expected {expected}"))
     if "base_url" in table and not table["base_url"].endswith("/"):
         table["base_url"] += "/"
     return Site(**table)
-
-
-def _key_line(text: str, key: str) -> int:
-    """The line of `key = ...` in the [tool.kernelblog] table."""
-    lines = text.splitlines()
-    start = next((n for n, line in enumerate(lines) if line.strip() == "[tool.kernelblog]"), 0)
-    return next((n + 1 for n in range(start, len(lines)) if re.match(rf"\s*{re.escape(key)}\s*=", lines[n])), start + 1)
 
 
 def tag_slug(tag: str) -> str:

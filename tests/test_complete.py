@@ -81,19 +81,6 @@ def test_project_aliases_add_and_override(tmp_path, index):
                             "import pandas as pd")
 
 
-@pytest.mark.parametrize("table, line, message", [
-    ('[tool.kernelblog.aliases]\npd = "pandas"\n', 2, "one import statement"),
-    ('[tool.kernelblog.aliases]\n\npd = "import numpy as np"\n', 3, "does not bind 'pd'"),
-    ('[tool.kernelblog.aliases]\npd = 3\n', 2, "one import statement"),
-])
-def test_bad_project_aliases_are_errors_at_their_line(tmp_path, table, line, message):
-    pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text(table)
-    with pytest.raises(BadInput) as error:
-        project_aliases(pyproject)
-    assert error.value.diagnostic.line == line and message in error.value.diagnostic.message
-
-
 def test_inferred_setup_goes_before_the_first_use_and_maps_back(tmp_path, index):
     path = write_post(tmp_path, "p.md", "# T\n\n```python\n"
                       "model = Sequential([Input(shape=(4,)), Dense(2, activation='softmax')])\n"
@@ -117,11 +104,14 @@ def test_completion_of_every_post_is_fast_enough_to_measure():
 
 
 @pytest.mark.parametrize("content, line, message", [
+    (b'[tool.kernelblog.aliases]\npd = "pandas"\n', 2, "one import statement"),
+    (b'[tool.kernelblog.aliases]\n\npd = "import numpy as np"\n', 3, "does not bind 'pd'"),
+    (b"[tool.kernelblog.aliases]\npd = 3\n", 2, "one import statement"),
     (b"[tool]\nkernelblog = 3\n", 2, "[tool.kernelblog] must be a table"),
     (b"[tool.kernelblog]\ntitle = \"caf\xe9\"\n", 2, "not valid UTF-8"),
     (b"[tool.kernelblog]\naliases = 3\n", 2, "must be a table of name"),
 ])
-def test_unreadable_settings_are_errors_at_their_line(tmp_path, content, line, message):
+def test_bad_settings_and_aliases_are_errors_at_their_line(tmp_path, content, line, message):
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_bytes(content)
     with pytest.raises(BadInput) as error:
