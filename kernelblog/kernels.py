@@ -22,10 +22,18 @@ KERNEL_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0", "MPLBACKEND": 
 STARTUP = "--IPKernelApp.exec_lines=[\"__import__('kernelblog.sandbox').sandbox.install()\"]"  # no network
 GIB = 1024 ** 3
 KERNEL_MEMORY = 1.5 * GIB  # what a kernel is expected to need when no build recorded it
-# Run (unrecorded) before each component: a fresh namespace, execution count, working folder and figures.
+# Run (unrecorded) before each component: a fresh namespace, execution count, working folder,
+# no open figures, and the warning filters as the kernel started with them, each warning shown
+# again (Python shows a warning once per place and process).
 RESET = """__import__('os').chdir({folder!r})
 if 'matplotlib.pyplot' in __import__('sys').modules:
     __import__('sys').modules['matplotlib.pyplot'].close('all')
+_kernelblog_warnings = __import__('warnings')
+if not hasattr(_kernelblog_warnings, '_kernelblog_filters'):
+    _kernelblog_warnings._kernelblog_filters = list(_kernelblog_warnings.filters)
+_kernelblog_warnings.filters[:] = _kernelblog_warnings._kernelblog_filters
+_kernelblog_warnings.onceregistry.clear()
+_kernelblog_warnings._filters_mutated()
 get_ipython().reset(new_session=True)"""
 
 
@@ -235,6 +243,11 @@ class Kernels:
             if kernel in self._kernels:
                 self._kernels.discard(kernel)
                 self.peaks.append(kernel.peak)
+
+    def all_peaks(self) -> list[int]:
+        """The peak memory of each kernel, ended or running, in bytes."""
+        with self._lock:
+            return self.peaks + [kernel.peak for kernel in self._kernels]
 
     def memory(self) -> int:
         """Resident bytes of every running kernel now."""

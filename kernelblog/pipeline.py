@@ -41,8 +41,11 @@ class Options:
     fresh_kernels: bool = False  # a kernel per component, none reused (to check that components are independent)
 
 
-def build(options: Options, report: Callable[[str], None] | None = None) -> int:
+def build(options: Options, report: Callable[[str], None] | None = None, kernels=None) -> int:
     """Build the site; report each diagnostic and post result as a line; return the exit status.
+
+    `kernels` (a Kernels object) are used and left running, as `serve` keeps them warm between
+    builds; without it the build starts its own and stops them.
 
     Without `report`, the build reports to the console, with a summary table at the end: live
     progress on a terminal, plain lines on stderr otherwise.
@@ -53,7 +56,7 @@ def build(options: Options, report: Callable[[str], None] | None = None) -> int:
     with progress, _interrupts_raise(received, on_interrupt):
         try:
             with _one_build_at_a_time(options.out, progress.report):
-                status = _build(options, progress, on_interrupt)
+                status = _build(options, progress, on_interrupt, kernels)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: kernels killed, the previous site left as it was
             progress.report(f"build interrupted by {received[-1].name}")
             return 128 + received[-1]
@@ -115,7 +118,7 @@ def _interrupts_raise(received: list, on_interrupt: list):
             signal.signal(signum, handler)
 
 
-def _build(options: Options, progress: Progress, on_interrupt: list | None = None) -> int:
+def _build(options: Options, progress: Progress, on_interrupt: list | None = None, kernels=None) -> int:
     record = uptodate.record_for(options.cache, options.out)
     digest = uptodate.fingerprint(options.posts, {"out": options.out.resolve(), "snippets": options.snippets.resolve(),
                                                   "keep_going": options.keep_going, "timeout": options.timeout})
@@ -130,17 +133,20 @@ def _build(options: Options, progress: Progress, on_interrupt: list | None = Non
     from .kernels import GIB, KERNEL_MEMORY, Kernels
 
     timings = _recorded(options.cache)
-    kernels = Kernels(options.jobs, int(options.memory * GIB) if options.memory else None, options.fresh_kernels,
-                      expected=int(timings.get("kernel_peak") or KERNEL_MEMORY))
+    own = kernels is None
+    if own:
+        kernels = Kernels(options.jobs, int(options.memory * GIB) if options.memory else None, options.fresh_kernels,
+                          expected=int(timings.get("kernel_peak") or KERNEL_MEMORY))
     if on_interrupt is not None:
         on_interrupt.append(kernels.stop)
     try:
-        if _cold(options):  # start kernels, and their import of keras, while the posts are read and completed
+        if own and _cold(options):  # start kernels, and their import of keras, while the posts are read and completed
             kernels.warm_code = _warm_code(options.posts)
             kernels.warm(options.jobs)
-        return _build_with(options, progress, kernels, timings, record, digest)
+        return _build_with(options, progress, kernels, timings, record, digest, own)
     finally:
-        kernels.close()
+        if own:
+            kernels.close()
 
 
 def _recorded(folder: Path) -> dict:
@@ -164,7 +170,7 @@ def _warm_code(posts: Path) -> str:
     return ""
 
 
-def _build_with(options: Options, progress: Progress, kernels, timings: dict, record, digest) -> int:
+def _build_with(options: Options, progress: Progress, kernels, timings: dict, record, digest, own: bool) -> int:
     try:
         from .site import load_site
 
@@ -194,9 +200,11 @@ def _build_with(options: Options, progress: Progress, kernels, timings: dict, re
     if runs.pending:
         if any("keras" in post.preamble for post, *_ in runs.pending):
             kernels.warm_code = "import keras"
-        failed = runs.execute(kernels, timings) or failed
+        failed = runs.execute(kernels, timings, own) or failed
+    if failed and not options.keep_going:
+        return SNIPPET_FAILED  # the failures are what it says
     runs.report_counts(kernels)
-    if options.check or (failed and not options.keep_going):
+    if options.check:
         return SNIPPET_FAILED if failed else OK
 
     executed = runs.executed
@@ -293,7 +301,7 @@ class _Runs:
         else:
             self.progress.finished(post.post.path, result.seconds, failures, state["cached_cells"])
 
-    def execute(self, kernels, timings: dict) -> bool:
+    def execute(self, kernels, timings: dict, close: bool = True) -> bool:
         """Run the pending components on the kernels, the longest first; return whether any failed."""
         from .kernels import Job
 
@@ -304,9 +312,10 @@ class _Runs:
             guess = recorded.get(unit, 1.0 + 0.1 * len(sub.cells))
             jobs.append(Job(guess, self._runner(post, number, key, sub, unit), self._failer(post, sub)))
         kernels.run(jobs)
-        kernels.close()  # their memory is free for rendering; their peaks are known
+        if close:
+            kernels.close()  # their memory is free for rendering; their peaks are known
         with contextlib.suppress(OSError):
-            self.cache.record_timings(self.seconds, max(kernels.peaks, default=0))
+            self.cache.record_timings(self.seconds, max(kernels.all_peaks(), default=0))
         return any(state["failures"] for state in self.posts.values())
 
     def _runner(self, post: CompletedPost, number: int, key: str, sub, unit: str):
@@ -352,9 +361,9 @@ class _Runs:
             return
         self.progress.report(f"components: {c['run']} executed ({c['run_cells']} cells), "
                              f"{c['cached']} from the cache ({c['cached_cells']} cells)")
-        if kernels.peaks:
-            peaks = ", ".join(f"{peak / 2**30:.2f}" for peak in kernels.peaks)
-            self.progress.report(f"kernels: {len(kernels.peaks)} started, peak memory {peaks} GiB "
+        if kernels.all_peaks() and c["run"]:
+            peaks = ", ".join(f"{peak / 2**30:.2f}" for peak in kernels.all_peaks())
+            self.progress.report(f"kernels: {len(kernels.all_peaks())} used, peak memory {peaks} GiB "
                                  f"(budget {kernels.budget / 2**30:.1f} GiB for {kernels.limit} at once)")
 
 
