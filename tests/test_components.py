@@ -1,7 +1,6 @@
 """Components in real kernels: a post split into components gives the pages that each component
 run alone in a fresh kernel gives; a code edit re-executes only the components it touches."""
 
-import re
 import shutil
 
 import pytest
@@ -9,10 +8,7 @@ import pytest
 from conftest import ROOT, write_post
 from kernelblog import execute
 from kernelblog.pipeline import Options, build
-from test_determinism import TIMINGS as DETERMINISM
-
-# Keras's epoch times and progress-bar ETAs too ("1s - 52ms/step", "55s\x1b[0m 52ms/step" in JSON)
-TIMINGS = DETERMINISM + [(re.compile(r"[\d:.]+(s|ms|us|µs)?(\\u001b\[0m)? (- )?#/step"), "#/step")]
+from test_determinism import masked
 
 pytestmark = pytest.mark.slow
 
@@ -63,13 +59,7 @@ def site_of(folder, **kwargs):
     files = {}
     for path in sorted((folder / "site").rglob("*")) + sorted((folder / "snippets").glob("*.py")):
         if path.is_file():
-            data = path.read_bytes()
-            if path.suffix in (".html", ".ipynb", ".xml"):
-                text = data.decode()
-                for pattern, mask in TIMINGS:
-                    text = pattern.sub(mask, text)
-                data = text.encode()
-            files[path.relative_to(folder)] = data
+            files[path.relative_to(folder)] = masked(path, path.read_bytes())
     return status, lines, files
 
 
