@@ -49,11 +49,12 @@ def reader_python(folder: Path) -> Path:
     return python
 
 
-def reader_env() -> dict[str, str]:
-    """The environment without Python's variables (`-I` ignores them anyway) and with a
-    non-interactive matplotlib backend, as a reader running a script in a terminal without a display."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
-    return {**env, "MPLBACKEND": "Agg"}
+def reader_env(script: bool = False) -> dict[str, str]:
+    """The environment without Python's variables (`-I` ignores them anyway) or a matplotlib
+    backend; for a script, a non-interactive one, as in a terminal without a display."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("PYTHON") and key != "MPLBACKEND"}
+    return {**env, "MPLBACKEND": "Agg"} if script else env
 
 
 def kernel_spec(folder: Path, python: Path) -> Path:

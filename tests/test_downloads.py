@@ -268,7 +268,7 @@ def test_downloads_run_as_a_reader_runs_them(slug, built_posts, reader, tmp_path
                     if hasattr(b, "text")]
     assert saved_blocks == page
 
-    script = subprocess.Popen([python, "-I", f"{slug}.py"], cwd=tmp_path, env=reader_env(), text=True,
+    script = subprocess.Popen([python, "-I", f"{slug}.py"], cwd=tmp_path, env=reader_env(script=True), text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         notebook = nbformat.read(tmp_path / f"{slug}.ipynb", as_version=4)
