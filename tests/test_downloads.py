@@ -268,14 +268,15 @@ def test_downloads_run_as_a_reader_runs_them(slug, built_posts, reader, tmp_path
                     if hasattr(b, "text")]
     assert saved_blocks == page
 
-    script = subprocess.Popen([python, "-I", f"{slug}.py"], cwd=tmp_path, env=reader_env(script=True), text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    script = subprocess.Popen([python, "-I", f"{slug}.py"], cwd=tmp_path, env=reader_env(script=True),
+                              text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         notebook = nbformat.read(tmp_path / f"{slug}.ipynb", as_version=4)
         check = nbformat.v4.new_code_cell("try:\n    import kernelblog\nexcept ModuleNotFoundError as error:\n"
                                           "    print(error)\nimport os, sys\nprint(sys.flags.isolated, os.getcwd())")
         notebook.cells.append(check)
-        manager = KernelManager(kernel_name="reader", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
+        specs = KernelSpecManager(kernel_dirs=[str(kernels)])
+        manager = KernelManager(kernel_name="reader", kernel_spec_manager=specs)
         NotebookClient(notebook, km=manager, timeout=900, resources={"metadata": {"path": str(tmp_path)}}).execute(
             env=reader_env())
         stdout, stderr = script.communicate(timeout=900)
