@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import difflib
 import functools
 import re
@@ -15,6 +16,7 @@ import nbformat
 from pyflakes import checker, messages
 
 from .diagnostics import BadInput, Diagnostic
+from .drift import Reviser
 from .infer import DATA_NAMES, CannotInfer, first_data_use, infer_data, trains_model
 from .keras_index import ALIASES, FAMILY_HELPERS, AmbiguousName, KerasIndex
 from .read import Cell, Post
@@ -34,6 +36,7 @@ class CompletedCell:
     setup: tuple[str, ...] = ()  # data setup: from the `data` fence option, or inferred
     setup_at: int = 0  # how many of the author's lines come before the setup
     note: str = ""  # what the build inferred, for the page: "x_train (600, 32, 32, 3) ..."
+    changes: tuple[str, ...] = ()  # what the build replaced or corrected in the author's code, for the page
 
     @property
     def before(self) -> str:
@@ -119,9 +122,20 @@ def complete_post(post: Post, index: KerasIndex, aliases: dict[str, str] | None 
     cells = [_promote(post.path, cell, index, {**ALIASES, **(aliases or {})}, diagnostics) for cell in post.cells]
     declared: dict[int, tuple[str, ...]] = {}  # cell number -> setup lines from its data option
     trees: dict[int, ast.Module] = {}  # cell number -> parsed author code, for the cells that parse
+    changes: dict[int, tuple[str, ...]] = {}  # cell number -> what drift corrections changed
+    reviser = Reviser(index, dataset_standins())
     for number, cell in enumerate(cells):
         if cell.kind != "code":
             continue
+        try:
+            revision = reviser.revise(cell.source, _parse(_mask_magics(cell.source)))
+        except (SyntaxError, RecursionError):
+            revision = None  # reported below
+        if revision is not None:
+            cells[number] = cell = dataclasses.replace(cell, source=revision.source)
+            changes[number] = tuple(revision.notes)
+            diagnostics += [Diagnostic(post.path, cell.line + line, severity, message)
+                            for line, severity, message in revision.problems]
         if "data" in cell.options:
             try:
                 declared[number] = data_setup(cell.options["data"])
@@ -134,7 +148,12 @@ def complete_post(post: Post, index: KerasIndex, aliases: dict[str, str] | None 
             diagnostics.append(Diagnostic(post.path, line, "error", f"invalid syntax: {error.msg}"))
     context = _Context(post.path, index, {**ALIASES, **(aliases or {})}, cells, declared, trees)
     done = [context.complete(number, cell) for number, cell in enumerate(cells)]
-    diagnostics += context.problems
+    done = [dataclasses.replace(d, changes=tuple(dict.fromkeys(changes.get(number, ()) + d.changes)))
+            for number, d in enumerate(done)]
+    drift = {(d.line, d.message) for d in diagnostics if d.severity == "error"}
+    diagnostics += [d for d in context.problems if not (  # a removed API is not also an unknown name
+        d.message.startswith("name '") and any(line == d.line and d.message.split("'")[1] in message
+                                               for line, message in drift))]
     return CompletedPost(post, _preamble(done), tuple(done), tuple(sorted(diagnostics, key=lambda d: d.line)))
 
 
@@ -227,6 +246,7 @@ class _Context:
             setup, setup_at, note = self._data(number, cell, data)
         aliases: set[str] = set()
         from_imports: dict[str, set[str]] = {}
+        changes: list[str] = []
         metrics = _names_in_keyword(self.trees[number], "metrics")
         elsewhere = _names_outside_keyword(self.trees[number], "metrics")
         for name, line in uses.items():
@@ -246,9 +266,12 @@ class _Context:
                 aliases.add(statement)
                 self.provided.add(name)
                 continue
-            if name in dataset_generators():
+            if name in dataset_generators() or name in dataset_standins():
                 from_imports.setdefault(DATASETS_MODULE, set()).add(name)
                 self.provided.add(name)
+                if name in dataset_standins():
+                    changes.append(f"keras.datasets.{name} is replaced by a synthetic stand-in: "
+                                   f"{dataset_standins()[name]}")
                 continue
             if name in metrics and name in elsewhere and "keras.metrics" in self.index.names.get(name, ()):
                 self.problems.append(Diagnostic(self.path, at, "error",
@@ -267,7 +290,7 @@ class _Context:
                 self.problems.append(Diagnostic(self.path, at, "error", _unknown(name, self.index, self.aliases)))
         imports = sorted(aliases) + [f"from {module} import {', '.join(sorted(names))}"
                                      for module, names in sorted(from_imports.items())]
-        return CompletedCell(cell, tuple(imports), setup, setup_at, note)
+        return CompletedCell(cell, tuple(imports), setup, setup_at, note, tuple(changes))
 
     def _data(self, number: int, cell: Cell, data: dict[str, int]) -> tuple[tuple[str, ...], int, str]:
         """Setup lines for the conventional data names a cell uses but nothing binds, inferred
@@ -439,6 +462,15 @@ def dataset_generators() -> dict[str, tuple[str, ...]]:
     return {node.name: tuple(a.arg for a in node.args.args + node.args.kwonlyargs)
             for node in ast.parse(source).body
             if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")}
+
+
+@functools.lru_cache(maxsize=1)
+def dataset_standins() -> dict[str, str]:
+    """The dataset library's stand-ins for keras.datasets and their summaries, read without importing it."""
+    source = (Path(__file__).with_name("datasets.py")).read_text(encoding="utf-8")
+    return {node.name: statement.value.value for node in ast.parse(source).body if isinstance(node, ast.ClassDef)
+            for statement in node.body if isinstance(statement, ast.Assign)
+            and [getattr(t, "id", "") for t in statement.targets] == ["summary"]}
 
 
 def _preamble(cells: list[CompletedCell]) -> str:
