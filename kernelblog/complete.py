@@ -74,6 +74,23 @@ class CompletedPost:
     def ok(self) -> bool:
         return not any(d.severity == "error" for d in self.diagnostics)
 
+    def static_errors(self) -> dict[int, list[Diagnostic]]:
+        """Cell number -> the errors found before running at that code cell's lines."""
+        found: dict[int, list[Diagnostic]] = {}
+        for d in self.diagnostics:
+            for number, done in enumerate(self.cells):
+                end = done.cell.line + done.cell.source.count("\n") + 1  # the closing fence
+                if d.severity == "error" and done.cell.kind == "code" and done.cell.line <= d.line <= end:
+                    found.setdefault(number, []).append(d)
+                    break
+        return found
+
+    @property
+    def runnable(self) -> bool:
+        """Whether every error is at a code cell, so that --keep-going can run the other cells."""
+        errors = sum(d.severity == "error" for d in self.diagnostics)
+        return sum(map(len, self.static_errors().values())) == errors
+
     def notebook(self) -> nbformat.NotebookNode:
         """The post as a notebook: the preamble, then every cell with its completed code.
 
@@ -89,9 +106,13 @@ class CompletedPost:
 
         preamble_lines = [1] * (self.preamble.count("\n") + 1)
         cells = [code_cell(self.preamble, "preamble", -1, 1, preamble_lines)]
+        static = self.static_errors()
         for number, done in enumerate(self.cells):
             if done.cell.kind == "code":
                 run = {key: done.cell.options[key] for key in ("timeout", "raises") if key in done.cell.options}
+                if number in static:  # with --keep-going, only what the build added runs
+                    run["static_error"] = static[number][0].message
+                    run["additions"] = "\n".join(done.imports + done.setup)
                 cells.append(code_cell(done.code, "code", number, done.cell.line, done.markdown_lines(), **run))
                 continue
             values = done.cell.inline_values()
