@@ -154,7 +154,8 @@ def complete_post(post: Post, index: KerasIndex, aliases: dict[str, str] | None 
             revision = None  # reported below
         if revision is not None:
             cells[number] = cell = dataclasses.replace(cell, source=revision.source)
-            changes[number] = tuple(revision.notes)
+            changes[number] = tuple(f"line {cell.line + line}: {note}" if line else note
+                                    for line, note in revision.notes)
             diagnostics += [Diagnostic(post.path, cell.line + line, severity, message)
                             for line, severity, message in revision.problems]
         if "data" in cell.options:

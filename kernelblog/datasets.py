@@ -204,7 +204,8 @@ def matching(input_shape: tuple[int, ...], targets: str = "sparse", outputs: int
         y = np.eye(outputs, dtype=np.float32)[y]
     elif targets == "binary":
         y = y.astype(np.float32)
-    elif targets == "inputs":
+    elif targets == "inputs":  # an autoencoder's: values in [0, 1], as a sigmoid output gives
+        x = ((x - x.min()) / max(float(x.max() - x.min()), 1e-9)).astype(x.dtype)
         y = x.copy()
     return _split(x, y, n_train)
 

@@ -66,6 +66,7 @@ REMOVED = {
                        "keras.Sequential([{name}, ...]), or call the new layers on {name}.output and make a "
                        "keras.Model", ("keras.Sequential", "keras.Model")),
 }
+REMOVED_NAMES = ("ImageDataGenerator", "Tokenizer", "merge", "Merge")  # names Keras 3 no longer exports
 REMOVED_MODULES = {"keras.layers.merge": "merge", "keras.wrappers.scikit_learn": "scikit_learn",
                    "keras.preprocessing.text": "Tokenizer"}
 
@@ -75,7 +76,7 @@ class Revision:
     """One cell's code after the corrections, and what they were, by line of the cell (from 1)."""
 
     source: str
-    notes: list[str] = field(default_factory=list)  # for the page: what the build replaced or corrected
+    notes: list[tuple[int, str]] = field(default_factory=list)  # (line or 0, what the build replaced or corrected)
     problems: list[tuple[int, str, str]] = field(default_factory=list)  # (line, severity, message)
     standins: set[str] = field(default_factory=set)  # stand-ins the code now names
 
@@ -108,7 +109,7 @@ class Reviser:
 
         def correct(line: int, old: str, new: str) -> None:
             revision.problems.append((line, "warning", f"corrected by the build for Keras 3: {old} → {new}"))
-            revision.notes.append(f"line {line}: {old} → {new} (Keras 3)")
+            revision.notes.append((line, f"{old} → {new} (Keras 3)"))
 
         self._bind_functional(tree)
         for node in ast.walk(tree):
@@ -124,7 +125,7 @@ class Reviser:
                     for module, key in REMOVED_MODULES.items():
                         if _unprefixed(dotted).startswith(module):
                             problem(node.lineno, key)
-            elif isinstance(node, ast.Name) and node.id in ("ImageDataGenerator", "Tokenizer", "merge", "Merge"):
+            elif isinstance(node, ast.Name) and node.id in REMOVED_NAMES:
                 if isinstance(node.ctx, ast.Load) and not _binds(tree, node.id):
                     problem(node.lineno, node.id)
             if isinstance(node, ast.Call):
@@ -140,10 +141,10 @@ class Reviser:
         for line, start, end, text in sorted(set(edits), reverse=True):
             lines[line - 1] = lines[line - 1][:start] + text + lines[line - 1][end:]
         revision.source = "\n".join(lines)
-        for name in sorted(revision.standins):
-            revision.notes.insert(0, f"keras.datasets.{name} is replaced by a synthetic stand-in: "
-                                     f"{self.standins[name]}")
-        revision.problems.sort()
+        revision.notes = sorted(set(revision.notes)) + [
+            (0, f"keras.datasets.{name} is replaced by a synthetic stand-in: {self.standins[name]}")
+            for name in sorted(revision.standins)]
+        revision.problems = sorted(set(revision.problems))
         return revision
 
     def _import(self, node: ast.ImportFrom, lines, edits, revision: Revision, problem, correct) -> None:
@@ -162,6 +163,9 @@ class Reviser:
             if plain == removed or plain.startswith(removed + "."):
                 problem(node.lineno, key)
                 return
+        for name in names:
+            if name in REMOVED_NAMES:
+                problem(node.lineno, name)
         if plain in self.index.modules() or "*" in names or not found:
             for alias in node.names:
                 start = line.find(alias.name, found.end(1) if found else 0)
@@ -225,7 +229,7 @@ class Reviser:
 
     def _bind_functional(self, tree: ast.Module) -> None:
         """Remember the names this cell binds to functional models, at module level, in order."""
-        self.bindings = []  # (line, name, whether a functional model) in this cell
+        self.bindings: list[tuple[int, str, bool]] = []  # (line, name, whether a functional model) in this cell
         for statement in tree.body:
             if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
                 target = statement.targets[0]
@@ -234,7 +238,8 @@ class Reviser:
                 value = statement.value
                 callee = (value.func.attr if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
                           else getattr(getattr(value, "func", None), "id", ""))
-                functional = callee in ("Model", "Functional") or "keras.applications" in self.index.names.get(callee, ())
+                functional = (callee in ("Model", "Functional") or "keras.applications" in self.index.names.get(callee, ())
+                              or isinstance(value, ast.Name) and self._functional_at(value.id, statement.lineno))
                 self.bindings.append((statement.lineno, target.id, functional))
 
 

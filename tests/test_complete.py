@@ -25,6 +25,9 @@ def describe(completed) -> str:
         lines += [f"  setup: {line}" for line in done.setup]
         if done.note:
             lines.append(f"  note: {done.note}")
+        lines += [f"  changed: {change}" for change in done.changes]
+        if done.changes:
+            lines += [f"  code: {line}" for line in done.cell.source.split("\n")]
     lines += [f"{d.severity} at line {d.line}: {d.message}" for d in completed.diagnostics]
     return "\n".join(lines) + "\n"
 
