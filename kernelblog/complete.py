@@ -144,6 +144,7 @@ def complete_post(post: Post, index: KerasIndex, aliases: dict[str, str] | None 
     declared: dict[int, tuple[str, ...]] = {}  # cell number -> setup lines from its data option
     trees: dict[int, ast.Module] = {}  # cell number -> parsed author code, for the cells that parse
     changes: dict[int, tuple[str, ...]] = {}  # cell number -> what drift corrections changed
+    standins: dict[int, set[str]] = {}  # cell number -> stand-ins it names where keras.datasets.<name> was
     reviser = Reviser(index, dataset_standins())
     for number, cell in enumerate(cells):
         if cell.kind != "code":
@@ -154,6 +155,7 @@ def complete_post(post: Post, index: KerasIndex, aliases: dict[str, str] | None 
             revision = None  # reported below
         if revision is not None:
             cells[number] = cell = dataclasses.replace(cell, source=revision.source)
+            standins[number] = revision.referenced
             changes[number] = tuple(f"line {cell.line + line}: {note}" if line else note
                                     for line, note in revision.notes)
             diagnostics += [Diagnostic(post.path, cell.line + line, severity, message)
@@ -168,7 +170,7 @@ def complete_post(post: Post, index: KerasIndex, aliases: dict[str, str] | None 
         except SyntaxError as error:
             line = cell.line + min(max(error.lineno or 1, 1), cell.source.count("\n") + 1)
             diagnostics.append(Diagnostic(post.path, line, "error", f"invalid syntax: {error.msg}"))
-    context = _Context(post.path, index, {**ALIASES, **(aliases or {})}, cells, declared, trees)
+    context = _Context(post.path, index, {**ALIASES, **(aliases or {})}, cells, declared, trees, standins)
     done = [context.complete(number, cell) for number, cell in enumerate(cells)]
     done = [dataclasses.replace(d, changes=tuple(dict.fromkeys(changes.get(number, ()) + d.changes)))
             for number, d in enumerate(done)]
@@ -209,8 +211,10 @@ class _Context:
     """What one post's completion knows: every cell's code, what it binds, and what the build added."""
 
     def __init__(self, path: Path, index: KerasIndex, aliases: dict[str, str], cells: list[Cell],
-                 declared: dict[int, tuple[str, ...]], trees: dict[int, ast.Module]):
+                 declared: dict[int, tuple[str, ...]], trees: dict[int, ast.Module],
+                 standins: dict[int, set[str]] | None = None):
         self.path, self.index, self.aliases, self.cells = path, index, aliases, cells
+        self.standins = standins or {}
         self.declared, self.trees = declared, trees
         self.problems: list[Diagnostic] = []
         self.provided: set[str] = set()  # names an import added to an earlier cell binds
@@ -269,6 +273,9 @@ class _Context:
         aliases: set[str] = set()
         from_imports: dict[str, set[str]] = {}
         changes: list[str] = []
+        for name in self.standins.get(number, ()) - self.provided:  # `tf.keras.datasets.mnist` became `mnist`
+            from_imports.setdefault(DATASETS_MODULE, set()).add(name)
+            self.provided.add(name)
         metrics = _names_in_keyword(self.trees[number], "metrics")
         elsewhere = _names_outside_keyword(self.trees[number], "metrics")
         for name, line in uses.items():

@@ -79,6 +79,7 @@ class Revision:
     notes: list[tuple[int, str]] = field(default_factory=list)  # (line or 0, what the build replaced or corrected)
     problems: list[tuple[int, str, str]] = field(default_factory=list)  # (line, severity, message)
     standins: set[str] = field(default_factory=set)  # stand-ins the code now names
+    referenced: set[str] = field(default_factory=set)  # those named where keras.datasets.<name> was: to import
 
 
 class Reviser:
@@ -87,6 +88,7 @@ class Reviser:
     def __init__(self, index: KerasIndex, standins: dict[str, str]):
         self.index, self.standins = index, standins  # stand-in name -> its summary
         self.functional: dict[str, str] = {}  # name -> how it was built, "VGG16(...)"
+        self.dataset_modules: set[str] = set()  # names bound to keras.datasets: `from keras import datasets`
         self.optimizers = {name for name, modules in index.names.items() if "keras.optimizers" in modules
                            and name[:1].isupper()}
 
@@ -118,9 +120,11 @@ class Reviser:
             elif isinstance(node, ast.Attribute):
                 dotted = _dotted(node)
                 stem, _, leaf = (dotted or "").rpartition(".")
-                if leaf in self.standins and stem in tuple(p + ".datasets" for p in KERAS_PREFIXES):
+                if leaf in self.standins and (stem in tuple(p + ".datasets" for p in KERAS_PREFIXES)
+                                              or stem in self.dataset_modules):
                     if replace(node, leaf):
                         revision.standins.add(leaf)
+                        revision.referenced.add(leaf)
                 elif dotted and any(dotted.startswith(p + ".") for p in KERAS_PREFIXES):
                     for module, key in REMOVED_MODULES.items():
                         if _unprefixed(dotted).startswith(module):
@@ -154,6 +158,16 @@ class Reviser:
         plain = _unprefixed(module)
         names = [alias.name for alias in node.names]
         line = lines[node.lineno - 1]
+        if plain == "keras":
+            self.dataset_modules.update(a.asname or a.name for a in node.names if a.name == "datasets")
+        if plain == "keras.utils" and names == ["np_utils"] and line.count("np_utils") == 1:
+            # Keras 2's module of to_categorical: Keras 3 has the function in keras.utils itself
+            start = line.index("np_utils")
+            edits.append((node.lineno, start, start + len("np_utils"), "utils as np_utils"))
+            found = re.match(r"\s*from\s+([\w.]+)", line)
+            edits.append((node.lineno, found.start(1), found.end(1), module.rpartition(".")[0]))
+            correct(node.lineno, f"from {module} import np_utils", f"from {module.rpartition('.')[0]} import utils as np_utils")
+            return
         found = re.match(r"\s*from\s+(" + re.escape(module).replace(r"\.", r"\s*\.\s*") + r")\b", line)
         if plain == "keras.datasets" and all(n in self.standins for n in names) and found:
             edits.append((node.lineno, found.start(1), found.end(1), DATASETS_MODULE))
