@@ -174,6 +174,9 @@ def matching(input_shape: tuple[int, ...], targets: str = "sparse", outputs: int
              vocabulary: int | None = None, n_train: int = 800, n_test: int = 200, seed: int = 0):
     """Data shaped for a model: inputs of `input_shape`, targets for its loss.
 
+    A list of shapes, for a model with several inputs, gives x as a list of arrays, one per
+    input (the shapes may differ in their last dimension only).
+
     `targets` is "sparse" (int64 labels in [0, outputs)), "onehot" (float32 (n, outputs)),
     "binary" (float32 0/1, (n,)), "multilabel" (float32 0/1, (n, outputs)), "regression"
     (float32 (n,) or (n, outputs)) or "inputs" (y is x, for autoencoders). With
@@ -182,6 +185,14 @@ def matching(input_shape: tuple[int, ...], targets: str = "sparse", outputs: int
     keywords for tokens), and each regression target is a smooth function of the input,
     so a model that learns beats chance.
     """
+    if isinstance(input_shape, list):  # several inputs: one joint input, split along its last axis
+        shapes = [tuple(s) for s in input_shape]
+        if len({s[:-1] for s in shapes}) != 1 or targets == "inputs":
+            raise ValueError("several inputs must differ in their last dimension only")
+        joint = shapes[0][:-1] + (sum(s[-1] for s in shapes),)
+        (x, y), (x_test, y_test) = matching(joint, targets, outputs, vocabulary, n_train, n_test, seed)
+        cuts = np.cumsum([s[-1] for s in shapes])[:-1]
+        return (np.split(x, cuts, axis=-1), y), (np.split(x_test, cuts, axis=-1), y_test)
     rng = np.random.default_rng(seed)
     shape, n = tuple(input_shape), n_train + n_test
     classes = {"sparse": outputs, "onehot": outputs, "binary": 2}.get(targets)

@@ -214,7 +214,11 @@ class Reviser:
                     replace(keyword, new, start, start + len(keyword.arg))
                     correct(line, f"{keyword.arg}=", f"{new}=")
             if keyword.arg == "decay" and callee in self.optimizers:
-                problem(keyword.lineno, "decay")
+                if isinstance(keyword.value, ast.Constant) and keyword.value.value == 0:
+                    revision.problems.append((keyword.lineno, "warning", "Keras 3 ignores decay= (with a warning); "
+                                              "decay=0 changes nothing, so it can go"))
+                else:
+                    problem(keyword.lineno, "decay")
         if "keras.applications" in self.index.names.get(callee, ()) and callee[:1].isupper():
             weights = next((k.value for k in node.keywords if k.arg == "weights"), None)
             if (weights is None or (isinstance(weights, ast.Constant) and weights.value == "imagenet")) \

@@ -15,6 +15,7 @@ DATA_NAMES = ("X_train", "x_train", "y_train", "X_test", "x_test", "y_test")
 TRAINING_METHODS = {"fit", "evaluate", "predict", "train_on_batch", "test_on_batch", "predict_on_batch"}
 # Sizes used where the model leaves a dimension open.
 IMAGE_SIDE, TIMESTEPS, FEATURES, TOKENS = 32, 32, 8, 40
+MERGING = {"concatenate", "add", "multiply", "average", "maximum", "minimum", "subtract", "dot"}
 AUTOENCODER_WIDTH = 16  # an output as wide as the input, from this width on, reconstructs it
 SAMPLES = {3: (600, 200), 2: (800, 200), 1: (800, 200)}  # by input rank: train, test
 
@@ -60,6 +61,8 @@ class Model:
     input_shape: tuple | None = None
     loss: str | None = None
     constants: dict = field(default_factory=dict)  # those of the helper function that built it
+    inputs: list = field(default_factory=list)  # the Input calls of a functional model with several inputs
+    outputs: int = 1  # how many outputs a functional model has
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class DataSpec:
     outputs: int
     vocabulary: int | None = None
     assumed: str = ""  # what the code left open and the build chose
+    several: tuple = ()  # the shape of each input, for a model with several
 
     @property
     def samples(self) -> tuple[int, int]:
@@ -80,7 +84,8 @@ class DataSpec:
 
     def setup(self, x_train: str, x_test: str) -> tuple[str, str]:
         """The two lines that bind the data names."""
-        arguments = [repr(self.input_shape), f"targets={self.targets!r}", f"outputs={self.outputs}"]
+        shape = repr(list(self.several)) if self.several else repr(self.input_shape)
+        arguments = [shape, f"targets={self.targets!r}", f"outputs={self.outputs}"]
         if self.vocabulary:
             arguments.append(f"vocabulary={self.vocabulary}")
         arguments += [f"n_train={self.samples[0]}", f"n_test={self.samples[1]}"]
@@ -91,14 +96,20 @@ class DataSpec:
         """What was inferred, with shapes, for the page."""
         n_train, n_test = self.samples
         x_shape = ", ".join(map(str, self.input_shape))
+
+        def inputs(n: int) -> str:
+            if self.several:
+                return "a list of " + " and ".join(f"({n}, {', '.join(map(str, s))})" for s in self.several)
+            return f"({n}, {x_shape})"
+
         y_shape = {"onehot": f", {self.outputs}", "multilabel": f", {self.outputs}",
                    "regression": f", {self.outputs}" if self.outputs > 1 else "",
                    "inputs": f", {x_shape}"}.get(self.targets, "")
         kind = TARGET_WORDS[self.targets]
         if self.targets in ("sparse", "onehot"):
             kind += f" for {self.outputs} classes"
-        text = (f"inferred from `{self.model}` and its loss {self.loss}: {x_train} ({n_train}, {x_shape}), "
-                f"y_train ({n_train}{y_shape}) {kind}; {x_test} ({n_test}, {x_shape}), y_test ({n_test}{y_shape})")
+        text = (f"inferred from `{self.model}` and its loss {self.loss}: {x_train} {inputs(n_train)}, "
+                f"y_train ({n_train}{y_shape}) {kind}; {x_test} {inputs(n_test)}, y_test ({n_test}{y_shape})")
         return text + (f"; {self.assumed}" if self.assumed else "")
 
 
@@ -242,8 +253,13 @@ def _assign(target: str, value, scope: _Scope) -> str | None:
         inputs = value.args[0] if value.args else _keyword(value, "inputs")
         outputs = value.args[1] if len(value.args) > 1 else _keyword(value, "outputs")
         chain = _chain(outputs, scope)
-        scope.models[target] = Model(target, chain if chain and _callee(chain[0]) in ("Input", "InputLayer")
-                                     or _application(chain[0] if chain else None) else _chain(inputs, scope) + chain)
+        model = Model(target, chain if chain and _callee(chain[0]) in ("Input", "InputLayer")
+                      or _application(chain[0] if chain else None) else _chain(inputs, scope) + chain)
+        if isinstance(inputs, (ast.List, ast.Tuple)) and len(inputs.elts) > 1:
+            model.inputs = [(_chain(e, scope) or [None])[0] for e in inputs.elts]
+        model.outputs = len(outputs.keys if isinstance(outputs, ast.Dict) else outputs.elts) if isinstance(
+            outputs, (ast.List, ast.Tuple, ast.Dict)) else 1
+        scope.models[target] = model
         return target
     if isinstance(value.func, ast.Name) and value.func.id in scope.functions and scope.depth < 3:
         model = _returned_model(scope.functions[value.func.id], value, scope)
@@ -301,6 +317,10 @@ def _chain(node, scope: _Scope) -> list[ast.Call]:
     """The layers that produce a functional-API tensor, from its Input."""
     if isinstance(node, (ast.List, ast.Tuple)) and node.elts:  # several outputs: the first decides
         return _chain(node.elts[0], scope)
+    if isinstance(node, ast.Dict) and node.values:
+        return _chain(node.values[0], scope)
+    if isinstance(node, ast.Call) and _callee(node) in MERGING and node.args:  # concatenate([a, b]): a's path
+        return _chain(node.args[0], scope)
     if isinstance(node, ast.Name):
         return list(scope.tensors.get(node.id, []))
     if isinstance(node, ast.Attribute) and node.attr in ("output", "input") and isinstance(node.value, ast.Name):
@@ -326,7 +346,16 @@ def _spec(model: Model, constants: dict) -> DataSpec:
     targets = LOSS_TARGETS.get(model.loss.lower())
     if targets is None:
         raise CannotInfer(f"the build does not know which targets the loss {model.loss} takes")
+    if model.outputs > 1:
+        raise CannotInfer(f"`{model.name}` has {model.outputs} outputs, and the build infers targets for one")
     shape, assumed, vocabulary = _input_shape(model, constants)
+    several = ()
+    if model.inputs:  # one shape per input, each read as the first input's is
+        several = tuple(_input_shape(dataclasses.replace(model, layers=[call]), constants)[0]
+                        if isinstance(call, ast.Call) else None for call in model.inputs)
+        if None in several or len({s[:-1] for s in several}) != 1:
+            raise CannotInfer(f"`{model.name}` has {len(several)} inputs, and the build infers data for several "
+                              "inputs only when their shapes differ in the last dimension alone")
     rank, units = len(shape), None
     for layer in model.layers:
         kind = _callee(layer)
@@ -359,7 +388,7 @@ def _spec(model: Model, constants: dict) -> DataSpec:
         raise CannotInfer(f"{model.loss} needs an output layer with one unit per class, and it has {units}")
     if targets == "binary" and units > 1:
         targets = "multilabel"
-    return DataSpec(model.name, model.loss, shape, targets, units, vocabulary, assumed)
+    return DataSpec(model.name, model.loss, shape, targets, units, vocabulary, assumed, several)
 
 
 def _input_shape(model: Model, constants: dict) -> tuple[tuple[int, ...], str, int | None]:
