@@ -112,7 +112,7 @@ class CompletedPost:
                 run = {key: done.cell.options[key] for key in ("timeout", "raises") if key in done.cell.options}
                 if number in static:  # with --keep-going, only what the build added runs
                     run["static_error"] = static[number][0].message
-                    run["additions"] = "\n".join(done.imports + done.setup)
+                    run["additions"] = "\n".join(done.imports)
                 cells.append(code_cell(done.code, "code", number, done.cell.line, done.markdown_lines(), **run))
                 continue
             values = done.cell.inline_values()

@@ -38,7 +38,7 @@ NETWORK_WEIGHTS = ("{model} loads its ImageNet weights from the network, and bui
                    "to train it from scratch, or run this where the weights are in Keras's cache (~/.keras/models)")
 GENERATOR_MESSAGE = ("Keras 3 removed {method}: use {new}, which takes the generator or a keras.utils.PyDataset, "
                      "without {arguments}")
-# Class renames: old name -> the Keras 3 name.
+# Class renames: old name -> the Keras 3 name; applied where the installed Keras lacks the old name.
 RENAMED_NAMES = {"Convolution1D": "Conv1D", "Convolution2D": "Conv2D", "Convolution3D": "Conv3D",
                  "CuDNNLSTM": "LSTM", "CuDNNGRU": "GRU"}
 # Removed APIs: the name, module or keyword as written -> (what to use instead, the Keras 3 names it mentions).
@@ -91,6 +91,8 @@ class Reviser:
         self.dataset_modules: set[str] = set()  # names bound to keras.datasets: `from keras import datasets`
         self.optimizers = {name for name, modules in index.names.items() if "keras.optimizers" in modules
                            and name[:1].isupper()}
+        # only what the installed Keras really renamed: Keras 3.x still has Convolution2D as an alias
+        self.renamed = {old: new for old, new in RENAMED_NAMES.items() if old not in index.names and new in index.names}
 
     def revise(self, source: str, tree: ast.Module) -> Revision:
         lines = source.split("\n")
@@ -129,14 +131,14 @@ class Reviser:
                     for module, key in REMOVED_MODULES.items():
                         if _unprefixed(dotted).startswith(module):
                             problem(node.lineno, key)
-            elif isinstance(node, ast.Name) and node.id in REMOVED_NAMES:
+            elif isinstance(node, ast.Name) and node.id in REMOVED_NAMES and node.id not in self.index.names:
                 if isinstance(node.ctx, ast.Load) and not _binds(tree, node.id):
                     problem(node.lineno, node.id)
             if isinstance(node, ast.Call):
                 self._call(node, lines, revision, replace, problem, correct)
-            if isinstance(node, ast.Name) and node.id in RENAMED_NAMES and not _binds(tree, node.id):
-                if replace(node, RENAMED_NAMES[node.id]):
-                    correct(node.lineno, node.id, RENAMED_NAMES[node.id])
+            if isinstance(node, ast.Name) and node.id in self.renamed and not _binds(tree, node.id):
+                if replace(node, self.renamed[node.id]):
+                    correct(node.lineno, node.id, self.renamed[node.id])
         for _, name, functional in self.bindings:
             if functional:
                 self.functional[name] = "functional"
@@ -183,10 +185,10 @@ class Reviser:
         if plain in self.index.modules() or "*" in names or not found:
             for alias in node.names:
                 start = line.find(alias.name, found.end(1) if found else 0)
-                if alias.name in RENAMED_NAMES and start >= 0:
-                    new = RENAMED_NAMES[alias.name] + ("" if alias.asname else f" as {alias.name}")
+                if alias.name in self.renamed and start >= 0:
+                    new = self.renamed[alias.name] + ("" if alias.asname else f" as {alias.name}")
                     edits.append((node.lineno, start, start + len(alias.name), new))
-                    correct(node.lineno, alias.name, RENAMED_NAMES[alias.name])
+                    correct(node.lineno, alias.name, self.renamed[alias.name])
             return
         # A module the installed Keras does not have: import each name from where it lives now.
         homes = set()
@@ -238,7 +240,9 @@ class Reviser:
             elif method == "predict_classes":
                 problem(node.func.end_lineno, "predict_classes")
             elif method == "add" and isinstance(receiver, ast.Name) and self._functional_at(receiver.id, node.lineno):
-                problem(node.lineno, "functional add", name=receiver.id)
+                if not any(message.startswith("a functional model has no .add") and f"[{receiver.id}," in message
+                           for _, _, message in revision.problems):  # once per model and cell
+                    problem(node.lineno, "functional add", name=receiver.id)
 
     def _functional_at(self, name: str, line: int) -> bool:
         """Whether `name` holds a functional model at this line of the cell being revised."""

@@ -130,7 +130,7 @@ def _run_cell(client, kernel: _Kernel, cell, index: int, limit: float, raises: s
 
 
 def _run_additions(client, kernel: _Kernel, cell, index: int, limit: float) -> None:
-    """Run the imports and data setup the build added to a cell that has a static error, so
+    """Run the imports the build added to a cell that has a static error, so
     the cells after it find them; the cell itself stays not run, its error shown on the page."""
     source = cell.source
     cell.source = cell.metadata["kernelblog"]["additions"]
