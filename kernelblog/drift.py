@@ -93,11 +93,19 @@ class Reviser:
                            and name[:1].isupper()}
         # only what the installed Keras really renamed: Keras 3.x still has Convolution2D as an alias
         self.renamed = {old: new for old, new in RENAMED_NAMES.items() if old not in index.names and new in index.names}
+        applications = {name for name, modules in index.names.items() if "keras.applications" in modules}
+        words = ({"keras", "datasets", "add"} | set(standins) | set(RENAMED_KEYWORDS) | set(RENAMED_METHODS)
+                 | set(REMOVED) | set(REMOVED_NAMES) | set(self.renamed) | applications | {"decay", "predict_classes"})
+        self.triggers = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b")
 
     def revise(self, source: str, tree: ast.Module) -> Revision:
+        revision = Revision(source)
+        if not self.triggers.search(source):  # nothing to revise: only remember what it binds
+            self._bind_functional(tree)
+            self._remember()
+            return revision
         lines = source.split("\n")
         edits: list[tuple[int, int, int, str]] = []  # (line, start, end, text): characters of one line
-        revision = Revision(source)
 
         def replace(node, text: str, start: int | None = None, end: int | None = None) -> bool:
             if node.lineno != node.end_lineno and end is None:
@@ -139,11 +147,7 @@ class Reviser:
             if isinstance(node, ast.Name) and node.id in self.renamed and not _binds(tree, node.id):
                 if replace(node, self.renamed[node.id]):
                     correct(node.lineno, node.id, self.renamed[node.id])
-        for _, name, functional in self.bindings:
-            if functional:
-                self.functional[name] = "functional"
-            else:
-                self.functional.pop(name, None)
+        self._remember()
         for line, start, end, text in sorted(set(edits), reverse=True):
             lines[line - 1] = lines[line - 1][:start] + text + lines[line - 1][end:]
         revision.source = "\n".join(lines)
@@ -243,6 +247,14 @@ class Reviser:
                 if not any(message.startswith("a functional model has no .add") and f"[{receiver.id}," in message
                            for _, _, message in revision.problems):  # once per model and cell
                     problem(node.lineno, "functional add", name=receiver.id)
+
+    def _remember(self) -> None:
+        """Carry this cell's bindings of functional models to the next cells."""
+        for _, name, functional in self.bindings:
+            if functional:
+                self.functional[name] = "functional"
+            else:
+                self.functional.pop(name, None)
 
     def _functional_at(self, name: str, line: int) -> bool:
         """Whether `name` holds a functional model at this line of the cell being revised."""
