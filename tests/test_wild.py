@@ -17,7 +17,27 @@ WILD = ROOT / "tests" / "data" / "wild"
 CELL = re.compile(r'<div class="cell" data-line="(\d+)">(.*?)(?=<div class="cell" data-line=|</article>|\Z)', re.S)
 
 # draft -> (fence lines of the cells that run through, {line: pattern of the error there})
-EXPECTED = {}
+EXPECTED = {
+    "boston-housing-regression": ([5, 11, 20, 33, 58], {}),
+    "cifar10-tf-cnn": ([3, 12, 19, 38, 53, 62], {}),
+    "hyperparameter-loop": ([7, 19, 30], {
+        39: r"^Keras 3 removed keras\.wrappers\.scikit_learn .*use keras\.wrappers\.SKLearnClassifier or SKLearnRegressor"}),
+    "imdb-lstm": ([5, 17, 29, 36], {
+        61: r"^Keras 3 removed keras\.preprocessing\.text and its Tokenizer: use the layer keras\.layers\.TextVectorization"}),
+    "kaggle-digit-recognizer": ([27, 40], {  # no pandas, no /kaggle/input: what needs them fails
+        6: r"^ModuleNotFoundError: No module named 'pandas'$",
+        15: r"^NameError: name 'pd' is not defined$",
+        22: r"^NameError: name 'X_train' is not defined$",
+        45: r"^NameError: name 'X_train' is not defined$",
+        49: r"^NameError: name 'test' is not defined$"}),
+    "keras2-mnist-mlp": ([10, 27, 47, 65], {
+        77: r"^Keras 3 removed predict_classes: use np\.argmax\(model\.predict\(x\), axis=-1\)"}),
+    "kerasio-convnet": ([9, 17, 43, 62, 73], {}),
+    "multi-input-tickets": ([6, 31, 44], {68: r"^name 'X_train_left' is not defined$"}),
+    "subclassed-model": ([9, 41, 55, 73], {}),
+    "tf-tutorial-fashion": ([5, 18, 24, 32, 40, 48, 60, 70], {}),
+    "timeseries-windows": ([6, 20, 40, 48, 59], {}),
+}
 
 
 @pytest.fixture(scope="module")
