@@ -89,3 +89,13 @@ def test_fraction_of_cells_that_run(built):
     ran, total = sum(sum(c.values()) for c in counts), sum(len(c) for c in counts)
     print(f"\n{ran} of {total} cells of the corpus run ({ran / total:.0%})")
     assert status == 1 and ran == sum(len(runs) for runs, _ in EXPECTED.values())
+
+
+def test_pages_show_the_stand_ins_and_the_corrections(built):
+    _, lines, pages = built
+    assert ("keras.datasets.mnist is replaced by a synthetic stand-in: 2,000/500 images, 28×28 uint8, 10 classes"
+            in pages["kerasio-convnet"])
+    assert "keras.datasets.imdb is replaced by a synthetic stand-in: 2,000/500 reviews" in pages["imdb-lstm"]
+    assert re.search(r"line 56: lr= → learning_rate= \(Keras 3\)", pages["keras2-mnist-mlp"])
+    assert any(re.search(r"keras2-mnist-mlp\.md:56: warning: corrected by the build for Keras 3: lr= → learning_rate=",
+                         line) for line in lines)
