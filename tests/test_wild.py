@@ -96,6 +96,6 @@ def test_pages_show_the_stand_ins_and_the_corrections(built):
     assert ("keras.datasets.mnist is replaced by a synthetic stand-in: 2,000/500 images, 28×28 uint8, 10 classes"
             in pages["kerasio-convnet"])
     assert "keras.datasets.imdb is replaced by a synthetic stand-in: 2,000/500 reviews" in pages["imdb-lstm"]
-    assert re.search(r"line 56: lr= → learning_rate= \(Keras 3\)", pages["keras2-mnist-mlp"])
-    assert any(re.search(r"keras2-mnist-mlp\.md:56: warning: corrected by the build for Keras 3: lr= → learning_rate=",
+    assert re.search(r"line 61: lr= → learning_rate= \(Keras 3\)", pages["keras2-mnist-mlp"])
+    assert any(re.search(r"keras2-mnist-mlp\.md:61: warning: corrected by the build for Keras 3: lr= → learning_rate=",
                          line) for line in lines)
