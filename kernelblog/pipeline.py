@@ -151,7 +151,7 @@ def _build(options: Options, progress: Progress) -> int:
     for post in completed:
         notebook = post.notebook()
         cells = sum(cell.cell_type == "code" for cell in notebook.cells)
-        if not post.ok:
+        if not post.ok and not (options.keep_going and post.runnable):  # else its other cells run
             progress.add(post.post.path, cells, "not run")
             continue
         progress.add(post.post.path, cells)
