@@ -21,6 +21,8 @@ class CellMeta:
     component: int = 0  # the component it runs in
     timeout: int | None = None
     raises: str | None = None
+    static_error: str | None = None  # found before running (--keep-going): only the build's lines run
+    additions: str | None = None  # those lines: the imports the build added
 
     def metadata(self) -> dict:
         """The cell's notebook metadata."""
@@ -30,7 +32,7 @@ class CellMeta:
 
     def key(self) -> dict:
         """What of the metadata the cache key covers: not the .md lines, which prose edits shift."""
-        return {"role": self.role, "timeout": self.timeout}
+        return {"role": self.role, "timeout": self.timeout, "static_error": self.static_error}
 
     @classmethod
     def of(cls, cell: nbformat.NotebookNode) -> CellMeta | None:
@@ -39,7 +41,7 @@ class CellMeta:
         if not meta:
             return None
         return cls(meta["role"], meta["cell"], meta["line"], tuple(meta["lines"]), meta.get("component", 0),
-                   meta.get("timeout"), meta.get("raises"))
+                   meta.get("timeout"), meta.get("raises"), meta.get("static_error"), meta.get("additions"))
 
 
 def code_cell(source: str, meta: CellMeta) -> nbformat.NotebookNode:

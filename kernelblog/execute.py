@@ -92,6 +92,9 @@ def execute_component(kernel: Kernel, path: Path, notebook: nbformat.NotebookNod
             on_cell(cell)
         meta = CellMeta.of(cell)
         limit = meta.timeout or math.ceil(timeout)
+        if meta.static_error:  # found before running (--keep-going): run only the build's lines
+            _run_additions(client, kernel, cell, index, limit)
+            continue
         message = _run_cell(client, kernel, cell, index, limit, meta.raises)
         if message:
             if meta.role == "setup":
@@ -168,6 +171,19 @@ def _run_cell(client, kernel: Kernel, cell, index: int, limit: float, raises: st
     evalue = " ".join(str(error.evalue).split())
     message = f"{error.ename}: {evalue}" if evalue else error.ename
     return f"expected {raises}, but the cell raised {message}" if raises else message
+
+
+def _run_additions(client, kernel: Kernel, cell, index: int, limit: float) -> None:
+    """Run the imports the build added to a cell that has a static error, so
+    the cells after it find them; the cell itself stays not run, its error shown on the page."""
+    source = cell.source
+    cell.source = CellMeta.of(cell).additions or ""
+    try:
+        if cell.source:
+            _run_cell(client, kernel, cell, index, limit, None)
+    finally:
+        cell.source, cell.outputs, cell.execution_count = source, [], None
+        cell.metadata.pop("execution", None)
 
 
 class _Watchdog:

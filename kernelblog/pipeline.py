@@ -191,8 +191,8 @@ def _build_with(options: Options, progress: Progress, kernels, timings: dict, re
     runs = _Runs(options, progress, cache)
     for post in completed:
         notebook = post.notebook()
-        cells = sum(1 for cell in notebook.cells if cell.cell_type == "code")
-        if not post.ok:
+        cells = sum(cell.cell_type == "code" for cell in notebook.cells)
+        if not post.ok and not (options.keep_going and post.runnable):  # else its other cells run
             progress.add(post.post.path, cells, "not run")
             continue
         progress.add(post.post.path, cells)
@@ -404,7 +404,7 @@ def write_all(options: Options, completed: list[CompletedPost], executed: dict, 
 
     site = site or load_site(options.posts.resolve().parent / "pyproject.toml")
     snippets = {post.post.slug: snippet_text(post) for post in completed}
-    files = site_files(site, completed, executed, snippets, report)
+    files = site_files(site, completed, executed, report)
     files[SITE_MARKER] = b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
     write_site(options.out, files)
     write_snippets(options.snippets, snippets)
