@@ -270,7 +270,7 @@ def write_all(options: Options, completed: list[CompletedPost], executed: dict, 
 
     site = site or load_site(options.posts.resolve().parent / "pyproject.toml")
     snippets = {post.post.slug: snippet_text(post) for post in completed}
-    files = site_files(site, completed, executed, snippets, report)
+    files = site_files(site, completed, executed, report)
     files[SITE_MARKER] = b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
     write_site(options.out, files)
     write_snippets(options.snippets, snippets)
