@@ -17,7 +17,8 @@ import nbformat
 
 from .cells import KEY, role_of
 from .complete import CompletedPost
-from .extract import Library, library_for, without_library_imports
+from .diagnostics import Diagnostic
+from .extract import Library, bound_names, library_for, without_library_imports
 from .outputs import shown_text
 from .read import Cell
 
@@ -80,6 +81,25 @@ def download_script_text(completed: CompletedPost, executed: nbformat.NotebookNo
     header = (f"# {completed.post.meta.title}\n# The post's code{where}, as the build ran it.\n"
               f"# It runs on its own after `{READER_INSTALL}`.\n\n")
     return header + jupytext.writes(notebook, fmt="py:percent")
+
+
+def download_warnings(completed: CompletedPost) -> list[Diagnostic]:
+    """A name the post binds that the library code copied into its downloads also defines: there
+    the library's functions would find the post's value, so the downloads could print otherwise."""
+    code = [done for done in completed.cells if done.cell.kind == "code"]
+    library = library_for([done.code for done in code])
+    if library is None:
+        return []
+    copied = {name for name, _ in bound_names(library.source)} - set(library.names)
+    warnings, seen = [], set()
+    for done in code:
+        for name, line in bound_names(done.cell.source):
+            if name in copied and name not in seen:
+                seen.add(name)
+                warnings.append(Diagnostic(completed.post.path, done.cell.line + line, "warning",
+                                           f"'{name}' is also defined by the dataset library's code that the "
+                                           "downloads copy in, which would then use this one: rename it"))
+    return warnings
 
 
 def shown_outputs(outputs: list) -> list:
