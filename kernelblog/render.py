@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 import jinja2
 import latex2mathml.converter
 import mistune
-import nbformat
 import nh3
 from markupsafe import Markup
 from mistune.util import striptags
@@ -25,7 +24,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from . import outputs as out
-from .cells import CellMeta
+from .cells import ExecutedCell
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .read import Post
@@ -151,14 +150,13 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
     page = Page("")
     prose = Prose()
     cells = []
-    ran: dict[int, nbformat.NotebookNode] = {}  # post cell number -> its notebook cell
+    ran: dict[int, ExecutedCell] = {}  # post cell number -> its code cell as it ran
     inline: dict[int, list[str]] = {}  # post cell number -> its inline values
-    for notebook_cell in executed.notebook.cells:
-        meta = CellMeta.of(notebook_cell)
-        if meta and meta.role == "code":
-            ran[meta.cell] = notebook_cell
-        elif meta and meta.role == "inline":
-            inline[meta.cell] = _displayed_values(notebook_cell)
+    for executed_cell in executed.cells():
+        if executed_cell.meta.role == "code":
+            ran[executed_cell.meta.cell] = executed_cell
+        elif executed_cell.meta.role == "inline":
+            inline[executed_cell.meta.cell] = _displayed_values(executed_cell.outputs)
     first_code = {}  # the setup of each component after the first, shown collapsed at its first code cell
     for component in completed.components[1:]:
         code_cells = [n for n in component.cells if completed.cells[n].cell.kind == "code"]
@@ -177,9 +175,9 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
                 source = rest  # the page header shows the title already
             cells.append({"kind": "markdown", "html": prose.html(source, placeholders)})
             continue
-        notebook_cell = ran[number]
+        executed_cell = ran[number]
         blocks = []
-        for k, block in enumerate(out.page_outputs(notebook_cell.get("outputs", []))):
+        for k, block in enumerate(out.page_outputs(executed_cell.outputs)):
             if isinstance(block, out.Image):
                 figures += 1
                 name = f"cell{number}-{k}.{block.extension}"
@@ -213,9 +211,9 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
             "reseed": code_html(first_code[number]) if number in first_code else None,
             "changes": done.changes,
             "outputs": blocks,
-            "ran": notebook_cell.get("execution_count") is not None,
+            "ran": executed_cell.ran,
             "static": bool(static),
-            "seconds": cell_seconds(notebook_cell),
+            "seconds": seconds(executed_cell.execution),
         })
     post = completed.post
     context = dict(post=post, cells=cells, preamble=code_html(completed.preamble), provenance=provenance(executed),
@@ -241,9 +239,9 @@ def _png_size(data: bytes) -> tuple[int | None, int | None]:
     return None, None
 
 
-def _displayed_values(cell: nbformat.NotebookNode) -> list[str]:
+def _displayed_values(outputs: list) -> list[str]:
     """The values an inline cell displayed; empty when it did not run."""
-    for output in cell.get("outputs", []):
+    for output in outputs:
         values = output.get("data", {}).get("application/json")
         if isinstance(values, list):
             return [str(value) for value in values]
@@ -254,9 +252,8 @@ def _instant(stamp: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def cell_seconds(cell: nbformat.NotebookNode) -> float | None:
-    """How long the cell ran, from the timestamps nbclient records in its metadata."""
-    timing = cell.metadata.get("execution", {})
+def seconds(timing: dict) -> float | None:
+    """How long a cell ran, from nbclient's timestamps."""
     for start, end in (("iopub.execute_input", "shell.execute_reply"), ("iopub.status.busy", "iopub.status.idle")):
         if start in timing and end in timing:
             try:
