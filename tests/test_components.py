@@ -59,7 +59,12 @@ def site_of(folder, **kwargs):
     files = {}
     for path in sorted((folder / "site").rglob("*")) + sorted((folder / "snippets").glob("*.py")):
         if path.is_file():
-            files[path.relative_to(folder)] = masked(path, path.read_bytes())
+            data = masked(path, path.read_bytes())
+            if path.name == "feed.xml":  # posts without a date are ordered by when they ran: compare the entries
+                body, tail = data.rsplit(b"</feed>", 1)
+                head, *entries = body.split(b"<entry>")
+                data = head + b"".join(b"<entry>" + entry for entry in sorted(entries)) + b"</feed>" + tail
+            files[path.relative_to(folder)] = data
     return status, lines, files
 
 
