@@ -22,6 +22,7 @@ import psutil
 
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
+from .settings import Options
 
 # Keeps TensorFlow's C++ start-up logging down; what still comes through is filtered at render.
 KERNEL_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
@@ -45,7 +46,7 @@ class ExecutedPost:
     failures: list[Diagnostic] = field(default_factory=list)  # every failing cell, with keep_going
 
 
-def execute_post(completed: CompletedPost, timeout: float = 600, keep_going: bool = False,
+def execute_post(completed: CompletedPost, timeout: float = Options.timeout, keep_going: bool = False,
                  on_cell: Callable[[int, int], None] | None = None) -> ExecutedPost:
     """Run every cell in order in a fresh kernel; stop at the first cell that fails, or with
     `keep_going` run the rest too (a dead kernel or the build's setup failing stops it).

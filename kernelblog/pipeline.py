@@ -10,13 +10,13 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import uptodate
 from .diagnostics import BadInput, Diagnostic
 from .progress import Progress, progress_for
+from .settings import PACKAGE, TEMPLATES, Options, settings_file
 
 if TYPE_CHECKING:  # the stages load when the build needs them: a build with nothing to do needs none
     from .cache import Cache
@@ -25,19 +25,6 @@ if TYPE_CHECKING:  # the stages load when the build needs them: a build with not
 
 OK, SNIPPET_FAILED, BAD_INPUT = 0, 1, 2
 SITE_MARKER = ".kernelblog-site"  # in every site the build writes: a folder without it is never replaced
-
-
-@dataclass(frozen=True)
-class Options:
-    posts: Path = Path("posts")
-    out: Path = Path("_site")
-    snippets: Path = Path("snippets")
-    cache: Path = Path(".kernelblog-cache")
-    check: bool = False
-    force: bool = False
-    jobs: int = os.cpu_count() or 1
-    timeout: float = 600
-    keep_going: bool = False
 
 
 def build(options: Options, report: Callable[[str], None] | None = None) -> int:
@@ -66,9 +53,8 @@ def build(options: Options, report: Callable[[str], None] | None = None) -> int:
 def _check_out(options: Options) -> None:
     """Refuse an --out whose replacement would delete something the build didn't write."""
     out = options.out.resolve()
-    package = Path(__file__).resolve().parent
     for name, folder in (("the posts", options.posts), ("the cache", options.cache), ("the snippets", options.snippets),
-                         ("the templates", package.parent / "templates"), ("the kernelblog package", package)):
+                         ("the templates", TEMPLATES), ("the kernelblog package", PACKAGE)):
         if out == folder.resolve() or out in folder.resolve().parents:
             raise BadInput(Diagnostic(options.out, 0, "error", f"--out would replace the folder that holds {name}"))
     if out.is_dir() and any(out.iterdir()) and not (out / SITE_MARKER).is_file():
@@ -133,7 +119,7 @@ def _build(options: Options, progress: Progress) -> int:
 
         completed = complete_all(options.posts, progress.report)
         _check_out(options)
-        site = load_site(options.posts.resolve().parent / "pyproject.toml")
+        site = load_site(options.pyproject)
     except BadInput as error:
         progress.report(str(error.diagnostic))
         return BAD_INPUT
@@ -254,7 +240,7 @@ def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedP
                                       f"slug '{post.slug}' is also used by {seen[post.slug]}"))
         seen[post.slug] = post.path
     index = build_index()
-    aliases = project_aliases(folder.resolve().parent / "pyproject.toml")
+    aliases = project_aliases(settings_file(folder))
     completed = [complete_post(post, index, aliases) for post in posts]
     for post in completed:
         for diagnostic in post.diagnostics:
@@ -268,7 +254,7 @@ def write_all(options: Options, completed: list[CompletedPost], executed: dict, 
     from .site import load_site, site_files
     from .write import snippet_text, write_site, write_snippets
 
-    site = site or load_site(options.posts.resolve().parent / "pyproject.toml")
+    site = site or load_site(options.pyproject)
     snippets = {post.post.slug: snippet_text(post) for post in completed}
     files = site_files(site, completed, executed, snippets, report)
     files[SITE_MARKER] = b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"

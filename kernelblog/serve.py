@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import http.server
 import subprocess
@@ -9,10 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
-from .pipeline import Options
+from .settings import PACKAGE, PORT, TEMPLATES, Options
 
-PACKAGE = Path(__file__).resolve().parent
-ROOT = PACKAGE.parent
 EVENTS = "/__kernelblog__/events"
 # Added to every HTML page served, never written to the site: reload when a rebuild lands.
 RELOAD = (f'<script>new EventSource("{EVENTS}").addEventListener("reload", () => location.reload());</script>'
@@ -82,29 +81,27 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         pass  # the build's own lines are what matters
 
 
-def rebuild(options: Options) -> int:
-    """Build in a fresh process, so that edits to the package take effect; return its status."""
-    command = [sys.executable, str(ROOT / "build.py"), "--posts", str(options.posts), "--out", str(options.out),
-               "--snippets", str(options.snippets), "--cache", str(options.cache), "--jobs", str(options.jobs),
-               "--timeout", str(options.timeout), "--keep-going"]
-    if options.force:
-        command.append("--force")
+def rebuild(options: Options, script: Path) -> int:
+    """Build in a fresh process of `script` (build.py), so that edits to the package take effect;
+    return its status."""
+    command = [sys.executable, str(script), *dataclasses.replace(options, keep_going=True).argv()]
     return subprocess.run(command).returncode
 
 
 def watched(options: Options) -> list[Path]:
     """What a rebuild depends on: the posts, their settings (pyproject.toml), the templates and the
     package (the dataset library in it)."""
-    settings = Path(options.posts).resolve().parent / "pyproject.toml"
-    return [path for path in (Path(options.posts), settings, ROOT / "templates", PACKAGE) if path.exists()]
+    return [path for path in (Path(options.posts), options.pyproject, TEMPLATES, PACKAGE) if path.exists()]
 
 
-def serve(options: Options, port: int = 8000, stop: threading.Event | None = None) -> int:
-    """Build, serve `options.out` on localhost and rebuild on each change until interrupted."""
+def serve(options: Options, port: int = PORT, stop: threading.Event | None = None, script: Path | None = None) -> int:
+    """Build with `script` (the build.py beside the package by default), serve `options.out` on
+    localhost and rebuild on each change until interrupted."""
     from watchfiles import DefaultFilter, watch
 
     stop = stop or threading.Event()
-    status = rebuild(options)
+    script = script or PACKAGE.parent / "build.py"
+    status = rebuild(options, script)
     if not Path(options.out).is_dir():
         print(f"{options.out}: error: the first build wrote no site", file=sys.stderr)
         return status or 1
@@ -126,7 +123,7 @@ def serve(options: Options, port: int = 8000, stop: threading.Event | None = Non
             names = sorted({Path(path).name for _, path in changes})
             print(f"changed: {', '.join(names)}; rebuilding", file=sys.stderr, flush=True)
             before = _site_identity(options.out)
-            rebuild(options)
+            rebuild(options, script)
             if _site_identity(options.out) != before:  # the build swaps in a new folder when it writes
                 builds.landed()
     except KeyboardInterrupt:

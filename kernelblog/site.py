@@ -6,13 +6,10 @@ import datetime
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .complete import CompletedPost
-from .diagnostics import BadInput, Diagnostic
-from .settings import key_line, tool_table
+from .settings import Site, load_site  # noqa: F401 (the site's settings, defined with every other)
 
 if TYPE_CHECKING:
     from .execute import ExecutedPost
@@ -20,35 +17,6 @@ if TYPE_CHECKING:
 ATOM = "http://www.w3.org/2005/Atom"
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
-
-
-@dataclass(frozen=True)
-class Site:
-    """Settings from pyproject.toml's [tool.kernelblog] table; each has a default."""
-
-    title: str = "Deep Learning, Executed"
-    description: str = "A technical deep-learning blog whose code really ran."
-    author: str = "kernelblog"
-    base_url: str = "http://localhost:8000/"  # where the site is published; used only by the feed and sitemap
-
-    def url(self, path: str = "") -> str:
-        return self.base_url + path
-
-
-def load_site(pyproject: Path) -> Site:
-    """The site's settings in the [tool.kernelblog] table of `pyproject` (its sub-tables are
-    other settings); defaults when the file or the table is missing."""
-    table, text = tool_table(pyproject)
-    known = set(Site.__dataclass_fields__)
-    table = {key: value for key, value in table.items() if not isinstance(value, dict)}  # [tool.kernelblog.aliases]
-    for key, value in table.items():
-        if key not in known or not isinstance(value, str):
-            expected = f"one of {', '.join(sorted(known))}" if key not in known else "a string"
-            raise BadInput(Diagnostic(pyproject, key_line(text, key), "error",
-                                      f"[tool.kernelblog] {key}: expected {expected}"))
-    if "base_url" in table and not table["base_url"].endswith("/"):
-        table["base_url"] += "/"
-    return Site(**table)
 
 
 def tag_slug(tag: str) -> str:

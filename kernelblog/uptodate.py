@@ -14,9 +14,8 @@ from importlib import metadata
 from pathlib import Path
 
 from . import cache
+from .settings import PACKAGE, TEMPLATES, settings_file
 
-PACKAGE = Path(__file__).resolve().parent
-TEMPLATES = PACKAGE.parent / "templates"
 # Libraries that read, complete or render (those that execute are in cache.PACKAGES).
 LIBRARIES = ("jupytext", "nbformat", "pyflakes", "pyyaml", "markdown-it-py", "mistune", "pygments", "nh3", "jinja2",
              "latex2mathml")
@@ -25,7 +24,7 @@ LIBRARIES = ("jupytext", "nbformat", "pyflakes", "pyyaml", "markdown-it-py", "mi
 def fingerprint(posts: Path, options: dict) -> str:
     """A digest of every input of a build, with the options that change what it writes."""
     files = sorted(posts.glob("*.md")) + sorted(PACKAGE.rglob("*.py")) + sorted(TEMPLATES.rglob("*"))
-    settings = posts.resolve().parent / "pyproject.toml"
+    settings = settings_file(posts)
     digest = hashlib.sha256()
     for path in files + ([settings] if settings.is_file() else []):
         if path.is_file():
