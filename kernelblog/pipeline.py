@@ -33,7 +33,7 @@ def build(options: Options, report: Callable[[str], None] | None = None) -> int:
     Without `report`, the build reports to the console, with a summary table at the end: live
     progress on a terminal, plain lines on stderr otherwise.
     """
-    progress = progress_for(report)
+    progress = progress_for(report, github=options.format == "github")
     received = [signal.SIGINT]
     with progress, _interrupts_raise(received):
         try:
@@ -47,7 +47,23 @@ def build(options: Options, report: Callable[[str], None] | None = None) -> int:
                 sys.modules["kernelblog.execute"].allow_kernels()
     if report is None:
         progress.summary()
+        if options.format == "github":
+            job_summary(progress, options)
     return status
+
+
+def job_summary(progress: Progress, options: Options) -> None:
+    """Append the summary table, as Markdown, to the GitHub Actions job summary ($GITHUB_STEP_SUMMARY)."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    what = "kernelblog check" if options.check else f"kernelblog shard {options.shard}" if options.shard else \
+        "kernelblog build"
+    try:
+        with open(path, "a", encoding="utf-8") as summary:
+            summary.write(progress.markdown(what))
+    except OSError as error:
+        progress.diagnostic(Diagnostic(Path(path), 0, "warning", f"could not write the job summary: {error.strerror or error}"))
 
 
 def _check_out(options: Options) -> None:
@@ -109,19 +125,19 @@ def _build(options: Options, progress: Progress) -> int:
     if not (options.force or options.check):
         warnings = uptodate.current(record, digest, options.out, options.snippets)
         if warnings is not None:
-            for line in warnings:  # what the last build warned about still holds
-                progress.report(line)
+            for warning in warnings:  # what the last build warned about still holds
+                progress.diagnostic(warning)
             progress.report(f"{options.out}/: nothing changed since the last build")
             return OK
 
     try:
         from .site import load_site
 
-        completed = complete_all(options.posts, progress.report)
+        completed = complete_all(options.posts, progress.diagnostic)
         _check_out(options)
         site = load_site(options.pyproject)
     except BadInput as error:
-        progress.report(str(error.diagnostic))
+        progress.diagnostic(error.diagnostic)
         return BAD_INPUT
     failed = not all(post.ok for post in completed)
     if failed and not options.keep_going:
@@ -157,11 +173,11 @@ def _build(options: Options, progress: Progress) -> int:
     for post in completed:
         if post.post.slug not in executed:  # found before running, under --keep-going
             executed[post.post.slug] = ExecutedPost(post.notebook())
-    warnings = [str(d) for post in completed for d in post.diagnostics if d.severity == "warning"]
+    warnings = [d for post in completed for d in post.diagnostics if d.severity == "warning"]
 
-    def report_page(line: str) -> None:  # outputs left off a page
-        warnings.append(line)
-        progress.report(line)
+    def report_page(warning: Diagnostic) -> None:  # outputs left off a page
+        warnings.append(warning)
+        progress.diagnostic(warning)
 
     write_all(options, completed, executed, site, report_page)
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
@@ -182,8 +198,8 @@ def _from_cache(cache: Cache, key: str, post: CompletedPost, notebook, progress:
             return None
         restore(notebook, entry)
     except CorruptEntry as error:
-        progress.report(str(Diagnostic(post.post.path, 0, "warning",
-                                       f"ignoring a damaged cache entry and executing again: {error}")))
+        progress.diagnostic(Diagnostic(post.post.path, 0, "warning",
+                                       f"ignoring a damaged cache entry and executing again: {error}"))
         return None
     return ExecutedPost(notebook, seconds=entry.seconds, executed_at=entry.executed_at, cached=True)
 
@@ -215,13 +231,13 @@ def _execute(options: Options, pending: list, cache: Cache, executed: dict, prog
                     cache.store(key, post.post.slug, result.notebook, result.executed_at, result.seconds)
                 except OSError as error:
                     message = f"could not cache the outputs: {error}"
-                    progress.report(str(Diagnostic(options.cache, 0, "warning", message)))
+                    progress.diagnostic(Diagnostic(options.cache, 0, "warning", message))
             progress.finished(post.post.path, result.seconds, result.failures or [f for f in [result.failure] if f])
     return failed
 
 
-def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedPost]:
-    """Read and complete every post in `folder`; raise BadInput on unreadable input."""
+def complete_all(folder: Path, report: Callable[[Diagnostic], None]) -> list[CompletedPost]:
+    """Read and complete every post in `folder`, reporting each diagnostic; raise BadInput on unreadable input."""
     from .complete import complete_post, project_aliases
     from .keras_index import build_index
     from .read import read_post
@@ -244,12 +260,12 @@ def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedP
     completed = [complete_post(post, index, aliases) for post in posts]
     for post in completed:
         for diagnostic in post.diagnostics:
-            report(str(diagnostic))
+            report(diagnostic)
     return completed
 
 
 def write_all(options: Options, completed: list[CompletedPost], executed: dict, site: Site | None = None,
-              report: Callable[[str], None] = lambda line: None) -> None:
+              report: Callable[[Diagnostic], None] = lambda warning: None) -> None:
     """Render every page and write the site and the snippets; report outputs left off a page."""
     from .site import load_site, site_files
     from .write import snippet_text, write_site, write_snippets

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .complete import CompletedPost
+from .diagnostics import Diagnostic
 from .settings import Site, load_site  # noqa: F401 (the site's settings, defined with every other)
 
 if TYPE_CHECKING:
@@ -24,7 +25,8 @@ def tag_slug(tag: str) -> str:
 
 
 def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, ExecutedPost],
-               snippets: dict[str, str], report: Callable[[str], None] = lambda line: None) -> dict[str, bytes]:
+               snippets: dict[str, str], report: Callable[[Diagnostic], None] = lambda warning: None
+               ) -> dict[str, bytes]:
     """Every file of the site (relative path -> content); warnings about outputs left off a page go to `report`."""
     from . import render
     from .write import notebook_text
@@ -37,7 +39,7 @@ def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, E
         slug = done.post.slug
         page = render.render_post(done, executed[slug], env, site)
         for warning in page.warnings:
-            report(str(warning))
+            report(warning)
         pages[slug] = page
         files[f"{slug}/index.html"] = page.html.encode()
         files.update({f"{slug}/{name}": data for name, data in page.files.items()})
