@@ -39,7 +39,8 @@ def shard(text: str) -> Shard:
 
 
 def build_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--posts", type=Path, default=DEFAULT.posts, help=f"folder of Markdown posts ({DEFAULT.posts}/)")
+    parser.add_argument("--posts", type=Path, default=DEFAULT.posts,
+                        help=f"folder of Markdown posts ({DEFAULT.posts}/)")
     parser.add_argument("--out", type=Path, default=DEFAULT.out, help=f"site folder, replaced whole ({DEFAULT.out}/)")
     parser.add_argument("--snippets", type=Path, default=DEFAULT.snippets,
                         help=f"folder for <slug>.py ({DEFAULT.snippets}/)")

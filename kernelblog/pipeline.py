@@ -63,7 +63,8 @@ def job_summary(progress: Progress, options: Options) -> None:
         with open(path, "a", encoding="utf-8") as summary:
             summary.write(progress.markdown(what))
     except OSError as error:
-        progress.diagnostic(Diagnostic(Path(path), 0, "warning", f"could not write the job summary: {error.strerror or error}"))
+        message = f"could not write the job summary: {error.strerror or error}"
+        progress.diagnostic(Diagnostic(Path(path), 0, "warning", message))
 
 
 def _check_out(options: Options) -> None:
