@@ -119,6 +119,20 @@ class Cache:
         _write(entry / "manifest.json", json.dumps(manifest, indent=1).encode())
         self._prune(slug)
 
+    def recorded_seconds(self) -> dict[str, float]:
+        """How long each post took to execute, by slug, from its newest entry (to balance shards)."""
+        newest: dict[str, tuple[str, str, float]] = {}
+        for manifest in self.folder.glob("*/manifest.json"):
+            try:
+                saved = json.loads(manifest.read_text(encoding="utf-8"))
+                slug, seconds = str(saved["slug"]), float(saved["seconds"])
+                when = (str(saved["executed_at"]), manifest.parent.name)  # what the files say, not their times
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if slug not in newest or when > newest[slug][:2]:
+                newest[slug] = (*when, seconds)
+        return {slug: seconds for slug, (_, _, seconds) in newest.items()}
+
     def _prune(self, slug: str) -> None:
         """Remove a post's entries beyond the newest KEEP."""
         mine = []

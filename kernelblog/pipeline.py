@@ -123,7 +123,7 @@ def _build(options: Options, progress: Progress) -> int:
     record = uptodate.record_for(options.cache, options.out)
     digest = uptodate.fingerprint(options.posts, {"out": options.out.resolve(), "snippets": options.snippets.resolve(),
                                                   "keep_going": options.keep_going, "timeout": options.timeout})
-    if not (options.force or options.check):
+    if not (options.force or options.check or options.shard):
         warnings = uptodate.current(record, digest, options.out, options.snippets)
         if warnings is not None:
             for warning in warnings:  # what the last build warned about still holds
@@ -134,18 +134,25 @@ def _build(options: Options, progress: Progress) -> int:
     try:
         from .site import load_site
 
-        completed = complete_all(options.posts, progress.diagnostic)
+        found: list[Diagnostic] = []
+        completed = complete_all(options.posts, found.append)
         _check_out(options)
         site = load_site(options.pyproject)
     except BadInput as error:
         progress.diagnostic(error.diagnostic)
         return BAD_INPUT
+    if options.shard:  # this shard's posts alone; the other shards report the others
+        others = {post.post.path for post in completed}
+        completed = _share(options, completed, progress)
+        others -= {post.post.path for post in completed}
+        found = [diagnostic for diagnostic in found if diagnostic.path not in others]
+    for diagnostic in found:
+        progress.diagnostic(diagnostic)
     failed = not all(post.ok for post in completed)
     if failed and not options.keep_going:
         return SNIPPET_FAILED  # found before any kernel started
 
     from .cache import Cache, environment
-    from .cache import key as cache_key
     from .execute import ExecutedPost  # light: nbclient loads only when something runs
 
     executed: dict[str, ExecutedPost] = {}
@@ -158,8 +165,7 @@ def _build(options: Options, progress: Progress) -> int:
             progress.add(post.post.path, cells, "not run")
             continue
         progress.add(post.post.path, cells)
-        code_options = [done.cell.options for done in post.cells if done.cell.kind == "code"]
-        post_key = cache_key(notebook, code_options, shared)
+        post_key = _key(post, notebook, shared)
         hit = None if options.force else _from_cache(cache, post_key, post, notebook, progress)
         if hit:
             executed[post.post.slug] = hit
@@ -168,7 +174,7 @@ def _build(options: Options, progress: Progress) -> int:
             pending.append((post, post_key))
     if pending:
         failed = _execute(options, pending, cache, executed, progress) or failed
-    if options.check or (failed and not options.keep_going):
+    if options.check or options.shard or (failed and not options.keep_going):
         return SNIPPET_FAILED if failed else OK
 
     for post in completed:
@@ -186,6 +192,36 @@ def _build(options: Options, progress: Progress) -> int:
         return SNIPPET_FAILED
     uptodate.remember(record, digest, options.out, options.snippets, warnings)
     return OK
+
+
+def _key(post: CompletedPost, notebook, shared: dict) -> str:
+    """The post's cache key."""
+    from .cache import key
+
+    return key(notebook, [done.cell.options for done in post.cells if done.cell.kind == "code"], shared)
+
+
+def _share(options: Options, completed: list[CompletedPost], progress: Progress) -> list[CompletedPost]:
+    """The posts that `--shard K/N` executes: a balanced share of those whose outputs are not
+    cached, by the seconds their last execution took (see shard.py); the same on every shard."""
+    from .cache import Cache, CorruptEntry, environment
+    from .shard import estimate, share
+
+    cache, shared = Cache(options.cache), environment()
+    cells, cached = {}, []
+    for post in completed:
+        notebook = post.notebook()
+        cells[post.post.slug] = sum(cell.cell_type == "code" for cell in notebook.cells)
+        try:
+            if not post.ok or (not options.force and cache.load(_key(post, notebook, shared)) is not None):
+                cached.append(post.post.slug)  # nothing to execute
+        except CorruptEntry:
+            pass  # executed again, and reported by the shard that does it
+    costs = estimate(cells, cache.recorded_seconds(), cached)
+    mine = set(share(costs.items(), options.shard))
+    progress.report(f"shard {options.shard}: {len(mine)} of {len(completed)} posts, about "
+                    f"{sum(costs[slug] for slug in mine):.0f} of {sum(costs.values()):.0f} s of execution")
+    return [post for post in completed if post.post.slug in mine]
 
 
 def _from_cache(cache: Cache, key: str, post: CompletedPost, notebook, progress: Progress):

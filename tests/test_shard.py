@@ -1,0 +1,107 @@
+"""--shard K/N: a deterministic, balanced share of the work; the shards' caches merge by copying."""
+
+import random
+import shutil
+
+from conftest import executed_with, write_post
+from kernelblog import execute
+from kernelblog.pipeline import Options, build
+from kernelblog.settings import Shard
+from kernelblog.shard import assign, estimate, share
+
+
+def test_every_unit_goes_to_exactly_one_share_whatever_the_order():
+    units = [(f"post-{i}", float(cost)) for i, cost in enumerate([9, 1, 7, 3, 3, 5, 8, 2, 2, 6])]
+    shares = assign(units, 3)
+    assert sorted(unit for part in shares for unit in part) == sorted(unit for unit, _ in units)
+    shuffled = units[:]
+    random.Random(1).shuffle(shuffled)
+    assert assign(shuffled, 3) == shares
+    loads = [sum(dict(units)[unit] for unit in part) for part in shares]
+    assert max(loads) - min(loads) <= 1  # 46 s of work: 16, 15, 15
+
+
+def test_longest_first_to_the_lightest_share():
+    assert assign([("a", 5), ("b", 4), ("c", 3), ("d", 3), ("e", 3)], 2) == [["a", "d"], ["b", "c", "e"]]
+    assert assign([("a", 1)], 3) == [["a"], [], []]  # more shards than work: the rest have nothing to do
+    assert share([("a", 1), ("b", 1), ("c", 1)], Shard(3, 3)) == ["c"]  # equal costs: by id
+
+
+def test_costs_come_from_recorded_times_else_from_cell_counts():
+    costs = estimate({"timed": 4, "new": 6, "cached": 3, "empty": 0}, {"timed": 20.0}, ["cached"])
+    assert costs == {"timed": 20.0, "new": 30.0, "cached": 0.0, "empty": 0.0}  # 5 s per cell, as "timed" ran
+    assert estimate({"a": 2, "b": 3}, {}) == {"a": 2.0, "b": 3.0}  # no record: cell counts
+
+
+POSTS = {  # name: (text, cells in the post, the seeding cell included)
+    "long.md": "# Long\n\n```python\nx = 1\n```\n\n```python\ny = 2\n```\n\n```python\nz = 3\n```\n",
+    "medium.md": "# Medium\n\n```python\nx = 1\n```\n\n```python\ny = 2\n```\n",
+    "short.md": "# Short\n\n```python\nprint(1)\n```\n",
+    "broken.md": "# Broken\n\n```python\nprint(undefined_name)\n```\n",
+}
+
+
+def fake_execution(monkeypatch, started):
+    """Posts 'execute' without a kernel, instantly, recording a second per cell (short: 10 s);
+    `started` gets their slugs."""
+    def run(completed, *args, **kwargs):
+        started.append(completed.post.slug)
+        cells = sum(cell.cell_type == "code" for cell in completed.notebook().cells)
+        seconds = 10.0 if completed.post.slug == "short" else float(cells)
+        return executed_with(completed, [[] for _ in range(cells)], seconds=seconds)
+
+    monkeypatch.setattr(execute, "execute_post", run)
+
+
+def test_shards_split_the_posts_and_a_build_from_their_merged_caches_executes_nothing(tmp_path, monkeypatch):
+    for name, text in POSTS.items():
+        write_post(tmp_path / "posts", name, text)
+    started, lines = [], {}
+    fake_execution(monkeypatch, started)
+    for k in (1, 2):
+        lines[k] = []
+        status = build(Options(posts=tmp_path / "posts", out=tmp_path / "site", cache=tmp_path / f"cache-{k}",
+                               snippets=tmp_path / "snippets", shard=Shard(k, 2), keep_going=True), lines[k].append)
+        assert status == (1 if any("broken.md" in line for line in lines[k]) else 0)
+    assert not (tmp_path / "site").exists() and not (tmp_path / "snippets").exists()  # shards write no site
+    # No record yet: by cell count (4 + 3 + 2 with the seeding cell), longest first to the lightest share.
+    assert lines[1][0] == "shard 1/2: 2 of 4 posts, about 4 of 9 s of execution"
+    assert lines[2][0] == "shard 2/2: 2 of 4 posts, about 5 of 9 s of execution"
+    assert sorted(started) == ["long", "medium", "short"]  # each once; the broken post never runs
+    broken = [k for k in lines if any(line.startswith(str(tmp_path / "posts" / "broken.md")) for line in lines[k])]
+    assert len(broken) == 1  # its error is reported by one shard only
+
+    merged = tmp_path / "cache"
+    files = [sorted(str(p.relative_to(tmp_path / f"cache-{k}")) for p in (tmp_path / f"cache-{k}").rglob("*")
+                    if p.is_file()) for k in (1, 2)]
+    assert files[0] and files[1] and not set(files[0]) & set(files[1])  # no two shards write the same file
+    for k in (1, 2):
+        shutil.copytree(tmp_path / f"cache-{k}", merged, dirs_exist_ok=True)
+
+    started.clear()
+    (tmp_path / "posts" / "broken.md").unlink()
+    final = []
+    assert build(Options(posts=tmp_path / "posts", out=tmp_path / "site", cache=merged,
+                         snippets=tmp_path / "snippets"), final.append) == 0
+    assert started == [] and (tmp_path / "site" / "long" / "index.html").is_file()
+
+    # After an edit to every post, the times recorded in the cache balance the shards, not the
+    # cell counts: short ran for 10 s, long for 4 and medium for 3.
+    for post in ("long", "medium", "short"):
+        text = POSTS[f"{post}.md"].replace("```python\n", "```python\nw = 0\n", 1)
+        (tmp_path / "posts" / f"{post}.md").write_text(text)
+    first = []
+    build(Options(posts=tmp_path / "posts", cache=merged, shard=Shard(1, 2)), first.append)
+    assert first[0] == "shard 1/2: 1 of 3 posts, about 10 of 17 s of execution"
+    assert started == ["short"]
+
+
+def test_a_shard_of_cached_work_executes_nothing(tmp_path, monkeypatch):
+    write_post(tmp_path / "posts", "short.md", POSTS["short.md"])
+    started = []
+    fake_execution(monkeypatch, started)
+    options = Options(posts=tmp_path / "posts", cache=tmp_path / "cache", shard=Shard(1, 1))
+    assert build(options, lambda line: None) == 0 and started == ["short"]
+    lines = []
+    assert build(options, lines.append) == 0 and started == ["short"]
+    assert lines[0] == "shard 1/1: 1 of 1 posts, about 0 of 0 s of execution"
