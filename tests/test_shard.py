@@ -1,7 +1,11 @@
 """--shard K/N: a deterministic, balanced share of the work; the shards' caches merge by copying."""
 
 import random
+import re
 import shutil
+from pathlib import Path
+
+import pytest
 
 from conftest import executed_with, write_post
 from kernelblog import execute
@@ -105,3 +109,78 @@ def test_a_shard_of_cached_work_executes_nothing(tmp_path, monkeypatch):
     lines = []
     assert build(options, lines.append) == 0 and started == ["short"]
     assert lines[0] == "shard 1/1: 1 of 1 posts, about 0 of 0 s of execution"
+
+
+SLOW_POSTS = {  # dated: without a date, the feed orders posts by when they ran
+    "alpha.md": "---\ndate: 2026-01-01\n---\n# Alpha\n\n"
+                "```python\nvalues = np.random.rand(3)\nprint(values.round(3))\n```\n",
+    "beta.md": "---\ndate: 2026-01-02\n---\n# Beta\n\n"
+               "```python\nplt.plot(np.random.rand(5))\nplt.show()\n```\n\nText.\n\n"
+               "```python\nprint(2 + 2)\n```\n",
+    "gamma.md": "---\ndate: 2026-01-03\n---\n# Gamma\n\n```python\nimport math\nprint(math.pi)\n```\n",
+}
+
+
+CACHED = [  # provenance: the final build says the outputs come from an earlier run, as they do
+    (re.compile(r"was executed( in a Jupyter kernel)"), r"ran\1"),
+    (re.compile(r"\(outputs kept from that run\), "), ""),
+]
+
+
+@pytest.mark.slow
+def test_three_shards_merged_by_copying_build_the_same_site_as_one_machine(tmp_path, monkeypatch):
+    from test_determinism import TIMINGS
+
+    for name, text in SLOW_POSTS.items():
+        write_post(tmp_path / "posts", name, text)
+
+    def options(name, **kwargs):
+        return Options(posts=tmp_path / "posts", out=tmp_path / name / "site", snippets=tmp_path / name / "snippets",
+                       jobs=1, **kwargs)
+
+    assert build(options("single", cache=tmp_path / "single-cache"), lambda line: None) == 0
+    started, real = [], execute.execute_post
+
+    def counting(completed, *args, **kwargs):
+        started.append(completed.post.slug)
+        return real(completed, *args, **kwargs)
+
+    monkeypatch.setattr(execute, "execute_post", counting)
+    shards = [tmp_path / f"cache-{k}" for k in (1, 2, 3)]  # one machine each
+    for k, cache in enumerate(shards, start=1):
+        before = len(started)
+        assert build(options("unused", cache=cache, shard=Shard(k, 3)), lambda line: None) == 0
+        assert len(started) == before + 1  # one post each
+    assert sorted(started) == ["alpha", "beta", "gamma"] and not (tmp_path / "unused" / "site").exists()
+
+    merged, written = tmp_path / "cache", set()
+    for cache in shards:
+        files = {path.relative_to(cache) for path in cache.rglob("*") if path.is_file()}
+        assert files and not files & written  # no two shards write the same file
+        written |= files
+        shutil.copytree(cache, merged, dirs_exist_ok=True)
+
+    def no_kernel(*args, **kwargs):
+        raise AssertionError("the final build executed a post")
+
+    monkeypatch.setattr(execute, "execute_post", no_kernel)
+    assert build(options("sharded", cache=merged), lambda line: None) == 0
+
+    def masked(folder: Path) -> dict:
+        files = {}
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                data = path.read_bytes()
+                if path.suffix in (".html", ".ipynb", ".xml"):
+                    text = data.decode()
+                    for pattern, mask in TIMINGS + CACHED:
+                        text = pattern.sub(mask, text)
+                    data = text.encode()
+                files[path.relative_to(folder)] = data
+        return files
+
+    single, sharded = masked(tmp_path / "single"), masked(tmp_path / "sharded")
+    assert any(name.suffix == ".png" for name in single)  # beta's figure
+    assert single.keys() == sharded.keys()
+    for name in single:
+        assert single[name] == sharded[name], f"{name} differs between the sharded and the single build"
