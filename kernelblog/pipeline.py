@@ -48,23 +48,9 @@ def build(options: Options, report: Callable[[str], None] | None = None) -> int:
     if report is None:
         progress.summary()
         if options.format == "github":
-            job_summary(progress, options)
+            progress.job_summary("kernelblog " + ("check" if options.check else
+                                                  f"shard {options.shard}" if options.shard else "build"))
     return status
-
-
-def job_summary(progress: Progress, options: Options) -> None:
-    """Append the summary table, as Markdown, to the GitHub Actions job summary ($GITHUB_STEP_SUMMARY)."""
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not path:
-        return
-    what = "kernelblog check" if options.check else f"kernelblog shard {options.shard}" if options.shard else \
-        "kernelblog build"
-    try:
-        with open(path, "a", encoding="utf-8") as summary:
-            summary.write(progress.markdown(what))
-    except OSError as error:
-        message = f"could not write the job summary: {error.strerror or error}"
-        progress.diagnostic(Diagnostic(Path(path), 0, "warning", message))
 
 
 def _check_out(options: Options) -> None:

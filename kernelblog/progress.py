@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -89,6 +90,18 @@ class Progress:
         for row in self.rows.values():
             seconds = f"{row.seconds:7.1f}" if row.state in ("executed", "cached", "failed") else "      -"
             self.report(f"{str(row.path):<{width}}  {row.cells:5d}  {row.state:<8}  {seconds}")
+
+    def job_summary(self, title: str) -> None:
+        """Append the summary, as Markdown, to the GitHub Actions job summary, if there is one."""
+        path = os.environ.get("GITHUB_STEP_SUMMARY")
+        if not path:
+            return
+        try:
+            with open(path, "a", encoding="utf-8") as summary:
+                summary.write(self.markdown(title))
+        except OSError as error:
+            message = f"could not write the job summary: {error.strerror or error}"
+            self.diagnostic(Diagnostic(Path(path), 0, "warning", message))
 
     def markdown(self, title: str) -> str:
         """The summary as Markdown, for a GitHub Actions job summary: the table, then the errors."""

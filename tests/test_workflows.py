@@ -88,11 +88,11 @@ def test_publish_shards_the_work_then_builds_and_deploys_from_main(monkeypatch):
     assert "actions/upload-pages-artifact@v3" in uses and "actions/deploy-pages@v4" in uses
 
 
-def test_the_cache_key_covers_the_posts_the_data_library_and_the_versions():
+def test_the_cache_key_covers_the_posts_the_package_and_the_versions():
     [restore] = [step for step in steps(yaml.safe_load((GITHUB / "actions/setup/action.yml").read_text()))
                  if step.get("uses", "").startswith("actions/cache/restore@")]
     key = restore["with"]["key"]
-    for part in ("posts/**", "kernelblog/datasets.py", ".kernelblog-versions.txt"):
+    for part in ("posts/**", "kernelblog/**", "pyproject.toml", ".kernelblog-versions.txt", "python-version"):
         assert part in key
     assert restore["with"]["path"] == Options().cache.as_posix()
     assert restore["with"]["restore-keys"].split()  # an older cache serves the posts that did not change
