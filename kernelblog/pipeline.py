@@ -37,7 +37,9 @@ def build(options: Options, report: Callable[[str], None] | None = None) -> int:
     received = [signal.SIGINT]
     with progress, _interrupts_raise(received):
         try:
-            with _one_build_at_a_time(options.out, progress.report):
+            # A shard writes no site: shards run side by side, each caching entries no other writes.
+            lock = contextlib.nullcontext() if options.shard else _one_build_at_a_time(options.out, progress.report)
+            with lock:
                 status = _build(options, progress)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: kernels killed, the previous site left as it was
             progress.report(f"build interrupted by {received[-1].name}")

@@ -101,6 +101,12 @@ def test_shards_split_the_posts_and_a_build_from_their_merged_caches_executes_no
 
 
 def test_a_shard_of_cached_work_executes_nothing(tmp_path, monkeypatch):
+    from kernelblog import pipeline
+
+    def no_lock(*args):
+        raise AssertionError("a shard writes no site: it must not wait for the site's lock")
+
+    monkeypatch.setattr(pipeline, "_one_build_at_a_time", no_lock)  # shards run side by side
     write_post(tmp_path / "posts", "short.md", POSTS["short.md"])
     started = []
     fake_execution(monkeypatch, started)
