@@ -18,13 +18,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .settings import DATASETS
+
 if TYPE_CHECKING:  # nbformat loads only when an entry is restored
     import nbformat
 
 FORMAT = 1  # bump when the entry layout or the key's contents change
 PACKAGES = ("keras", "tensorflow", "numpy", "matplotlib")
 ENVIRONMENT = ("KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS")  # they change numerics
-DATASETS = Path(__file__).resolve().with_name("datasets.py")
 KEEP = 3  # entries kept per post, so undoing an edit finds its outputs again
 CELL_KEYS = ("role", "timeout")  # a cell's metadata in the key; not its .md lines, which prose edits shift
 

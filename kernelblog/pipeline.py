@@ -149,7 +149,7 @@ def _build(options: Options, progress: Progress) -> int:
     for post in completed:
         notebook = post.notebook()
         cells = sum(cell.cell_type == "code" for cell in notebook.cells)
-        if not post.ok:
+        if not _runs(post, options):
             progress.add(post.post.path, cells, "not run")
             continue
         progress.add(post.post.path, cells)
@@ -182,6 +182,11 @@ def _build(options: Options, progress: Progress) -> int:
     return OK
 
 
+def _runs(post: CompletedPost, options: Options) -> bool:
+    """Whether the build executes the post: it has no error, or --keep-going runs its other cells."""
+    return post.ok or (options.keep_going and post.runnable)
+
+
 def _key(post: CompletedPost, notebook, shared: dict) -> str:
     """The post's cache key."""
     from .cache import key
@@ -201,7 +206,7 @@ def _share(options: Options, completed: list[CompletedPost], progress: Progress)
         notebook = post.notebook()
         cells[post.post.slug] = sum(cell.cell_type == "code" for cell in notebook.cells)
         try:
-            if not post.ok or (not options.force and cache.load(_key(post, notebook, shared)) is not None):
+            if not _runs(post, options) or (not options.force and cache.load(_key(post, notebook, shared))):
                 cached.append(post.post.slug)  # nothing to execute
         except CorruptEntry:
             pass  # executed again, and reported by the shard that does it
@@ -297,7 +302,7 @@ def write_all(options: Options, completed: list[CompletedPost], executed: dict, 
 
     site = site or load_site(options.pyproject)
     snippets = {post.post.slug: snippet_text(post) for post in completed}
-    files = site_files(site, completed, executed, snippets, report)
+    files = site_files(site, completed, executed, report)
     files[SITE_MARKER] = b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
     write_site(options.out, files)
     write_snippets(options.snippets, snippets)

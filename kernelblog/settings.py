@@ -13,6 +13,7 @@ from pathlib import Path
 from .diagnostics import BadInput, Diagnostic
 
 PACKAGE = Path(__file__).resolve().parent
+DATASETS = PACKAGE / "datasets.py"  # the dataset library: read by completion, part of every cache key
 # The templates ship inside the package when it is installed (pyproject.toml maps the top-level
 # templates/ folder to kernelblog/templates); in a source checkout they are beside the package.
 TEMPLATES = PACKAGE / "templates" if (PACKAGE / "templates").is_dir() else PACKAGE.parent / "templates"

@@ -17,6 +17,15 @@ PAGE_BUDGET = 300_000  # bytes per page, with its CSS and JS, images aside
 
 
 @pytest.fixture(autouse=True)
+def same_working_folder():
+    """Each test starts in the folder the run started in, even after one changed it to a folder
+    that has since been removed (as running a download's working-folder cell in-process does)."""
+    folder = os.getcwd()
+    yield
+    os.chdir(folder)
+
+
+@pytest.fixture(autouse=True)
 def outside_github_actions(monkeypatch):
     """Tests run the same inside a GitHub Actions job: no annotations, no job summary unless a test asks."""
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
@@ -26,6 +35,19 @@ def outside_github_actions(monkeypatch):
 @pytest.fixture(scope="session")
 def index():
     return build_index()
+
+
+@pytest.fixture(scope="session")
+def built_posts(tmp_path_factory):
+    """posts/ built once (executing every post) into a temporary folder, under a base path (blog/)."""
+    from kernelblog.pipeline import OK, Options, build
+    root = tmp_path_factory.mktemp("served")
+    lines = []
+    status = build(Options(posts=ROOT / "posts", out=root / "blog", snippets=root / "snippets", cache=root / "cache",
+                           jobs=2),
+                   report=lines.append)
+    assert status == OK, "\n".join(lines)
+    return root / "blog"
 
 
 def write_post(folder: Path, name: str, text: str) -> Path:

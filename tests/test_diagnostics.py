@@ -42,14 +42,14 @@ def test_an_annotation_names_the_file_from_the_repository_root(tmp_path):
 
 def test_a_broken_post_in_github_actions_is_annotated_at_its_line(tmp_path):
     """GITHUB_ACTIONS=true: each diagnostic line is followed by its workflow command, and the job
-    summary gets the table and the errors as Markdown."""
+    summary lists the errors."""
     write_post(tmp_path / "posts", "broken.md", "# Broken\n\nProse.\n\n```python\nmodel = Sequential()\n"
                "model.add(Dense2(3))\n```\n\n```python\nprint('ok')\n```\n")
     summary = tmp_path / "summary.md"
     env = {"PATH": "/usr/bin:/bin", "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary),
            "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--check", "--keep-going"], capture_output=True,
-                            text=True, cwd=tmp_path, env=env, timeout=120)
+    result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--check"], capture_output=True, text=True,
+                            cwd=tmp_path, env=env, timeout=120)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     plain = "posts/broken.md:7: error: name 'Dense2' is not defined (did you mean 'Dense'?)"
@@ -58,8 +58,22 @@ def test_a_broken_post_in_github_actions_is_annotated_at_its_line(tmp_path):
     assert lines[lines.index(plain) + 1] == annotation
     assert [line for line in lines if line.startswith("::")] == [annotation]
     text = summary.read_text()
-    assert text.startswith("## kernelblog check\n") and "| `posts/broken.md` | 3 | not run | - |" in text
-    assert f"- `{plain}`" in text
+    assert text.startswith("## kernelblog check\n") and f"1 error, 0 warnings\n\n- `{plain}`\n" in text
+
+
+def test_the_job_summary_is_a_markdown_table_of_the_posts():
+    from kernelblog.progress import Progress
+
+    progress = Progress(lambda line: None, github=True)
+    progress.add(Path("posts/a|b.md"), 3)
+    progress.cached(Path("posts/a|b.md"), 12.34)
+    progress.add(Path("posts/c.md"), 2, "not run")
+    progress.diagnostic(Diagnostic(Path("posts/c.md"), 4, "error", "NameError: `x` | y"))
+    progress.diagnostic(Diagnostic(Path("posts/c.md"), 9, "warning", "w"))
+    assert progress.markdown("kernelblog build") == (
+        "## kernelblog build\n\n| post | cells | result | seconds |\n| --- | ---: | --- | ---: |\n"
+        "| `posts/a\\|b.md` | 3 | cached | 12.3 |\n| `posts/c.md` | 2 | not run | - |\n\n"
+        "1 error, 1 warning\n\n- `posts/c.md:4: error: NameError: 'x' \\| y`\n")
 
 
 def test_the_plain_format_prints_no_workflow_commands(tmp_path):

@@ -68,10 +68,11 @@ def test_shards_split_the_posts_and_a_build_from_their_merged_caches_executes_no
                                snippets=tmp_path / "snippets", shard=Shard(k, 2), keep_going=True), lines[k].append)
         assert status == (1 if any("broken.md" in line for line in lines[k]) else 0)
     assert not (tmp_path / "site").exists() and not (tmp_path / "snippets").exists()  # shards write no site
-    # No record yet: by cell count (4 + 3 + 2 with the seeding cell), longest first to the lightest share.
-    assert lines[1][0] == "shard 1/2: 2 of 4 posts, about 4 of 9 s of execution"
-    assert lines[2][0] == "shard 2/2: 2 of 4 posts, about 5 of 9 s of execution"
-    assert sorted(started) == ["long", "medium", "short"]  # each once; the broken post never runs
+    # No record yet: by cell count (4, 3, 2 and 2 with the seeding cell), longest first to the
+    # lightest share, equal costs by name: long and short, medium and broken.
+    assert lines[1][0] == "shard 1/2: 2 of 4 posts, about 6 of 11 s of execution"
+    assert lines[2][0] == "shard 2/2: 2 of 4 posts, about 5 of 11 s of execution"
+    assert sorted(started) == ["broken", "long", "medium", "short"]  # each once (broken: its other cells)
     broken = [k for k in lines if any(line.startswith(str(tmp_path / "posts" / "broken.md")) for line in lines[k])]
     assert len(broken) == 1  # its error is reported by one shard only
 
