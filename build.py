@@ -47,9 +47,11 @@ def build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", type=Path, default=DEFAULT.cache, help=f"execution cache folder ({DEFAULT.cache}/)")
     parser.add_argument("--force", action="store_true", help="execute everything, ignoring the cache")
     parser.add_argument("--jobs", type=at_least_one, default=DEFAULT.jobs,
-                        help=f"posts executed in parallel ({DEFAULT.jobs}, the number of cores)")
+                        help=f"kernels running components in parallel ({DEFAULT.jobs}, the number of cores)")
     parser.add_argument("--timeout", type=positive, default=DEFAULT.timeout,
                         help=f"limit for one cell, in seconds ({DEFAULT.timeout:g})")
+    parser.add_argument("--memory", type=positive, default=DEFAULT.memory, metavar="GIB",
+                        help="memory the kernels may use together, in GiB (half of what is available)")
     parser.add_argument("--format", choices=FORMATS, default=default_format(),
                         help="github: also print each diagnostic as a GitHub Actions annotation and write the "
                              "summary to $GITHUB_STEP_SUMMARY (the default when GITHUB_ACTIONS=true)")

@@ -56,6 +56,8 @@ class Options:
     jobs: int = os.cpu_count() or 1
     timeout: float = 600
     keep_going: bool = False
+    memory: float | None = None  # GiB the kernels may use together; default: half of what is available
+    fresh_kernels: bool = False  # a kernel per component, none reused (to check that components are independent)
     format: str = "plain"  # one of FORMATS
     shard: Shard | None = None
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import executed_with, write_post
+from conftest import write_post
 from kernelblog import execute
 from kernelblog.pipeline import Options, build
 from kernelblog.settings import Shard
@@ -37,71 +37,83 @@ def test_costs_come_from_recorded_times_else_from_cell_counts():
     assert estimate({"a": 2, "b": 3}, {}) == {"a": 2.0, "b": 3.0}  # no record: cell counts
 
 
-POSTS = {  # name: (text, cells in the post, the seeding cell included)
-    "long.md": "# Long\n\n```python\nx = 1\n```\n\n```python\ny = 2\n```\n\n```python\nz = 3\n```\n",
-    "medium.md": "# Medium\n\n```python\nx = 1\n```\n\n```python\ny = 2\n```\n",
+POSTS = {
+    "chain.md": "# Chain\n\n```python\nx = 1\n```\n\n```python\ny = x + 1\n```\n\n```python\nprint(y)\n```\n",
+    "pair.md": "# Pair\n\n```python\na = 1\nprint(a)\n```\n\n```python\nb = 2\nprint(b)\n```\n",
     "short.md": "# Short\n\n```python\nprint(1)\n```\n",
     "broken.md": "# Broken\n\n```python\nprint(undefined_name)\n```\n",
 }
 
 
-def fake_execution(monkeypatch, started):
-    """Posts 'execute' without a kernel, instantly, recording a second per cell (short: 10 s);
-    `started` gets their slugs."""
-    def run(completed, *args, **kwargs):
-        started.append(completed.post.slug)
-        cells = sum(cell.cell_type == "code" for cell in completed.notebook().cells)
-        seconds = 10.0 if completed.post.slug == "short" else float(cells)
-        return executed_with(completed, [[] for _ in range(cells)], seconds=seconds)
+@pytest.fixture
+def started(monkeypatch):
+    """Components 'execute' without a kernel, instantly, each recording a second per cell (short's:
+    10 s); the list gets each one's unit (slug/number) as it starts."""
+    from test_kernels import FakeKernel
 
-    monkeypatch.setattr(execute, "execute_post", run)
+    from kernelblog import kernels
+    from kernelblog.cells import CellMeta
+    from kernelblog.execute import ComponentRun
+
+    units = []
+
+    def run(kernel, path, sub, *args, **kwargs):
+        units.append(f"{path.stem}/{CellMeta.of(sub.cells[0]).component}")
+        return ComponentRun([], 10.0 if path.stem == "short" else float(len(sub.cells)), "2026-11-24T09:00:00+00:00")
+
+    monkeypatch.setattr(kernels, "Kernel", FakeKernel)
+    monkeypatch.setattr(execute, "execute_component", run)
+    return units
 
 
-def test_shards_split_the_posts_and_a_build_from_their_merged_caches_executes_nothing(tmp_path, monkeypatch):
+def files_of(folder: Path) -> set:
+    return {path.relative_to(folder) for path in folder.rglob("*") if path.is_file()}
+
+
+def test_shards_split_the_components_and_a_build_from_their_merged_caches_executes_nothing(tmp_path, started):
     for name, text in POSTS.items():
         write_post(tmp_path / "posts", name, text)
-    started, lines = [], {}
-    fake_execution(monkeypatch, started)
+    lines = {}
     for k in (1, 2):
         lines[k] = []
         status = build(Options(posts=tmp_path / "posts", out=tmp_path / "site", cache=tmp_path / f"cache-{k}",
                                snippets=tmp_path / "snippets", shard=Shard(k, 2), keep_going=True), lines[k].append)
-        assert status == (1 if any("broken.md" in line for line in lines[k]) else 0)
+        assert status == (1 if any(": error: " in line for line in lines[k]) else 0)
     assert not (tmp_path / "site").exists() and not (tmp_path / "snippets").exists()  # shards write no site
-    # No record yet: by cell count (4, 3, 2 and 2 with the seeding cell), longest first to the
-    # lightest share, equal costs by name: long and short, medium and broken.
-    assert lines[1][0] == "shard 1/2: 2 of 4 posts, about 6 of 11 s of execution"
-    assert lines[2][0] == "shard 2/2: 2 of 4 posts, about 5 of 11 s of execution"
-    assert sorted(started) == ["broken", "long", "medium", "short"]  # each once (broken: its other cells)
-    broken = [k for k in lines if any(line.startswith(str(tmp_path / "posts" / "broken.md")) for line in lines[k])]
-    assert len(broken) == 1  # its error is reported by one shard only
+    # No record yet: by cell count (each component's cells and its setup cell): chain/0 4,
+    # broken/0, pair/0, pair/1 and short/0 2 each; longest first to the lightest share, equal
+    # costs by name.
+    assert lines[1][0] == "shard 1/2: 2 of 5 components to execute, about 6 of 12 s"
+    assert lines[2][0] == "shard 2/2: 3 of 5 components to execute, about 6 of 12 s"
+    assert sorted(started) == ["broken/0", "chain/0", "pair/0", "pair/1", "short/0"]  # each once
+    assert started[:2] == ["chain/0", "pair/1"] and started[2:] == ["broken/0", "pair/0", "short/0"]
+    error = f"{tmp_path / 'posts' / 'broken.md'}:4: error: name 'undefined_name' is not defined"
+    assert [k for k in lines if error in lines[k]] == [1]  # reported by one shard only, the first by the posts' order
 
     merged = tmp_path / "cache"
-    files = [sorted(str(p.relative_to(tmp_path / f"cache-{k}")) for p in (tmp_path / f"cache-{k}").rglob("*")
-                    if p.is_file()) for k in (1, 2)]
-    assert files[0] and files[1] and not set(files[0]) & set(files[1])  # no two shards write the same file
+    one, two = files_of(tmp_path / "cache-1"), files_of(tmp_path / "cache-2")
+    assert one and two and not one & two  # no two shards write the same file
     for k in (1, 2):
         shutil.copytree(tmp_path / f"cache-{k}", merged, dirs_exist_ok=True)
 
     started.clear()
     (tmp_path / "posts" / "broken.md").unlink()
-    final = []
     assert build(Options(posts=tmp_path / "posts", out=tmp_path / "site", cache=merged,
-                         snippets=tmp_path / "snippets"), final.append) == 0
-    assert started == [] and (tmp_path / "site" / "long" / "index.html").is_file()
+                         snippets=tmp_path / "snippets"), lambda line: None) == 0
+    assert started == [] and (tmp_path / "site" / "pair" / "index.html").is_file()
 
-    # After an edit to every post, the times recorded in the cache balance the shards, not the
-    # cell counts: short ran for 10 s, long for 4 and medium for 3.
-    for post in ("long", "medium", "short"):
-        text = POSTS[f"{post}.md"].replace("```python\n", "```python\nw = 0\n", 1)
+    # After an edit to every post, the times recorded in the cache's entries balance the shards,
+    # not the cell counts: short/0 ran for 10 s, chain/0 for 4, pair's components for 2 each.
+    for post in ("chain", "pair", "short"):
+        text = POSTS[f"{post}.md"].replace("```python\n", "```python\nw = 0\n")
         (tmp_path / "posts" / f"{post}.md").write_text(text)
     first = []
-    build(Options(posts=tmp_path / "posts", cache=merged, shard=Shard(1, 2)), first.append)
-    assert first[0] == "shard 1/2: 1 of 3 posts, about 10 of 17 s of execution"
-    assert started == ["short"]
+    assert build(Options(posts=tmp_path / "posts", cache=merged, shard=Shard(1, 2)), first.append) == 0
+    assert first[0] == "shard 1/2: 1 of 4 components to execute, about 10 of 18 s"
+    assert started == ["short/0"]
 
 
-def test_a_shard_of_cached_work_executes_nothing(tmp_path, monkeypatch):
+def test_a_shard_of_cached_work_executes_nothing(tmp_path, monkeypatch, started):
     from kernelblog import pipeline
 
     def no_lock(*args):
@@ -109,13 +121,12 @@ def test_a_shard_of_cached_work_executes_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pipeline, "_one_build_at_a_time", no_lock)  # shards run side by side
     write_post(tmp_path / "posts", "short.md", POSTS["short.md"])
-    started = []
-    fake_execution(monkeypatch, started)
     options = Options(posts=tmp_path / "posts", cache=tmp_path / "cache", shard=Shard(1, 1))
-    assert build(options, lambda line: None) == 0 and started == ["short"]
+    assert build(options, lambda line: None) == 0 and started == ["short/0"]
     lines = []
-    assert build(options, lines.append) == 0 and started == ["short"]
-    assert lines[0] == "shard 1/1: 1 of 1 posts, about 0 of 0 s of execution"
+    assert build(options, lines.append) == 0 and started == ["short/0"]
+    assert lines[0] == "shard 1/1: 0 of 0 components to execute, about 0 of 0 s"
+    assert not (tmp_path / "cache" / "timings.json").exists()  # one file every shard would write
 
 
 SLOW_POSTS = {  # dated: without a date, the feed orders posts by when they ran
@@ -136,7 +147,8 @@ CACHED = [  # provenance: the final build says the outputs come from an earlier 
 
 @pytest.mark.slow
 def test_three_shards_merged_by_copying_build_the_same_site_as_one_machine(tmp_path, monkeypatch):
-    from test_determinism import TIMINGS
+    """Real kernels: three shards, each with its own cache folder, as on three machines."""
+    from test_determinism import masked as timings_masked
 
     for name, text in SLOW_POSTS.items():
         write_post(tmp_path / "posts", name, text)
@@ -146,19 +158,23 @@ def test_three_shards_merged_by_copying_build_the_same_site_as_one_machine(tmp_p
                        jobs=1, **kwargs)
 
     assert build(options("single", cache=tmp_path / "single-cache"), lambda line: None) == 0
-    started, real = [], execute.execute_post
+    started, real = [], execute.execute_component
 
-    def counting(completed, *args, **kwargs):
-        started.append(completed.post.slug)
-        return real(completed, *args, **kwargs)
+    def counting(kernel, path, sub, *args, **kwargs):
+        from kernelblog.cells import CellMeta
 
-    monkeypatch.setattr(execute, "execute_post", counting)
+        started.append(f"{path.stem}/{CellMeta.of(sub.cells[0]).component}")
+        return real(kernel, path, sub, *args, **kwargs)
+
+    monkeypatch.setattr(execute, "execute_component", counting)
     shards = [tmp_path / f"cache-{k}" for k in (1, 2, 3)]  # one machine each
     for k, cache in enumerate(shards, start=1):
         before = len(started)
         assert build(options("unused", cache=cache, shard=Shard(k, 3)), lambda line: None) == 0
-        assert len(started) == before + 1  # one post each
-    assert sorted(started) == ["alpha", "beta", "gamma"] and not (tmp_path / "unused" / "site").exists()
+        assert len(started) > before  # each shard has work
+    # beta's two snippets are independent: two components, which may run on two machines
+    assert sorted(started) == ["alpha/0", "beta/0", "beta/1", "gamma/0"]
+    assert not (tmp_path / "unused" / "site").exists()
 
     merged, written = tmp_path / "cache", set()
     for cache in shards:
@@ -168,19 +184,19 @@ def test_three_shards_merged_by_copying_build_the_same_site_as_one_machine(tmp_p
         shutil.copytree(cache, merged, dirs_exist_ok=True)
 
     def no_kernel(*args, **kwargs):
-        raise AssertionError("the final build executed a post")
+        raise AssertionError("the final build executed a component")
 
-    monkeypatch.setattr(execute, "execute_post", no_kernel)
+    monkeypatch.setattr(execute, "execute_component", no_kernel)
     assert build(options("sharded", cache=merged), lambda line: None) == 0
 
     def masked(folder: Path) -> dict:
         files = {}
         for path in sorted(folder.rglob("*")):
             if path.is_file():
-                data = path.read_bytes()
+                data = timings_masked(path, path.read_bytes())
                 if path.suffix in (".html", ".ipynb", ".xml"):
                     text = data.decode()
-                    for pattern, mask in TIMINGS + CACHED:
+                    for pattern, mask in CACHED:
                         text = pattern.sub(mask, text)
                     data = text.encode()
                 files[path.relative_to(folder)] = data
