@@ -414,8 +414,10 @@ def _share(options: Options, completed: list[CompletedPost], found: list[Diagnos
         if diagnostic.path in reporting or diagnostic.path not in posts:
             progress.diagnostic(diagnostic)
     failed = any(not post.ok for post in completed if post.post.path in reporting)
-    if not options.keep_going and not all(post.ok for post in completed):
-        return [], True  # as a build without --keep-going, nothing runs when a post has errors
+    if not options.keep_going and not all(post.ok for post in completed):  # as a build without --keep-going
+        if not failed:
+            progress.report(f"shard {shard}: nothing executed: a post has errors (another shard reports them)")
+        return [], True
     return [post for post in completed if post.post.slug in mine], failed
 
 
