@@ -238,7 +238,7 @@ def test_downloads_of_the_posts_need_no_kernelblog_and_keep_no_templates(folder)
 
 
 def test_a_post_that_rebinds_a_name_the_copied_library_uses_gets_a_warning(tmp_path, index):
-    text = ('# Clash\n\n```python\nIMAGE_PATTERNS = ("mine",)\nimages = 3\n```\n\n'
+    text = ('# Clash\n\n```python\nIMAGE_PATTERNS = ("mine",)\nimages = 3\nimport numpy as np\n```\n\n'
             '```python data="images"\nprint(x_train.shape)\n```\n')
     completed = complete_post(read_post(write_post(tmp_path, "clash.md", text)), index)
     warnings = [str(w) for w in download_warnings(completed)]
@@ -294,7 +294,7 @@ def test_downloads_run_as_a_reader_runs_them(slug, built_posts, reader, tmp_path
     assert saved_blocks == page
 
     script = subprocess.Popen([python, "-I", f"{slug}.py"], cwd=tmp_path, env=reader_env(script=True),
-                              text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # bytes: "\r" as printed
     try:
         notebook = nbformat.read(tmp_path / f"{slug}.ipynb", as_version=4)
         check = nbformat.v4.new_code_cell("try:\n    import kernelblog\nexcept ModuleNotFoundError as error:\n"
@@ -304,7 +304,7 @@ def test_downloads_run_as_a_reader_runs_them(slug, built_posts, reader, tmp_path
         manager = KernelManager(kernel_name="reader", kernel_spec_manager=specs)
         NotebookClient(notebook, km=manager, timeout=900, resources={"metadata": {"path": str(tmp_path)}}).execute(
             env=reader_env())
-        stdout, stderr = script.communicate(timeout=900)
+        stdout, stderr = (out.decode("utf-8", "replace") for out in script.communicate(timeout=900))
     finally:
         script.kill()
 
