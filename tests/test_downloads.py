@@ -6,6 +6,7 @@ import html
 import inspect
 import re
 import shutil
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,7 +35,11 @@ CUINIT = "E0000 00:00:1795549758.784894   13130 cuda_platform.cc:52] failed call
 def defined(source: str) -> dict:
     """The names `source` defines, run in a fresh namespace."""
     namespace: dict = {}
-    exec(compile(source, "<library>", "exec"), namespace)
+    folder = os.getcwd()  # a download's working-folder cell moves to a temporary folder
+    try:
+        exec(compile(source, "<library>", "exec"), namespace)
+    finally:
+        os.chdir(folder)
     return namespace
 
 
