@@ -6,7 +6,6 @@ import html
 import inspect
 import re
 import shutil
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,11 +34,7 @@ CUINIT = "E0000 00:00:1795549758.784894   13130 cuda_platform.cc:52] failed call
 def defined(source: str) -> dict:
     """The names `source` defines, run in a fresh namespace."""
     namespace: dict = {}
-    folder = os.getcwd()  # a download's working-folder cell moves to a temporary folder
-    try:
-        exec(compile(source, "<library>", "exec"), namespace)
-    finally:
-        os.chdir(folder)
+    exec(compile(source, "<library>", "exec"), namespace)
     return namespace
 
 
