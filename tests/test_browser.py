@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PAGE_BUDGET, ROOT, check_html5, check_links, page_weight
-from kernelblog.pipeline import OK, Options, build, complete_all
+from kernelblog.pipeline import complete_all
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -28,15 +28,9 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """posts/ built into a temporary folder, under a base path (blog/)."""
-    root = tmp_path_factory.mktemp("served")
-    lines = []
-    status = build(Options(posts=ROOT / "posts", out=root / "blog", snippets=root / "snippets", cache=root / "cache",
-                           jobs=2),
-                   report=lines.append)
-    assert status == OK, "\n".join(lines)
-    return root / "blog"
+def site(built_posts):
+    """posts/ built into a temporary folder, under a base path (blog/); shared with the downloads' tests."""
+    return built_posts
 
 
 @pytest.fixture(scope="module")
