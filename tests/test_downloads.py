@@ -4,6 +4,7 @@ and (slow) they run where kernelblog is not installed and print what the page sh
 import ast
 import html
 import inspect
+import os
 import re
 import shutil
 import subprocess
@@ -32,7 +33,11 @@ CUINIT = "E0000 00:00:1795549758.784894   13130 cuda_platform.cc:52] failed call
 def defined(source: str) -> dict:
     """The names `source` defines, run in a fresh namespace."""
     namespace: dict = {}
-    exec(compile(source, "<library>", "exec"), namespace)
+    cwd = os.getcwd()
+    try:
+        exec(compile(source, "<library>", "exec"), namespace)
+    finally:
+        os.chdir(cwd)  # a download's set-up cell moves into a temporary folder that is gone afterwards
     return namespace
 
 
