@@ -674,8 +674,8 @@ for n in LABEL_COUNTS:
 # square; other sizes fall back to the 224 weights with a warning), and scaled the way the
 # pretraining data was, with the model family's `preprocess_input`: MobileNetV2's maps
 # pixel values in [0, 255] to [-1, 1], so our images in [0, 1] must first be multiplied by
-# 255. Leaving either out feeds the pretrained filters inputs unlike anything they were
-# trained on, and it fails silently, with poor accuracy rather than an error.
+# 255. Leaving either out feeds the pretrained filters inputs unlike those they were
+# trained on; neither mistake raises an error, both only cost accuracy.
 # `MobileNetV2(weights="imagenet", include_top=False)` downloads the weights once and
 # caches them under `~/.keras/models`; offline, `weights=` also accepts the path of a
 # weights file copied there by other means. Here is the same pipeline with random weights,
