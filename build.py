@@ -36,8 +36,10 @@ def build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", type=Path, default=Path(".kernelblog-cache"),
                         help="execution cache folder (.kernelblog-cache/)")
     parser.add_argument("--force", action="store_true", help="execute everything, ignoring the cache")
-    parser.add_argument("--jobs", type=at_least_one, default=os.cpu_count() or 1, help="posts executed in parallel")
+    parser.add_argument("--jobs", type=at_least_one, default=os.cpu_count() or 1, help="kernels running components in parallel")
     parser.add_argument("--timeout", type=positive, default=600, help="limit for one cell, in seconds")
+    parser.add_argument("--memory", type=positive, default=None, metavar="GIB",
+                        help="memory the kernels may use together, in GiB (half of what is available)")
 
 
 def main(argv=None) -> int:

@@ -67,6 +67,14 @@ def library_for(codes: list[str], root: Path = ROOT.parent) -> Library | None:
     return Library(collected.source(), names, tuple(_relative(module) for module in collected.order))
 
 
+def bound_names(code: str) -> list[tuple[str, int]]:
+    """(name, line) for each module-level name `code` binds, in order; none when it does not parse."""
+    try:
+        return [(name, statement.lineno) for statement in ast.parse(code).body for name in _bound(statement)]
+    except SyntaxError:
+        return []
+
+
 def _relative(module: str) -> str:
     return f"{module.replace('.', '/')}.py"
 

@@ -4,9 +4,9 @@ and (slow) they run where kernelblog is not installed and print what the page sh
 import ast
 import html
 import inspect
-import os
 import re
 import shutil
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +22,9 @@ from kernelblog.extract import library_for, library_imports, without_library_imp
 from kernelblog.outputs import page_outputs, shown_text
 from kernelblog.pipeline import complete_all
 from kernelblog.read import read_post
-from kernelblog.write import download_notebook, download_notebook_text, download_script_text, shown_outputs
+from kernelblog.site import Site, site_files
+from kernelblog.write import (download_notebook, download_notebook_text, download_script_text, download_warnings,
+                              shown_outputs)
 
 PACKAGE = ROOT / "kernelblog"
 NOISE = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
@@ -33,11 +35,11 @@ CUINIT = "E0000 00:00:1795549758.784894   13130 cuda_platform.cc:52] failed call
 def defined(source: str) -> dict:
     """The names `source` defines, run in a fresh namespace."""
     namespace: dict = {}
-    cwd = os.getcwd()
+    folder = os.getcwd()  # a download's working-folder cell moves to a temporary folder
     try:
         exec(compile(source, "<library>", "exec"), namespace)
     finally:
-        os.chdir(cwd)  # a download's set-up cell moves into a temporary folder that is gone afterwards
+        os.chdir(folder)
     return namespace
 
 
@@ -238,6 +240,18 @@ def test_downloads_of_the_posts_need_no_kernelblog_and_keep_no_templates(folder)
         imported = {alias.name for node in library_imports("\n".join(codes)) for alias in node.names}
         assert imported <= set(defined(notebook.cells[1].source)), completed.post.slug
         assert "{python}" not in download_script_text(completed, executed.notebook)
+
+
+def test_a_post_that_rebinds_a_name_the_copied_library_uses_gets_a_warning(tmp_path, index):
+    text = ('# Clash\n\n```python\nIMAGE_PATTERNS = ("mine",)\nimages = 3\n```\n\n'
+            '```python data="images"\nprint(x_train.shape)\n```\n')
+    completed = complete_post(read_post(write_post(tmp_path, "clash.md", text)), index)
+    warnings = [str(w) for w in download_warnings(completed)]
+    assert warnings == [f"{tmp_path / 'clash.md'}:4: warning: 'IMAGE_PATTERNS' is also defined by the dataset "
+                        "library's code that the downloads copy in, which would then use this one: rename it"]
+    reported = []
+    site_files(Site(), [completed], {"clash": executed_with(completed, [[], []])}, reported.append)
+    assert reported == warnings
 
 
 # A reader's run (slow): the built site's downloads, where kernelblog is not installed.
