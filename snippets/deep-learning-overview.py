@@ -498,17 +498,19 @@ plt.show()
 
 # %% [markdown]
 # After the first epoch the generated points score `{python} f"{snapshots.distances[1]:.4f}"`;
-# after the last, `{python} f"{final:.4f}"`. The lowest value, `{python} f"{snapshots.distances[best_epoch]:.4f}"`,
-# came at epoch `{python} best_epoch`: the path need not be monotonic, because each
-# network's update changes the other's objective. Against the references, the final
+# after the last, `{python} f"{final:.4f}"`. The lowest value along the way,
+# `{python} f"{snapshots.distances[best_epoch]:.4f}"`, came at epoch `{python} best_epoch`.
+# The path need not be monotonic, because each network's update changes the other's
+# objective. Against the references, the final
 # samples are
 # `{python} "within the real-against-real noise floor: at this sample size the MMD cannot tell them from real points" if final <= floor.max() else "above the noise floor but below the moment-matched Gaussian: closer to the crescent than any Gaussian cloud, and still distinguishable from real points" if final < gaussian_distance else "no closer than the moment-matched Gaussian: by this measure the generator has not learned the crescent's shape"`
 # (noise floor up to `{python} f"{floor.max():.4f}"`, Gaussian
 # `{python} f"{gaussian_distance:.4f}"`). The figure shows the same progress in space.
-# After the first epoch the generated points are a blob at the centre. By epoch 10 they
-# follow the arc but spill far past its tips, and by epoch 30 they lie along it, with a
-# few stray points beyond its ends. Those stray points, and the density along the arc,
-# are where to look for the remaining distance.
+# After the first epoch the generated points are a narrow vertical cloud over the right
+# half of the crescent. By epoch 10 they cover only its left arm: the generator has
+# collapsed onto part of the distribution, the failure described above. By epoch 30 they
+# lie along the whole arc, with a few stray points beyond its ends. Those stray points,
+# and the density along the arc, are where to look for the remaining distance.
 #
 # ## Transfer learning
 #
@@ -529,6 +531,7 @@ plt.show()
 
 # %%
 import keras
+import numpy as np
 from keras import Input, Sequential
 from keras.layers import Conv2D, Dense, GlobalAveragePooling2D, MaxPooling2D
 from keras.optimizers import Adam
@@ -722,12 +725,6 @@ for n in LABEL_COUNTS:
 # caches them under `~/.keras/models`; offline, `weights=` also accepts the path of a
 # weights file copied there by other means. Here is the same pipeline with random weights,
 # to show the sizes (Sandler et al., 2018):
-
-# %%
-import keras
-
-keras.backend.clear_session()
-keras.utils.set_random_seed(0)
 
 # %%
 from keras.applications import MobileNetV2
