@@ -18,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .read import FIGURE_OPTIONS
 from .settings import DATASETS
 
 if TYPE_CHECKING:  # nbformat loads only when an entry is restored
@@ -66,10 +67,12 @@ def key(notebook: nbformat.NotebookNode, options: list[dict], shared: dict) -> s
     """The key of a component's (or a post's) notebook: each code cell's source and options, in
     order, plus `shared`.
 
-    `options` are the fence options of its code cells (the data declarations among them).
+    `options` are the fence options of its code cells (the data declarations among them);
+    captions and alt texts are words for the page, not inputs, and stay out of the key.
     """
     from .cells import CellMeta
 
+    options = [{k: v for k, v in cell_options.items() if k not in FIGURE_OPTIONS} for cell_options in options]
     cells = [[cell.source, CellMeta.of(cell).key()] for cell in notebook.cells if cell.cell_type == "code"]
     text = json.dumps({"cells": cells, "options": options, "shared": shared}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
