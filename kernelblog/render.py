@@ -29,12 +29,12 @@ from .cells import CellMeta
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .read import Post
+from .settings import TEMPLATES
 from .site import Site, tag_slug
 
 if TYPE_CHECKING:  # rendering needs no kernel machinery
     from .execute import ExecutedPost
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 PLUGINS = ["strikethrough", "table", "footnotes", "url", "math"]
 FORMATTER = HtmlFormatter(nowrap=True)
 CODE_STYLES = {"light": "xcode", "dark": "monokai"}  # Pygments styles with 4.5:1 contrast on our code background

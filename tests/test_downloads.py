@@ -249,7 +249,7 @@ def test_a_post_that_rebinds_a_name_the_copied_library_uses_gets_a_warning(tmp_p
                         "library's code that the downloads copy in, which would then use this one: rename it"]
     reported = []
     site_files(Site(), [completed], {"clash": executed_with(completed, [[], []])}, reported.append)
-    assert reported == warnings
+    assert [str(warning) for warning in reported] == warnings  # Diagnostics, as values
 
 
 # A reader's run (slow): the built site's downloads, where kernelblog is not installed.
@@ -291,7 +291,9 @@ def test_downloads_run_as_a_reader_runs_them(slug, built_posts, reader, tmp_path
     page = page_texts(site / slug / "index.html")
     saved = nbformat.read(tmp_path / f"{slug}.ipynb", as_version=4)
 
-    # The notebook's saved outputs are the page's.
+    # The notebook's saved outputs are the page's, with no line the page's filter would drop.
+    streams = [o.text for c in saved.cells for o in c.get("outputs", []) if o.output_type == "stream"]
+    assert streams and all(shown_text(text) == text for text in streams)
     saved_blocks = [b.text.rstrip("\n") for c in saved.cells for b in page_outputs(c.get("outputs", []))
                     if hasattr(b, "text")]
     assert saved_blocks == page
