@@ -22,6 +22,15 @@ def at_least_one(text: str) -> int:
     return value
 
 
+def size(text: str) -> int:
+    from kernelblog.isolation import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -38,6 +47,14 @@ def build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="execute everything, ignoring the cache")
     parser.add_argument("--jobs", type=at_least_one, default=os.cpu_count() or 1, help="posts executed in parallel")
     parser.add_argument("--timeout", type=positive, default=600, help="limit for one cell, in seconds")
+    parser.add_argument("--isolation", choices=("auto", "required", "off"),
+                        help="run kernels in the bubblewrap sandbox: auto (where bwrap works, the default; "
+                             "or the isolation setting), required (exit 2 without it), off")
+    parser.add_argument("--memory", type=size, help="memory of one kernel's processes (default: 4G, "
+                        "less where --jobs kernels would not fit)")
+    parser.add_argument("--disk", type=size, help="size of each writable folder of a sandboxed kernel "
+                        "(its working folder, /tmp, /dev/shm; default: 1G, less where --jobs would not fit)")
+    parser.add_argument("--processes", type=at_least_one, help="processes one kernel may run at once (256)")
 
 
 def main(argv=None) -> int:

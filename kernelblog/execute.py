@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -20,8 +19,10 @@ from pathlib import Path
 import nbformat
 import psutil
 
+from . import isolation as sandboxing
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
+from .isolation import Isolation
 
 # Keeps TensorFlow's C++ start-up logging down; what still comes through is filtered at render.
 KERNEL_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
@@ -46,12 +47,15 @@ class ExecutedPost:
 
 
 def execute_post(completed: CompletedPost, timeout: float = 600, keep_going: bool = False,
-                 on_cell: Callable[[int, int], None] | None = None) -> ExecutedPost:
+                 on_cell: Callable[[int, int], None] | None = None,
+                 isolation: Isolation | None = None) -> ExecutedPost:
     """Run every cell in order in a fresh kernel; stop at the first cell that fails, or with
     `keep_going` run the rest too (a dead kernel or the build's setup failing stops it).
 
-    `on_cell(i, n)` is called before the i-th of the n code cells runs (from 1).
+    `on_cell(i, n)` is called before the i-th of the n code cells runs (from 1). The kernel
+    runs in the sandbox and under the limits of `isolation` (default: no sandbox, default limits).
     """
+    isolation = isolation or Isolation(False, sandboxing.default_limits(1))
     if _STOPPED.is_set():
         raise KeyboardInterrupt("the build was interrupted")
     notebook = completed.notebook()
@@ -61,14 +65,18 @@ def execute_post(completed: CompletedPost, timeout: float = 600, keep_going: boo
     package_root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ, **KERNEL_ENV)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    with tempfile.TemporaryDirectory(prefix="kernelblog-run-") as workdir:
+    with sandboxing.runtime_folder() as runtime:
+        runtime = Path(runtime)
+        workdir = runtime / "work"
+        workdir.mkdir()
         # No nbclient timeout: the watchdog interrupts, then kills (nbclient can wait forever).
         client = _bounded_client()(notebook, timeout=None, kernel_name="python3", extra_arguments=[STARTUP],
-                                resources={"metadata": {"path": workdir}})
+                                   resources={"metadata": {"path": str(workdir)}},
+                                   km=sandboxing.kernel_manager(isolation, runtime, workdir))
         kernel = None
         try:
-            with client.setup_kernel(env=env, stderr=subprocess.DEVNULL):
-                kernel = _Kernel(client.km.provisioner.process)
+            with client.setup_kernel(env=env, stderr=subprocess.DEVNULL, cleanup_kc=True):
+                kernel = _Kernel(client.km.provisioner.process, isolation, runtime)
                 code_cells = sum(cell.cell_type == "code" for cell in notebook.cells)
                 for index, cell in enumerate(notebook.cells):
                     if cell.cell_type != "code":
@@ -103,6 +111,8 @@ def _run_cell(client, kernel: _Kernel, cell, index: int, limit: float, raises: s
         client.execute_cell(cell, index)
         error = None
     except DeadKernelError:
+        if kernel.watcher.tripped:
+            return kernel.watcher.tripped
         if watchdog.fired == "killed":
             return f"the cell timed out after {limit:g} s and ignored the interrupt; the kernel was killed"
         return "the kernel died while running this cell: " + kernel.death()
@@ -153,10 +163,12 @@ class _Kernel:
     """A running kernel's process: its process group (its own session), the processes it
     started, and how it died."""
 
-    def __init__(self, process: subprocess.Popen):
+    def __init__(self, process: subprocess.Popen, isolation: Isolation, runtime: Path):
         self.process = process
-        self.pgid = os.getpgid(process.pid)
+        self.isolation = isolation
+        self.pgid = sandboxing.signal_group(process, isolation)
         self.children: list[psutil.Process] = []
+        self.watcher = sandboxing.Watcher(process, isolation.limits, runtime / "ipc" if isolation.sandbox else None)
         with _LOCK:
             _RUNNING.add(self.pgid)
         if _STOPPED.is_set():
@@ -168,7 +180,7 @@ class _Kernel:
     def death(self) -> str:
         """How the kernel died, in words."""
         try:
-            code = self.process.wait(timeout=5)
+            code = sandboxing.exit_code(self.process.wait(timeout=5), self.isolation)
         except subprocess.TimeoutExpired:
             return "it stopped answering"
         if code == -signal.SIGKILL:
@@ -184,11 +196,14 @@ class _Kernel:
 
     def kill_leftovers(self) -> None:
         """Kill the kernel's process group and every process it started that still runs."""
+        self.watcher.stop()
         with _LOCK:
             _RUNNING.discard(self.pgid)
         if self.alive():
             self.note_children()
         _kill_group(self.pgid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            self.process.kill()  # sandboxed: the outer bwrap, whose death ends the sandbox
         for child in self.children:
             with contextlib.suppress(psutil.Error):
                 child.kill()  # psutil checks that the pid still names the same process

@@ -38,6 +38,10 @@ class Options:
     jobs: int = os.cpu_count() or 1
     timeout: float = 600
     keep_going: bool = False
+    isolation: str | None = None  # auto, required or off; None: the isolation setting (auto)
+    memory: int | None = None  # bytes per kernel; None: isolation.default_limits
+    disk: int | None = None  # bytes per writable folder of a sandboxed kernel
+    processes: int | None = None  # per kernel
 
 
 def build(options: Options, report: Callable[[str], None] | None = None) -> int:
@@ -134,6 +138,8 @@ def _build(options: Options, progress: Progress) -> int:
         completed = complete_all(options.posts, progress.report)
         _check_out(options)
         site = load_site(options.posts.resolve().parent / "pyproject.toml")
+        isolation = _isolation(options, site.isolation, progress) if (options.isolation or site.isolation) == "required" \
+            else None
     except BadInput as error:
         progress.report(str(error.diagnostic))
         return BAD_INPUT
@@ -164,7 +170,8 @@ def _build(options: Options, progress: Progress) -> int:
         else:
             pending.append((post, post_key))
     if pending:
-        failed = _execute(options, pending, cache, executed, progress) or failed
+        isolation = isolation or _isolation(options, site.isolation, progress)
+        failed = _execute(options, pending, cache, executed, progress, isolation) or failed
     if options.check or (failed and not options.keep_going):
         return SNIPPET_FAILED if failed else OK
 
@@ -202,14 +209,29 @@ def _from_cache(cache: Cache, key: str, post: CompletedPost, notebook, progress:
     return ExecutedPost(notebook, seconds=entry.seconds, executed_at=entry.executed_at, cached=True)
 
 
-def _execute(options: Options, pending: list, cache: Cache, executed: dict, progress: Progress) -> bool:
+def _isolation(options: Options, setting: str, progress: Progress):
+    """The kernels' sandbox and limits, from the options and the isolation setting; BadInput
+    when the sandbox is required and bwrap does not work."""
+    from .isolation import Limits, choose, default_limits
+
+    defaults = default_limits(options.jobs)
+    limits = Limits(options.memory or defaults.memory, options.disk or defaults.disk,
+                    options.processes or defaults.processes)
+    return choose(options.isolation or setting, limits, lambda warning: progress.report(str(warning)))
+
+
+def _execute(options: Options, pending: list, cache: Cache, executed: dict, progress: Progress, isolation) -> bool:
     """Run the pending posts in parallel kernels, caching each success; return whether any failed."""
     from .execute import ExecutedPost, execute_post
+    from .isolation import remove_stale_runtimes
+
+    remove_stale_runtimes()  # connection files and sockets of builds that were killed
 
     def run(post: CompletedPost):
         path = post.post.path
         progress.running(path, 0, progress.rows[path].cells)  # the kernel starts
-        return execute_post(post, options.timeout, options.keep_going, lambda i, n: progress.running(path, i, n))
+        return execute_post(post, options.timeout, options.keep_going, lambda i, n: progress.running(path, i, n),
+                            isolation)
 
     failed = False
     with ThreadPoolExecutor(max_workers=max(options.jobs, 1)) as pool:

@@ -89,6 +89,9 @@ def rebuild(options: Options) -> int:
                "--timeout", str(options.timeout), "--keep-going"]
     if options.force:
         command.append("--force")
+    for name in ("isolation", "memory", "disk", "processes"):
+        if getattr(options, name) is not None:
+            command += [f"--{name}", str(getattr(options, name))]
     return subprocess.run(command).returncode
 
 

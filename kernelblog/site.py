@@ -30,6 +30,7 @@ class Site:
     description: str = "A technical deep-learning blog whose code really ran."
     author: str = "kernelblog"
     base_url: str = "http://localhost:8000/"  # where the site is published; used only by the feed and sitemap
+    isolation: str = "auto"  # kernels in the bubblewrap sandbox: auto, required or off (--isolation)
 
     def url(self, path: str = "") -> str:
         return self.base_url + path
@@ -46,6 +47,9 @@ def load_site(pyproject: Path) -> Site:
             expected = f"one of {', '.join(sorted(known))}" if key not in known else "a string"
             raise BadInput(Diagnostic(pyproject, key_line(text, key), "error",
                                       f"[tool.kernelblog] {key}: expected {expected}"))
+    if table.get("isolation", "auto") not in ("auto", "required", "off"):
+        raise BadInput(Diagnostic(pyproject, key_line(text, "isolation"), "error",
+                                  "[tool.kernelblog] isolation: expected auto, required or off"))
     if "base_url" in table and not table["base_url"].endswith("/"):
         table["base_url"] += "/"
     return Site(**table)
