@@ -23,6 +23,7 @@ from . import isolation as sandboxing
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .isolation import Isolation
+from .outputs import TextCap
 
 # Keeps TensorFlow's C++ start-up logging down; what still comes through is filtered at render.
 KERNEL_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
@@ -44,6 +45,7 @@ class ExecutedPost:
     executed_at: str = ""  # when the kernel ran it, ISO 8601 in UTC
     cached: bool = False  # outputs came from the execution cache
     failures: list[Diagnostic] = field(default_factory=list)  # every failing cell, with keep_going
+    warnings: list[Diagnostic] = field(default_factory=list)  # cells whose output was cut
 
 
 def execute_post(completed: CompletedPost, timeout: float = 600, keep_going: bool = False,
@@ -86,6 +88,9 @@ def execute_post(completed: CompletedPost, timeout: float = 600, keep_going: boo
                     meta = cell.metadata["kernelblog"]
                     limit = meta.get("timeout", math.ceil(timeout))
                     message = _run_cell(client, kernel, cell, index, limit, meta.get("raises"))
+                    if client.truncated:
+                        result.warnings.append(Diagnostic(completed.post.path, meta["line"], "warning",
+                                                          client.truncated))
                     if message:
                         if meta["role"] == "preamble":
                             message = "the build's setup cell failed: " + message
@@ -105,7 +110,7 @@ def _run_cell(client, kernel: _Kernel, cell, index: int, limit: float, raises: s
     """Run one cell under the watchdog; the failure message, or None when it ran as expected."""
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 
-    client.kept = client.dropped = client.displays = 0
+    client.cap, client.displays, client.truncated = TextCap(MAX_TEXT), 0, ""
     watchdog = _Watchdog(kernel, limit)
     try:
         client.execute_cell(cell, index)
@@ -241,19 +246,14 @@ def _bounded_client() -> type:
     from nbclient import NotebookClient
 
     class BoundedClient(NotebookClient):
-        kept = dropped = displays = 0
+        cap, displays, truncated = TextCap(MAX_TEXT), 0, ""
 
         def output(self, outs, msg, display_id, cell_index):
             content = msg["content"]
             if msg["msg_type"] == "stream":
-                text = content.get("text", "")
-                room = max(MAX_TEXT - self.kept, 0)
-                if len(text) > room:
-                    self.dropped += len(text) - room
-                    if not room:
-                        return None
-                    content["text"] = text[:room]
-                self.kept += len(content["text"])
+                content["text"] = self.cap.take(content.get("name", "stdout"), content.get("text", ""))
+                if not content["text"]:
+                    return None
             elif msg["msg_type"] in ("display_data", "execute_result"):
                 self.displays += 1
                 if self.displays > MAX_DISPLAYS:
@@ -264,15 +264,19 @@ def _bounded_client() -> type:
 
 
 def _note_truncation(client, cell) -> None:
-    """Append a visible marker to a cell whose output was cut."""
+    """Append the end of the cell's printed text, after a marker where it was cut, and a marker
+    for displays left out; say what was cut in `client.truncated`."""
+    for name, text in client.cap.rest():
+        cell.outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
     dropped = []
-    if client.dropped:
-        dropped.append(f"{client.dropped:,} more characters")
+    if client.cap.cut:
+        dropped.append(f"the middle {client.cap.cut:,} characters of its printed text")
     if client.displays > MAX_DISPLAYS:
-        dropped.append(f"{client.displays - MAX_DISPLAYS:,} more displayed outputs")
-    if dropped:
-        marker = f"\n[output truncated by the build: {' and '.join(dropped)} were not kept]\n"
+        dropped.append(f"{client.displays - MAX_DISPLAYS:,} displayed outputs after the first {MAX_DISPLAYS}")
+        marker = f"\n[output truncated by the build: {client.displays - MAX_DISPLAYS:,} more displayed outputs were not kept]\n"
         cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=marker))
+    if dropped:
+        client.truncated = f"the cell's output was cut: the build left out {' and '.join(dropped)}"
 
 
 def _error_line(cell: nbformat.NotebookNode) -> int | None:

@@ -175,7 +175,7 @@ def kernel_manager(isolation: Isolation, runtime: Path, workdir: Path):
     """A jupyter_client KernelManager whose connection file is in `runtime`; sandboxed, it talks
     over unix sockets in `runtime`/ipc, the one folder the sandbox can write that the build
     sees, and launches the kernel inside bwrap."""
-    from jupyter_client import KernelManager
+    from jupyter_client import AsyncKernelManager as KernelManager  # what nbclient itself would create
 
     class SandboxedKernelManager(KernelManager):
         """Wraps the kernel's command in bwrap (jupyter_client's format_kernel_cmd hook)."""

@@ -162,7 +162,8 @@ def _build(options: Options, progress: Progress) -> int:
             continue
         progress.add(post.post.path, cells)
         code_options = [done.cell.options for done in post.cells if done.cell.kind == "code"]
-        post_key = cache_key(notebook, code_options, shared)
+        # The slug is part of the key: an entry written for one post is never used for another.
+        post_key = cache_key(notebook, code_options, dict(shared, post=post.post.slug))
         hit = None if options.force else _from_cache(cache, post_key, post, notebook, progress)
         if hit:
             executed[post.post.slug] = hit
@@ -179,6 +180,7 @@ def _build(options: Options, progress: Progress) -> int:
         if post.post.slug not in executed:  # found before running, under --keep-going
             executed[post.post.slug] = ExecutedPost(post.notebook())
     warnings = [str(d) for post in completed for d in post.diagnostics if d.severity == "warning"]
+    warnings += [str(d) for result in executed.values() for d in result.warnings]  # outputs cut
 
     def report_page(line: str) -> None:  # outputs left off a page
         warnings.append(line)
@@ -244,6 +246,8 @@ def _execute(options: Options, pending: list, cache: Cache, executed: dict, prog
                 result = ExecutedPost(post.notebook(), Diagnostic(post.post.path, 1, "error",
                                                                   f"could not execute the post: {error!r}"))
             executed[post.post.slug] = result
+            for warning in result.warnings:
+                progress.report(str(warning))
             if result.failure:
                 failed = True
             else:
