@@ -6,6 +6,7 @@ import pytest
 
 from conftest import ROOT
 from kernelblog.execute import execute_post
+from kernelblog.isolation import choose, default_limits
 from kernelblog.outputs import page_outputs
 from kernelblog.pipeline import complete_all
 
@@ -22,7 +23,8 @@ def printed(executed) -> str:
 
 @pytest.fixture(scope="module")
 def executed():
-    return {post.post.slug: execute_post(post) for post in COMPLETED}
+    isolation = choose("auto", default_limits(1))  # sandboxed where bwrap works, as the build runs them
+    return {post.post.slug: execute_post(post, isolation=isolation) for post in COMPLETED}
 
 
 @pytest.mark.parametrize("slug", [post.post.slug for post in COMPLETED])
