@@ -207,12 +207,11 @@ class _Kernel:
         if self.alive():
             self.note_children()
         _kill_group(self.pgid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            self.process.kill()  # sandboxed: the outer bwrap, whose death ends the sandbox
         for child in self.children:
             with contextlib.suppress(psutil.Error):
                 child.kill()  # psutil checks that the pid still names the same process
-        psutil.wait_procs(self.children, timeout=5)
+        sandboxing.end(self.process, self.isolation)
+        sandboxing.wait_dead(self.children, timeout=5)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
 

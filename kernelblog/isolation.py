@@ -20,6 +20,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,6 +207,35 @@ def exit_code(code: int, isolation: Isolation) -> int:
     if isolation.sandbox and 128 < code < 128 + signal.NSIG:
         return -(code - 128)
     return code
+
+
+def end(process: subprocess.Popen, isolation: Isolation) -> None:
+    """Sandboxed, let the outer bwrap exit once its sandbox has ended (it reaps the processes
+    inside), and kill it only if it does not, which ends the sandbox too."""
+    if not isolation.sandbox:
+        return
+    try:
+        process.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_dead(processes: list[psutil.Process], timeout: float) -> None:
+    """Wait until every process has exited. A zombie counts as dead: bwrap's inner process
+    ends as one, left for the system's init to reap, which can take a second."""
+    deadline = time.monotonic() + timeout
+    waiting = list(processes)
+    while waiting and time.monotonic() < deadline:
+        waiting = [process for process in waiting if _running(process)]
+        if waiting:
+            time.sleep(0.01)
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 class Watcher:
