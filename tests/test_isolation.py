@@ -4,8 +4,11 @@ The slow tests start kernels with --isolation required; they are skipped where b
 create its namespaces (see the README's "Security model")."""
 
 import json
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -15,7 +18,7 @@ import psutil
 import pytest
 
 from conftest import write_post
-from kernelblog import isolation
+from kernelblog import isolation, pipeline
 from kernelblog.isolation import Limits, choose, parse_size
 from kernelblog.pipeline import Options, build
 
@@ -25,8 +28,9 @@ VICTIM = "# Victim\n\n```python\nprint('the real output of the victim')\n```\n"
 
 
 def options(folder, **kwargs):
+    kwargs = {"isolation": "required", **kwargs}
     return Options(posts=folder / "posts", out=folder / "site", snippets=folder / "snippets", cache=folder / "cache",
-                   jobs=1, isolation="required", **kwargs)
+                   jobs=1, **kwargs)
 
 
 def test_required_without_bwrap_is_an_exit_2_error(tmp_path, monkeypatch):
@@ -49,6 +53,37 @@ def test_required_without_bwrap_is_an_exit_2_error(tmp_path, monkeypatch):
 
 
 GIB = 1 << 30
+
+
+def test_isolation_setting_is_checked_and_the_option_wins(tmp_path, monkeypatch):
+    write_post(tmp_path / "posts", "p.md", "# P\n\n```python\nprint(1)\n```\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.kernelblog]\ntitle = "T"\nisolation = "sometimes"\n')
+    lines = []
+    assert build(options(tmp_path, isolation=None), lines.append) == 2
+    assert lines == [f"{tmp_path / 'pyproject.toml'}:3: error: [tool.kernelblog] isolation: expected auto, "
+                     "required or off"]
+    (tmp_path / "pyproject.toml").write_text('[tool.kernelblog]\nisolation = "required"\n')
+    monkeypatch.setattr(isolation, "BWRAP", "kernelblog-no-such-bwrap")
+    isolation.unavailable.cache_clear()
+    try:
+        lines = []
+        assert build(options(tmp_path, isolation=None), lines.append) == 2
+        assert lines[0].startswith("--isolation: error: required, but kernels cannot be sandboxed")
+        monkeypatch.setattr(pipeline, "_execute", lambda *args: False)  # what runs, not how
+        assert build(options(tmp_path, isolation="off", check=True), lines.append) == 0
+    finally:
+        isolation.unavailable.cache_clear()
+
+
+def test_runtime_folders_of_builds_that_died_are_removed(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"{isolation.RUNTIME_PREFIX}{dead.stdout.strip()}-abc"
+    live = tmp_path / f"{isolation.RUNTIME_PREFIX}{os.getpid()}-def"
+    for folder in (stale, live):
+        (folder / "ipc").mkdir(parents=True)
+        (folder / "ipc" / "kernel.json").write_text("{}")
+    isolation.remove_stale_runtimes(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name]
 
 
 def test_sizes_read_as_people_write_them():
