@@ -124,8 +124,10 @@ def listener():
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    address = next(a.address for addresses in psutil.net_if_addrs().values() for a in addresses
-                   if a.family == socket.AF_INET and not a.address.startswith("127."))
+    address = next((a.address for addresses in psutil.net_if_addrs().values() for a in addresses
+                    if a.family == socket.AF_INET and not a.address.startswith("127.")), None)
+    if address is None:
+        pytest.skip("this machine has no network address but loopback")
     yield address, server.getsockname()[1], accepted
     stop.set()
     thread.join()
