@@ -23,7 +23,7 @@ from . import isolation as sandboxing
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .isolation import Isolation
-from .outputs import TextCap
+from .outputs import TextCap, without_noise
 
 # Keeps TensorFlow's C++ start-up logging down; what still comes through is filtered at render.
 KERNEL_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
@@ -250,7 +250,8 @@ def _bounded_client() -> type:
         def output(self, outs, msg, display_id, cell_index):
             content = msg["content"]
             if msg["msg_type"] == "stream":
-                content["text"] = self.cap.take(content.get("name", "stdout"), content.get("text", ""))
+                text = without_noise(content.get("text", ""))  # TF's C++ logging, from the kernel's fd 2
+                content["text"] = self.cap.take(content.get("name", "stdout"), text)
                 if not content["text"]:
                     return None
             elif msg["msg_type"] in ("display_data", "execute_result"):

@@ -176,6 +176,11 @@ def _shorten(text: str) -> str:
     return "\n".join([*lines[:HEAD_LINES], marker, *lines[-tail:]])
 
 
+def without_noise(text: str) -> str:
+    """Printed text without TensorFlow's start-up log lines (they carry the time and the pid)."""
+    return "".join(line for line in text.splitlines(keepends=True) if not TF_NOISE.match(line))
+
+
 class TextCap:
     """At most `limit` characters of one cell's printed text: the first half as it comes, then
     the latest half, held until the cell ends, so that the last state of a progress bar is the

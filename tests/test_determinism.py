@@ -28,10 +28,14 @@ plt.show()
 ```
 """
 TIMINGS = [  # (pattern, mask): Keras's per-step timings, then the provenance timings
-    (re.compile(r"\b(\d+(\.\d+)?(s|ms|us|µs) )?\d+(\.\d+)?(s|ms|us|µs)/step\b"), "#/step"),
+    # the ETA before the step time may be bold: \u001b[1m2s\u001b[0m in the .ipynb
+    (re.compile(r"(?<![\d.])(\d+(\.\d+)?(s|ms|us|µs)(\\u001b\[0m)? )?\d+(\.\d+)?(s|ms|us|µs)/step\b"), "#/step"),
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"), "#time"),  # when it ran
     (re.compile(r"(<time datetime=\"#time\">)[^<]*(</time>)"), r"\1#\2"),
     (re.compile(r"\bin \d+(\.\d+)? s\b"), "in # s"),  # how long a cell or the post took
+    # the .ipynb keeps the progress bar's raw updates: backspaces and padding as long as the timings were
+    (re.compile(r"(\\b)+"), "#b"),
+    (re.compile(r" +(\\n)"), r"\1"),
 ]
 
 
