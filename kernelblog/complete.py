@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import difflib
 import functools
 import re
@@ -15,6 +16,7 @@ import nbformat
 from pyflakes import checker, messages
 
 from .diagnostics import BadInput, Diagnostic
+from .drift import Reviser
 from .infer import DATA_NAMES, CannotInfer, first_data_use, infer_data, trains_model
 from .keras_index import ALIASES, FAMILY_HELPERS, AmbiguousName, KerasIndex
 from .read import Cell, Post
@@ -34,6 +36,7 @@ class CompletedCell:
     setup: tuple[str, ...] = ()  # data setup: from the `data` fence option, or inferred
     setup_at: int = 0  # how many of the author's lines come before the setup
     note: str = ""  # what the build inferred, for the page: "x_train (600, 32, 32, 3) ..."
+    changes: tuple[str, ...] = ()  # what the build replaced or corrected in the author's code, for the page
 
     @property
     def before(self) -> str:
@@ -71,6 +74,23 @@ class CompletedPost:
     def ok(self) -> bool:
         return not any(d.severity == "error" for d in self.diagnostics)
 
+    def static_errors(self) -> dict[int, list[Diagnostic]]:
+        """Cell number -> the errors found before running at that code cell's lines."""
+        found: dict[int, list[Diagnostic]] = {}
+        for d in self.diagnostics:
+            for number, done in enumerate(self.cells):
+                end = done.cell.line + done.cell.source.count("\n") + 1  # the closing fence
+                if d.severity == "error" and done.cell.kind == "code" and done.cell.line <= d.line <= end:
+                    found.setdefault(number, []).append(d)
+                    break
+        return found
+
+    @property
+    def runnable(self) -> bool:
+        """Whether every error is at a code cell, so that --keep-going can run the other cells."""
+        errors = sum(d.severity == "error" for d in self.diagnostics)
+        return sum(map(len, self.static_errors().values())) == errors
+
     def notebook(self) -> nbformat.NotebookNode:
         """The post as a notebook: the preamble, then every cell with its completed code.
 
@@ -86,9 +106,13 @@ class CompletedPost:
 
         preamble_lines = [1] * (self.preamble.count("\n") + 1)
         cells = [code_cell(self.preamble, "preamble", -1, 1, preamble_lines)]
+        static = self.static_errors()
         for number, done in enumerate(self.cells):
             if done.cell.kind == "code":
                 run = {key: done.cell.options[key] for key in ("timeout", "raises") if key in done.cell.options}
+                if number in static:  # with --keep-going, only what the build added runs
+                    run["static_error"] = static[number][0].message
+                    run["additions"] = "\n".join(done.imports)
                 cells.append(code_cell(done.code, "code", number, done.cell.line, done.markdown_lines(), **run))
                 continue
             values = done.cell.inline_values()
@@ -119,9 +143,23 @@ def complete_post(post: Post, index: KerasIndex, aliases: dict[str, str] | None 
     cells = [_promote(post.path, cell, index, {**ALIASES, **(aliases or {})}, diagnostics) for cell in post.cells]
     declared: dict[int, tuple[str, ...]] = {}  # cell number -> setup lines from its data option
     trees: dict[int, ast.Module] = {}  # cell number -> parsed author code, for the cells that parse
+    changes: dict[int, tuple[str, ...]] = {}  # cell number -> what drift corrections changed
+    standins: dict[int, set[str]] = {}  # cell number -> stand-ins it names where keras.datasets.<name> was
+    reviser = Reviser(index, dataset_standins())
     for number, cell in enumerate(cells):
         if cell.kind != "code":
             continue
+        try:
+            revision = reviser.revise(cell.source, _parse(_mask_magics(cell.source)))
+        except (SyntaxError, RecursionError):
+            revision = None  # reported below
+        if revision is not None:
+            cells[number] = cell = dataclasses.replace(cell, source=revision.source)
+            standins[number] = revision.referenced
+            changes[number] = tuple(f"line {cell.line + line}: {note}" if line else note
+                                    for line, note in revision.notes)
+            diagnostics += [Diagnostic(post.path, cell.line + line, severity, message)
+                            for line, severity, message in revision.problems]
         if "data" in cell.options:
             try:
                 declared[number] = data_setup(cell.options["data"])
@@ -132,9 +170,14 @@ def complete_post(post: Post, index: KerasIndex, aliases: dict[str, str] | None 
         except SyntaxError as error:
             line = cell.line + min(max(error.lineno or 1, 1), cell.source.count("\n") + 1)
             diagnostics.append(Diagnostic(post.path, line, "error", f"invalid syntax: {error.msg}"))
-    context = _Context(post.path, index, {**ALIASES, **(aliases or {})}, cells, declared, trees)
+    context = _Context(post.path, index, {**ALIASES, **(aliases or {})}, cells, declared, trees, standins)
     done = [context.complete(number, cell) for number, cell in enumerate(cells)]
-    diagnostics += context.problems
+    done = [dataclasses.replace(d, changes=tuple(dict.fromkeys(changes.get(number, ()) + d.changes)))
+            for number, d in enumerate(done)]
+    drift = {(d.line, d.message) for d in diagnostics if d.severity == "error"}
+    diagnostics += [d for d in context.problems if not (  # a removed API is not also an unknown name
+        d.message.startswith("name '") and any(line == d.line and d.message.split("'")[1] in message
+                                               for line, message in drift))]
     return CompletedPost(post, _preamble(done), tuple(done), tuple(sorted(diagnostics, key=lambda d: d.line)))
 
 
@@ -168,8 +211,10 @@ class _Context:
     """What one post's completion knows: every cell's code, what it binds, and what the build added."""
 
     def __init__(self, path: Path, index: KerasIndex, aliases: dict[str, str], cells: list[Cell],
-                 declared: dict[int, tuple[str, ...]], trees: dict[int, ast.Module]):
+                 declared: dict[int, tuple[str, ...]], trees: dict[int, ast.Module],
+                 standins: dict[int, set[str]] | None = None):
         self.path, self.index, self.aliases, self.cells = path, index, aliases, cells
+        self.standins = standins or {}
         self.declared, self.trees = declared, trees
         self.problems: list[Diagnostic] = []
         self.provided: set[str] = set()  # names an import added to an earlier cell binds
@@ -227,6 +272,10 @@ class _Context:
             setup, setup_at, note = self._data(number, cell, data)
         aliases: set[str] = set()
         from_imports: dict[str, set[str]] = {}
+        changes: list[str] = []
+        for name in self.standins.get(number, ()) - self.provided:  # `tf.keras.datasets.mnist` became `mnist`
+            from_imports.setdefault(DATASETS_MODULE, set()).add(name)
+            self.provided.add(name)
         metrics = _names_in_keyword(self.trees[number], "metrics")
         elsewhere = _names_outside_keyword(self.trees[number], "metrics")
         for name, line in uses.items():
@@ -246,9 +295,12 @@ class _Context:
                 aliases.add(statement)
                 self.provided.add(name)
                 continue
-            if name in dataset_generators():
+            if name in dataset_generators() or name in dataset_standins():
                 from_imports.setdefault(DATASETS_MODULE, set()).add(name)
                 self.provided.add(name)
+                if name in dataset_standins():
+                    changes.append(f"keras.datasets.{name} is replaced by a synthetic stand-in: "
+                                   f"{dataset_standins()[name]}")
                 continue
             if name in metrics and name in elsewhere and "keras.metrics" in self.index.names.get(name, ()):
                 self.problems.append(Diagnostic(self.path, at, "error",
@@ -267,7 +319,7 @@ class _Context:
                 self.problems.append(Diagnostic(self.path, at, "error", _unknown(name, self.index, self.aliases)))
         imports = sorted(aliases) + [f"from {module} import {', '.join(sorted(names))}"
                                      for module, names in sorted(from_imports.items())]
-        return CompletedCell(cell, tuple(imports), setup, setup_at, note)
+        return CompletedCell(cell, tuple(imports), setup, setup_at, note, tuple(changes))
 
     def _data(self, number: int, cell: Cell, data: dict[str, int]) -> tuple[tuple[str, ...], int, str]:
         """Setup lines for the conventional data names a cell uses but nothing binds, inferred
@@ -439,6 +491,15 @@ def dataset_generators() -> dict[str, tuple[str, ...]]:
     return {node.name: tuple(a.arg for a in node.args.args + node.args.kwonlyargs)
             for node in ast.parse(source).body
             if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")}
+
+
+@functools.lru_cache(maxsize=1)
+def dataset_standins() -> dict[str, str]:
+    """The dataset library's stand-ins for keras.datasets and their summaries, read without importing it."""
+    source = (Path(__file__).with_name("datasets.py")).read_text(encoding="utf-8")
+    return {node.name: statement.value.value for node in ast.parse(source).body if isinstance(node, ast.ClassDef)
+            for statement in node.body if isinstance(statement, ast.Assign)
+            and [getattr(t, "id", "") for t in statement.targets] == ["summary"]}
 
 
 def _preamble(cells: list[CompletedCell]) -> str:

@@ -174,6 +174,9 @@ def matching(input_shape: tuple[int, ...], targets: str = "sparse", outputs: int
              vocabulary: int | None = None, n_train: int = 800, n_test: int = 200, seed: int = 0):
     """Data shaped for a model: inputs of `input_shape`, targets for its loss.
 
+    A list of shapes, for a model with several inputs, gives x as a list of arrays, one per
+    input (the shapes may differ in their last dimension only).
+
     `targets` is "sparse" (int64 labels in [0, outputs)), "onehot" (float32 (n, outputs)),
     "binary" (float32 0/1, (n,)), "multilabel" (float32 0/1, (n, outputs)), "regression"
     (float32 (n,) or (n, outputs)) or "inputs" (y is x, for autoencoders). With
@@ -182,6 +185,14 @@ def matching(input_shape: tuple[int, ...], targets: str = "sparse", outputs: int
     keywords for tokens), and each regression target is a smooth function of the input,
     so a model that learns beats chance.
     """
+    if isinstance(input_shape, list):  # several inputs: one joint input, split along its last axis
+        shapes = [tuple(s) for s in input_shape]
+        if len({s[:-1] for s in shapes}) != 1 or targets == "inputs":
+            raise ValueError("several inputs must differ in their last dimension only")
+        joint = shapes[0][:-1] + (sum(s[-1] for s in shapes),)
+        (x, y), (x_test, y_test) = matching(joint, targets, outputs, vocabulary, n_train, n_test, seed)
+        cuts = np.cumsum([s[-1] for s in shapes])[:-1]
+        return (np.split(x, cuts, axis=-1), y), (np.split(x_test, cuts, axis=-1), y_test)
     rng = np.random.default_rng(seed)
     shape, n = tuple(input_shape), n_train + n_test
     classes = {"sparse": outputs, "onehot": outputs, "binary": 2}.get(targets)
@@ -204,7 +215,8 @@ def matching(input_shape: tuple[int, ...], targets: str = "sparse", outputs: int
         y = np.eye(outputs, dtype=np.float32)[y]
     elif targets == "binary":
         y = y.astype(np.float32)
-    elif targets == "inputs":
+    elif targets == "inputs":  # an autoencoder's: values in [0, 1], as a sigmoid output gives
+        x = ((x - x.min()) / max(float(x.max() - x.min()), 1e-9)).astype(x.dtype)
         y = x.copy()
     return _split(x, y, n_train)
 
@@ -271,3 +283,257 @@ def _balanced_labels(rng: np.random.Generator, n_train: int, n_test: int, classe
 
 def _split(x: np.ndarray, y: np.ndarray, n_train: int):
     return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
+
+
+# Stand-ins for keras.datasets. The build cannot download, so `mnist.load_data()` and the like
+# get these: the same tuple structure, dtypes, value ranges and shapes per example as the real
+# dataset, a few thousand seeded examples, and structure a model can learn. Each class's
+# `summary` is shown on the page where the stand-in replaces the real one.
+
+DIGIT_SEGMENTS = ("abcdef", "bc", "abged", "abgcd", "fgbc", "afgcd", "afgedc", "abc", "abcdefg", "abcdfg")
+# Segments of a seven-segment digit as lines (x0, y0, x1, y1) in a unit box, y down.
+SEGMENT_LINES = {"a": (0, 0, 1, 0), "b": (1, 0, 1, 0.5), "c": (1, 0.5, 1, 1), "d": (0, 1, 1, 1),
+                 "e": (0, 0.5, 0, 1), "f": (0, 0, 0, 0.5), "g": (0, 0.5, 1, 0.5)}
+# Fashion-MNIST's ten classes as unions of boxes (x0, y0, x1, y1) in a unit square.
+GARMENTS = (
+    ((0.3, 0.15, 0.7, 0.85), (0.1, 0.15, 0.3, 0.4), (0.7, 0.15, 0.9, 0.4)),  # T-shirt/top
+    ((0.3, 0.1, 0.48, 0.95), (0.52, 0.1, 0.7, 0.95), (0.3, 0.1, 0.7, 0.3)),  # trouser
+    ((0.3, 0.15, 0.7, 0.85), (0.1, 0.15, 0.3, 0.85), (0.7, 0.15, 0.9, 0.85)),  # pullover
+    ((0.4, 0.1, 0.6, 0.4), (0.25, 0.4, 0.75, 0.95)),  # dress
+    ((0.25, 0.1, 0.75, 0.95), (0.1, 0.1, 0.25, 0.8), (0.75, 0.1, 0.9, 0.8)),  # coat
+    ((0.1, 0.7, 0.9, 0.8), (0.2, 0.55, 0.3, 0.7), (0.5, 0.55, 0.6, 0.7)),  # sandal
+    ((0.3, 0.1, 0.7, 0.9), (0.15, 0.1, 0.3, 0.6), (0.7, 0.1, 0.85, 0.6)),  # shirt
+    ((0.1, 0.55, 0.9, 0.8), (0.45, 0.4, 0.75, 0.55)),  # sneaker
+    ((0.15, 0.4, 0.85, 0.9), (0.35, 0.2, 0.4, 0.4), (0.6, 0.2, 0.65, 0.4)),  # bag
+    ((0.4, 0.1, 0.7, 0.8), (0.1, 0.6, 0.7, 0.85)),  # ankle boot
+)
+REVIEW_WORDS = ("the", "and", "a", "of", "to", "is", "br", "in", "it", "i", "this", "that", "was", "as", "for",
+                "with", "movie", "but", "film", "on", "not", "you", "are", "his", "have", "he", "be", "one")
+POSITIVE_WORDS = ("great", "excellent", "wonderful", "best", "loved", "beautiful", "brilliant", "perfect")
+NEGATIVE_WORDS = ("bad", "worst", "awful", "boring", "terrible", "waste", "poor", "stupid")
+REUTERS_TOPICS = ("cocoa", "grain", "veg-oil", "earn", "acq", "wheat", "copper", "housing", "money-supply",
+                  "coffee", "sugar", "trade", "reserves", "ship", "cotton", "carcass", "crude", "nat-gas",
+                  "cpi", "money-fx", "interest", "gnp", "meal-feed", "alum", "oilseed", "gold", "tin",
+                  "strategic-metal", "livestock", "retail", "ipi", "iron-steel", "rubber", "heat", "jobs",
+                  "lei", "bop", "zinc", "orange", "pet-chem", "dlr", "gas", "silver", "wpi", "hog", "lead")
+VOCABULARY = 5000  # words in the stand-in text datasets, by decreasing frequency
+
+
+def _strokes(rng: np.random.Generator, n: int, side: int, lines_of) -> np.ndarray:
+    """Grey uint8 images (n, side, side): line drawings at a random place, size, slant and
+    thickness, blurred edges and noise. `lines_of(i)` gives image i's lines in a unit box."""
+    yy, xx = np.mgrid[0:side, 0:side] + 0.5
+    x = np.empty((n, side, side), dtype=np.uint8)
+    for i in range(n):
+        width, height = rng.uniform(0.3, 0.45) * side, rng.uniform(0.55, 0.7) * side
+        left, top = rng.uniform(0.1 * side, 0.9 * side - width), rng.uniform(0.1 * side, 0.9 * side - height)
+        slant, thickness = rng.uniform(-0.25, 0.25), rng.uniform(0.9, 1.8)
+        image = np.zeros((side, side))
+        for x0, y0, x1, y1 in lines_of(i):
+            ax, ay = left + x0 * width + slant * (1 - y0) * height / 2, top + y0 * height
+            bx, by = left + x1 * width + slant * (1 - y1) * height / 2, top + y1 * height
+            dx, dy = bx - ax, by - ay
+            t = np.clip(((xx - ax) * dx + (yy - ay) * dy) / max(dx * dx + dy * dy, 1e-9), 0, 1)
+            distance = np.hypot(xx - ax - t * dx, yy - ay - t * dy)
+            image = np.maximum(image, np.clip(thickness + 0.5 - distance, 0, 1))
+        image = image * rng.uniform(0.8, 1.0) + rng.normal(0, 0.04, image.shape)
+        x[i] = np.clip(image * 255, 0, 255).astype(np.uint8)
+    return x
+
+
+def _digits(n_train: int, n_test: int, seed: int):
+    rng = np.random.default_rng(seed)
+    labels = _balanced_labels(rng, n_train, n_test, 10)
+    x = _strokes(rng, len(labels), 28, lambda i: [SEGMENT_LINES[s] for s in DIGIT_SEGMENTS[labels[i]]])
+    return _split(x, labels.astype(np.uint8), n_train)
+
+
+def _garments(n_train: int, n_test: int, seed: int):
+    rng = np.random.default_rng(seed)
+    labels = _balanced_labels(rng, n_train, n_test, 10)
+    yy, xx = (np.mgrid[0:28, 0:28] + 0.5) / 28
+    x = np.empty((len(labels), 28, 28), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        scale, dx, dy = rng.uniform(0.85, 1.1), rng.uniform(-0.08, 0.08), rng.uniform(-0.08, 0.08)
+        u, v = (xx - 0.5 - dx) / scale + 0.5, (yy - 0.5 - dy) / scale + 0.5
+        shape = np.zeros((28, 28), dtype=bool)
+        for x0, y0, x1, y1 in GARMENTS[label]:
+            shape |= (u >= x0) & (u <= x1) & (v >= y0) & (v <= y1)
+        texture = rng.uniform(0.5, 0.9) + 0.1 * np.sin(2 * np.pi * rng.uniform(2, 6) * v + rng.uniform(0, 6))
+        image = shape * texture + rng.normal(0, 0.05, shape.shape)
+        x[i] = np.clip(image * 255, 0, 255).astype(np.uint8)
+    return _split(x, labels.astype(np.uint8), n_train)
+
+
+def _colour_images(n_train: int, n_test: int, classes: int, seed: int, label_dtype):
+    """uint8 (n, 32, 32, 3) images; a class is one of 8 patterns in one of several colour
+    families (hue bands), labels shaped (n, 1) as CIFAR's are."""
+    rng = np.random.default_rng(seed)
+    labels = _balanced_labels(rng, n_train, n_test, classes)
+    hues = -(-classes // len(IMAGE_PATTERNS))  # colour families needed
+    yy, xx = np.mgrid[0:32, 0:32] / 32
+    x = np.empty((len(labels), 32, 32, 3), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        pattern = _pattern(label % len(IMAGE_PATTERNS), xx, yy, rng)
+        hue = (label // len(IMAGE_PATTERNS) + rng.uniform(0.1, 0.9)) / hues
+        foreground = 0.5 + 0.5 * np.cos(2 * np.pi * (hue - np.array([0, 1 / 3, 2 / 3])))
+        background = rng.uniform(0, 0.35, 3)
+        image = pattern[..., None] * foreground + (1 - pattern[..., None]) * background
+        x[i] = np.clip((image + rng.normal(0, 0.08, image.shape)) * 255, 0, 255).astype(np.uint8)
+    return _split(x, labels.reshape(-1, 1).astype(label_dtype), n_train)
+
+
+def _word_index(topics: tuple[str, ...] = ()) -> dict[str, int]:
+    """Word -> frequency rank (from 1): common words, sentiment or topic words, then `w<rank>`."""
+    known = list(REVIEW_WORDS) + list(POSITIVE_WORDS) + list(NEGATIVE_WORDS) + [t.replace("-", "") for t in topics]
+    return {(known[rank - 1] if rank <= len(known) else f"w{rank}"): rank for rank in range(1, VOCABULARY + 1)}
+
+
+def _texts(n_train: int, n_test: int, classes: int, keyword_ranks, lengths: tuple[int, int], seed: int,
+           num_words, skip_top: int, maxlen, start_char: int, oov_char, index_from: int):
+    """Lists of word indices, encoded as keras.datasets encodes IMDB and Reuters: each list
+    starts with `start_char`, a word of rank r is r + index_from, ranks under `skip_top` or
+    from `num_words` up become `oov_char` (or are dropped when it is None), and lists longer
+    than `maxlen` are left out. Words follow a Zipf law; each class adds its own keywords."""
+    rng = np.random.default_rng(seed)
+    labels = _balanced_labels(rng, n_train, n_test, classes)
+    weights = 1 / np.arange(1, VOCABULARY + 1)
+    weights /= weights.sum()
+    xs = []
+    for label in labels:
+        length = int(rng.integers(*lengths))
+        ranks = rng.choice(VOCABULARY, size=length, p=weights) + 1
+        spots = rng.choice(length, size=max(2, length // 12), replace=False)
+        ranks[spots] = rng.choice(keyword_ranks[label], size=len(spots))
+        words = ranks + index_from
+        if oov_char is not None:
+            words = np.where((ranks < skip_top) | (num_words is not None and words >= (num_words or 0)),
+                             oov_char, words)
+        else:
+            words = words[(ranks >= skip_top) & ((num_words is None) | (words < (num_words or 0)))]
+        xs.append([start_char] + [int(w) for w in words])
+    keep = [i for i, x in enumerate(xs) if maxlen is None or len(x) <= maxlen]
+    train, test = [i for i in keep if i < n_train], [i for i in keep if i >= n_train]
+    as_array = lambda picked: np.array([xs[i] for i in picked] + [None], dtype=object)[:-1]  # noqa: E731
+    return (as_array(train), labels[train].astype(np.int64)), (as_array(test), labels[test].astype(np.int64))
+
+
+def _houses(n: int, features: int, test_split: float, seed: int, dtype):
+    """Features and a price that depends on them smoothly, with noise; float, unstandardised."""
+    rng = np.random.default_rng(seed)
+    scales = rng.uniform(1, 100, features)
+    z = rng.normal(0, 1, (n, features))
+    price = 22 + 6 * z[:, 0] - 4 * z[:, 1] + 3 * np.tanh(z[:, 2]) + 2 * z[:, 3] * z[:, 4] + rng.normal(0, 1.5, n)
+    x = (np.abs(z * 0.3 + 1) * scales).astype(dtype)
+    n_train = int(n * (1 - test_split))
+    return _split(x, np.clip(price, 5, 50).astype(dtype), n_train)
+
+
+class mnist:
+    """Stand-in for keras.datasets.mnist: seven-segment digits drawn at random places,
+    sizes, slants and thicknesses, uint8 (n, 28, 28) in [0, 255], labels uint8 0-9."""
+
+    summary = "2,000/500 images, 28×28 uint8, 10 classes (digits)"
+
+    @staticmethod
+    def load_data(path="mnist.npz", n_train=2000, n_test=500, seed=0):
+        return _digits(n_train, n_test, seed)
+
+
+class fashion_mnist:
+    """Stand-in for keras.datasets.fashion_mnist: silhouettes of the ten garment classes,
+    uint8 (n, 28, 28), labels uint8 0-9."""
+
+    summary = "2,000/500 images, 28×28 uint8, 10 classes (garment silhouettes)"
+
+    @staticmethod
+    def load_data(n_train=2000, n_test=500, seed=0):
+        return _garments(n_train, n_test, seed)
+
+
+class cifar10:
+    """Stand-in for keras.datasets.cifar10: uint8 (n, 32, 32, 3) colour patterns, labels
+    uint8 (n, 1) in 0-9."""
+
+    summary = "2,000/500 images, 32×32×3 uint8, 10 classes (pattern and colour)"
+
+    @staticmethod
+    def load_data(n_train=2000, n_test=500, seed=0):
+        return _colour_images(n_train, n_test, 10, seed, np.uint8)
+
+
+class cifar100:
+    """Stand-in for keras.datasets.cifar100: uint8 (n, 32, 32, 3), labels int64 (n, 1):
+    100 fine classes (pattern and colour), or 20 coarse ones with label_mode="coarse"."""
+
+    summary = "5,000/1,000 images, 32×32×3 uint8, 100 fine or 20 coarse classes"
+
+    @staticmethod
+    def load_data(label_mode="fine", n_train=5000, n_test=1000, seed=0):
+        if label_mode not in ("fine", "coarse"):
+            raise ValueError('`label_mode` must be one of `"fine"`, `"coarse"`.')
+        return _colour_images(n_train, n_test, 100 if label_mode == "fine" else 20, seed, np.int64)
+
+
+class imdb:
+    """Stand-in for keras.datasets.imdb: reviews as lists of word indices (object arrays),
+    labels int64 0 (negative) or 1 (positive); each class uses its own sentiment words."""
+
+    summary = "2,000/500 reviews of 20 to 200 words, a 5,000-word vocabulary, 2 classes"
+
+    @staticmethod
+    def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1,
+                  oov_char=2, index_from=3, n_train=2000, n_test=500, **kwargs):
+        index = _word_index()
+        keywords = [[index[w] for w in NEGATIVE_WORDS], [index[w] for w in POSITIVE_WORDS]]
+        return _texts(n_train, n_test, 2, keywords, (20, 200), seed, num_words, skip_top, maxlen, start_char,
+                      oov_char, index_from)
+
+    @staticmethod
+    def get_word_index(path="imdb_word_index.json"):
+        return _word_index()
+
+
+class reuters:
+    """Stand-in for keras.datasets.reuters: newswires as lists of word indices, labels int64
+    in 0-45; each topic uses its own words."""
+
+    summary = "2,000/500 newswires of 20 to 120 words, a 5,000-word vocabulary, 46 topics"
+
+    @staticmethod
+    def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_split=0.2, seed=113,
+                  start_char=1, oov_char=2, index_from=3, n_train=2000, n_test=500):
+        index = _word_index(REUTERS_TOPICS)
+        keywords = [[index[t.replace("-", "")], 400 + 7 * k, 401 + 7 * k] for k, t in enumerate(REUTERS_TOPICS)]
+        return _texts(n_train, n_test, len(REUTERS_TOPICS), keywords, (20, 120), seed, num_words, skip_top,
+                      maxlen, start_char, oov_char, index_from)
+
+    @staticmethod
+    def get_word_index(path="reuters_word_index.json"):
+        return _word_index(REUTERS_TOPICS)
+
+    @staticmethod
+    def get_label_names():
+        return REUTERS_TOPICS
+
+
+class boston_housing:
+    """Stand-in for keras.datasets.boston_housing: float64 (n, 13) features on their own
+    scales, a float64 price in [5, 50] that depends on them."""
+
+    summary = "404/102 houses, 13 float64 features, a price"
+
+    @staticmethod
+    def load_data(path="boston_housing.npz", test_split=0.2, seed=113):
+        return _houses(506, 13, test_split, seed, np.float64)
+
+
+class california_housing:
+    """Stand-in for keras.datasets.california_housing: float32 (n, 8) features, a float32
+    value that depends on them; version="small" gives 600 examples, as Keras's does."""
+
+    summary = "2,000/500 districts (480/120 with version=\"small\"), 8 float32 features, a value"
+
+    @staticmethod
+    def load_data(version="large", path="california_housing.npz", test_split=0.2, seed=113):
+        return _houses(2500 if version == "large" else 600, 8, test_split, seed, np.float32)

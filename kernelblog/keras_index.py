@@ -52,7 +52,7 @@ class KerasIndex:
     """Public name -> the modules that export it, plus keras's submodules."""
 
     names: dict[str, tuple[str, ...]]
-    submodules: dict[str, str]  # "layers" -> "keras.layers"
+    submodules: dict[str, str]  # "layers" -> "keras.layers", "imdb" -> "keras.datasets.imdb"
 
     def import_for(self, name: str, context: str = "", families: tuple[str, ...] = ()) -> tuple[str, str] | None:
         """The (module, name) to import `name` from, by the precedence policy, or None.
@@ -101,6 +101,10 @@ class KerasIndex:
     def members(self, module: str) -> set[str]:
         return {name for name, modules in self.names.items() if module in modules}
 
+    def modules(self) -> set[str]:
+        """Every public module of the API."""
+        return {"keras"} | set(self.submodules.values()) | {m for modules in self.names.values() for m in modules}
+
     def known_names(self) -> set[str]:
         return set(self.names) | set(self.submodules)
 
@@ -133,7 +137,7 @@ def build_index(root: Path | None = None, cache: Path | None = None) -> KerasInd
     except metadata.PackageNotFoundError:
         version = "source"
     cache = cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kernelblog"
-    entry = cache / f"keras-index-{version}-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]}.json"
+    entry = cache / f"keras-index-2-{version}-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]}.json"
     try:
         saved = json.loads(entry.read_text(encoding="utf-8"))
         if saved["root"] == str(root.resolve()) and saved["version"] == version:
@@ -170,8 +174,9 @@ def parse_index(root: Path) -> KerasIndex:
                     continue
                 child = init.parent / alias.name
                 if (child / "__init__.py").is_file() and not node.module.split(".")[1:2] == ["src"]:
-                    if module == "keras" and alias.name not in EXCLUDED_PARTS:
-                        submodules[public] = f"keras.{alias.name}"
+                    path = f"{module}.{alias.name}"
+                    if alias.name not in EXCLUDED_PARTS and _precedence(path) < _precedence(submodules.get(public, path + "~")):
+                        submodules[public] = path  # every public module by its last name; the shortest path wins
                     continue
                 names.setdefault(public, set()).add(module)
     return KerasIndex({name: tuple(sorted(mods)) for name, mods in names.items()}, submodules)

@@ -90,7 +90,7 @@ def page_outputs(outputs: list) -> list:
     cleaned = []
     for block in blocks:
         if isinstance(block, Text):
-            text = _shorten(terminal_text(block.text))
+            text = shown_text(block.text)
             if text.strip():
                 cleaned.append(Text(text))
         else:
@@ -164,6 +164,11 @@ def clean_svg(text: str) -> bytes | None:
     ElementTree.register_namespace("", SVG)
     ElementTree.register_namespace("xlink", XLINK)
     return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def shown_text(text: str) -> str:
+    """Printed text as a page shows it: as a terminal would, without noise, at most MAX_LINES lines."""
+    return _shorten(terminal_text(text))
 
 
 def _shorten(text: str) -> str:

@@ -157,7 +157,7 @@ def _build(options: Options, progress: Progress) -> int:
     for post in completed:
         notebook = post.notebook()
         cells = sum(cell.cell_type == "code" for cell in notebook.cells)
-        if not post.ok:
+        if not post.ok and not (options.keep_going and post.runnable):  # else its other cells run
             progress.add(post.post.path, cells, "not run")
             continue
         progress.add(post.post.path, cells)
@@ -296,7 +296,7 @@ def write_all(options: Options, completed: list[CompletedPost], executed: dict, 
 
     site = site or load_site(options.posts.resolve().parent / "pyproject.toml")
     snippets = {post.post.slug: snippet_text(post) for post in completed}
-    files = site_files(site, completed, executed, snippets, report)
+    files = site_files(site, completed, executed, report)
     files[SITE_MARKER] = b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
     write_site(options.out, files)
     write_snippets(options.snippets, snippets)

@@ -194,9 +194,8 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
                 blocks.append({"kind": "text", "text": f"[{message}]", "lines": 1})
             else:
                 blocks.append({"kind": "error", "text": block.traceback})
-        end = done.cell.line + done.cell.source.count("\n") + 2
-        blocks += [{"kind": "error", "text": d.message}
-                   for d in completed.diagnostics if d.severity == "error" and done.cell.line <= d.line <= end]
+        static = completed.static_errors().get(number, [])
+        blocks += [{"kind": "error", "text": f"line {d.line}: {d.message}"} for d in static]
         cells.append({
             "kind": "code",
             "line": done.cell.line,
@@ -205,8 +204,10 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
             "before": code_html(done.before) if done.setup_at else None,
             "code": code_html(done.after),
             "note": done.note or done.cell.options.get("data", ""),
+            "changes": done.changes,
             "outputs": blocks,
             "ran": notebook_cell.get("execution_count") is not None,
+            "static": bool(static),
             "seconds": cell_seconds(notebook_cell),
         })
     post = completed.post

@@ -60,10 +60,11 @@ def tag_slug(tag: str) -> str:
 
 
 def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, ExecutedPost],
-               snippets: dict[str, str], report: Callable[[str], None] = lambda line: None) -> dict[str, bytes]:
-    """Every file of the site (relative path -> content); warnings about outputs left off a page go to `report`."""
+               report: Callable[[str], None] = lambda line: None) -> dict[str, bytes]:
+    """Every file of the site (relative path -> content); warnings about outputs left off a page,
+    or about a download that could differ from the page, go to `report`."""
     from . import render
-    from .write import notebook_text
+    from .write import download_notebook_text, download_script_text, download_warnings
 
     env = render.environment()
     files = {f"static/{name}": content for name, content in render.static_files().items()}
@@ -77,8 +78,11 @@ def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, E
         pages[slug] = page
         files[f"{slug}/index.html"] = page.html.encode()
         files.update({f"{slug}/{name}": data for name, data in page.files.items()})
-        files[f"{slug}/{slug}.py"] = snippets[slug].encode()
-        files[f"{slug}/{slug}.ipynb"] = notebook_text(executed[slug].notebook).encode()
+        run, url = executed[slug].notebook, site.url(f"{slug}/")
+        files[f"{slug}/{slug}.py"] = download_script_text(done, run, url).encode()
+        files[f"{slug}/{slug}.ipynb"] = download_notebook_text(done, run, url).encode()
+        for warning in download_warnings(done):
+            report(str(warning))
     files["index.html"] = render.render_index(posts, env, site).encode()
     tags = render.tags_of(posts)
     files["tags/index.html"] = render.render_tags(tags, env, site).encode()

@@ -21,6 +21,19 @@ def index():
     return build_index()
 
 
+@pytest.fixture(scope="session")
+def built_posts(tmp_path_factory):
+    """posts/ built once (executing every post) into a temporary folder, under a base path (blog/)."""
+    from kernelblog.pipeline import OK, Options, build
+    root = tmp_path_factory.mktemp("served")
+    lines = []
+    status = build(Options(posts=ROOT / "posts", out=root / "blog", snippets=root / "snippets", cache=root / "cache",
+                           jobs=2),
+                   report=lines.append)
+    assert status == OK, "\n".join(lines)
+    return root / "blog"
+
+
 def write_post(folder: Path, name: str, text: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PAGE_BUDGET, ROOT, check_html5, check_links, page_weight
-from kernelblog.pipeline import OK, Options, build, complete_all
+from kernelblog.pipeline import complete_all
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -28,15 +28,9 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """posts/ built into a temporary folder, under a base path (blog/), every kernel in the sandbox."""
-    root = tmp_path_factory.mktemp("served")
-    lines = []
-    status = build(Options(posts=ROOT / "posts", out=root / "blog", snippets=root / "snippets", cache=root / "cache",
-                           jobs=2, isolation="required"),
-                   report=lines.append)
-    assert status == OK, "\n".join(lines)
-    return root / "blog"
+def site(built_posts):
+    """posts/ built into a temporary folder, under a base path (blog/); shared with the downloads' tests."""
+    return built_posts
 
 
 @pytest.fixture(scope="module")
@@ -83,17 +77,6 @@ class Visit:
 
 def url(site: Path, page: str = "index.html") -> str:
     return (site / page).as_uri()
-
-
-def test_check_with_isolation_required_passes_on_the_posts(site):
-    """CI's `python build.py --check --isolation required`, on the cache of the sandboxed build above."""
-    import subprocess
-    import sys
-
-    check = subprocess.run([sys.executable, "build.py", "--check", "--isolation", "required",
-                            "--cache", str(site.parent / "cache")], cwd=ROOT, capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr
-    assert check.stderr.count("cells cached") == len(list((ROOT / "posts").glob("*.md"))), check.stderr
 
 
 def test_built_site_is_valid_and_self_contained(site):

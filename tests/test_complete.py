@@ -1,12 +1,13 @@
 """Complete stage: fixture cases (a post, then the imports, setup and diagnostics it must give)."""
 
+import dataclasses
 import os
 
 import pytest
 
 from conftest import FIXTURES, ROOT, write_post
 from kernelblog.complete import complete_post, data_setup, dataset_generators, project_aliases
-from kernelblog.diagnostics import BadInput
+from kernelblog.diagnostics import BadInput, Diagnostic
 from kernelblog.read import read_post
 
 CASES = sorted((FIXTURES / "complete").glob("*.md"))
@@ -25,6 +26,9 @@ def describe(completed) -> str:
         lines += [f"  setup: {line}" for line in done.setup]
         if done.note:
             lines.append(f"  note: {done.note}")
+        lines += [f"  changed: {change}" for change in done.changes]
+        if done.changes:
+            lines += [f"  code: {line}" for line in done.cell.source.split("\n")]
     lines += [f"{d.severity} at line {d.line}: {d.message}" for d in completed.diagnostics]
     return "\n".join(lines) + "\n"
 
@@ -124,3 +128,24 @@ def test_code_too_deeply_nested_is_an_error_not_a_crash(tmp_path, index):
     completed = complete_post(read_post(path), index)
     assert [(d.line, d.message) for d in completed.diagnostics] == [
         (4, "invalid syntax: the code is too deeply nested for the build to analyse")]
+
+
+def test_a_cell_with_a_static_error_runs_only_the_imports_the_build_added(tmp_path, index):
+    path = write_post(tmp_path, "p.md", "# T\n\n```python\nx = np.zeros(2)\nm.predict_classes(x)\n```\n\n"
+                      "```python\ny = np.ones(2)\n```\n\n# Prose\n")
+    completed = complete_post(read_post(path), index)
+    assert not completed.ok and completed.runnable
+    assert {number: [d.line for d in found] for number, found in completed.static_errors().items()} == {1: [5]}
+    cells = [c for c in completed.notebook().cells if c.metadata.get("kernelblog", {}).get("role") == "code"]
+    assert cells[0].metadata["kernelblog"]["additions"] == "import numpy as np"
+    assert "predict_classes" in cells[0].metadata["kernelblog"]["static_error"]
+    assert "static_error" not in cells[1].metadata["kernelblog"]
+
+
+def test_an_error_outside_code_cells_keeps_the_post_from_running(tmp_path, index):
+    path = write_post(tmp_path, "p.md", '# T\n\n```python data="nothing"\nx = 1\n```\n')
+    completed = complete_post(read_post(path), index)
+    assert completed.runnable  # the data option's error is at the fence, inside the cell
+    bad = dataclasses.replace(completed, diagnostics=completed.diagnostics + (
+        Diagnostic(path, 1, "error", "somewhere else"),))
+    assert not bad.runnable

@@ -1,5 +1,7 @@
 """The dataset library: shapes, seeds, and signal a simple model can find."""
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -121,3 +123,79 @@ def test_matching_rejects_what_it_cannot_make():
         datasets.matching((8,), "ranking")
     with pytest.raises(ValueError, match="at least 2 classes"):
         datasets.matching((8,), "sparse", 1)
+
+
+# Stand-ins for keras.datasets: what Keras's load_data returns, per example, small and learnable.
+
+@pytest.mark.parametrize("name, kwargs, x_shape, x_dtype, y_shape, y_dtype, classes", [
+    ("mnist", {"n_train": 400, "n_test": 50}, (400, 28, 28), np.uint8, (400,), np.uint8, 10),
+    ("fashion_mnist", {"n_train": 300, "n_test": 50}, (300, 28, 28), np.uint8, (300,), np.uint8, 10),
+    ("cifar10", {"n_train": 300, "n_test": 50}, (300, 32, 32, 3), np.uint8, (300, 1), np.uint8, 10),
+    ("cifar100", {"n_train": 400, "n_test": 50}, (400, 32, 32, 3), np.uint8, (400, 1), np.int64, 100),
+    ("cifar100", {"label_mode": "coarse", "n_train": 400, "n_test": 50}, (400, 32, 32, 3), np.uint8, (400, 1),
+     np.int64, 20),
+    ("boston_housing", {}, (404, 13), np.float64, (404,), np.float64, None),
+    ("california_housing", {"version": "small"}, (480, 8), np.float32, (480,), np.float32, None),
+])
+def test_standins_have_keras_structure_dtypes_and_shapes(name, kwargs, x_shape, x_dtype, y_shape, y_dtype, classes):
+    (x, y), (x_test, y_test) = getattr(datasets, name).load_data(**kwargs)
+    assert (x.shape, x.dtype, y.shape, y.dtype) == (x_shape, x_dtype, y_shape, y_dtype)
+    assert x_test.shape[1:] == x.shape[1:] and len(x_test) == len(y_test)
+    if classes:
+        assert x.min() == 0 and x.max() == 255 and set(np.unique(y)) == set(range(classes))
+    (again, _), _ = getattr(datasets, name).load_data(**kwargs)
+    assert np.array_equal(x, again)
+
+
+def test_standin_summaries_state_the_default_sizes():
+    from kernelblog.complete import dataset_standins
+    summaries = dataset_standins()
+    assert set(summaries) == {"mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters", "boston_housing",
+                              "california_housing"}
+    for name, summary in summaries.items():
+        defaults = inspect.signature(getattr(datasets, name).load_data).parameters
+        if "n_train" in defaults:  # generated at these sizes (mnist is, above)
+            sizes = defaults["n_train"].default, defaults["n_test"].default
+        else:
+            (x, _), (x_test, _) = getattr(datasets, name).load_data()
+            sizes = len(x), len(x_test)
+        assert summary.startswith(f"{sizes[0]:,}/{sizes[1]:,} "), name
+
+
+def test_imdb_honours_keras_options():
+    (x, y), (x_test, _) = datasets.imdb.load_data(num_words=100, maxlen=60, start_char=1, oov_char=2, index_from=3,
+                                                           n_train=300, n_test=50)
+    assert x.dtype == object and y.dtype == np.int64 and set(np.unique(y)) == {0, 1}
+    assert all(seq[0] == 1 and len(seq) <= 60 and max(seq) < 100 for seq in x) and len(x) < 300
+    assert any(2 in seq for seq in x)  # words past num_words became oov_char
+    (dropped, _), _ = datasets.imdb.load_data(num_words=100, oov_char=None, n_train=300, n_test=50)
+    assert all(max(seq) < 100 for seq in dropped)
+    (shifted, _), _ = datasets.imdb.load_data(index_from=10, start_char=7, n_train=300, n_test=50)
+    (plain, _), _ = datasets.imdb.load_data(n_train=300, n_test=50)
+    assert shifted[0][0] == 7 and [w - 10 for w in shifted[0][1:]] == [w - 3 for w in plain[0][1:]]
+    index = datasets.imdb.get_word_index()
+    assert index["the"] == 1 and len(index) == datasets.VOCABULARY
+    words = {rank: word for word, rank in index.items()}
+    assert any(words.get(w - 3) in datasets.POSITIVE_WORDS + datasets.NEGATIVE_WORDS for w in plain[0])
+
+
+def test_standins_are_learnable():
+    """A least-squares linear classifier beats chance by a wide margin on each."""
+    def linear_accuracy(x, y, x_test, y_test, classes):
+        pool = lambda v: v.reshape(len(v), v.shape[1] // 2, 2, v.shape[2] // 2, 2, -1).mean((2, 4))  # noqa: E731
+        x, x_test = pool(x).reshape(len(x), -1) / 255.0, pool(x_test).reshape(len(x_test), -1) / 255.0
+        weights = np.linalg.solve(x.T @ x + 10 * np.eye(x.shape[1]), x.T @ np.eye(classes)[y.ravel()])
+        return np.mean(np.argmax(x_test @ weights, 1) == y_test.ravel())
+
+    for name in ("mnist", "fashion_mnist", "cifar10"):
+        (x, y), (x_test, y_test) = getattr(datasets, name).load_data(n_train=600, n_test=200)
+        assert linear_accuracy(x, y, x_test, y_test, 10) > 0.3, name  # chance: 0.1
+    (x, y), (x_test, y_test) = datasets.imdb.load_data(num_words=500, n_train=1000, n_test=300)
+    bag = lambda seqs: np.array([np.bincount(s, minlength=500) > 0 for s in seqs], dtype=float)  # noqa: E731
+    a, b = bag(x), bag(x_test)
+    w = np.linalg.solve(a.T @ a + np.eye(500), a.T @ (2.0 * y - 1))
+    assert np.mean((b @ w > 0) == y_test) > 0.75  # chance: 0.5
+    (x, y), (x_test, y_test) = datasets.boston_housing.load_data()
+    design = lambda v: np.c_[v, np.ones(len(v))]  # noqa: E731
+    coefficients = np.linalg.lstsq(design(x), y, rcond=None)[0]
+    assert 1 - np.mean((design(x_test) @ coefficients - y_test) ** 2) / np.var(y_test) > 0.5

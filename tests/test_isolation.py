@@ -246,3 +246,16 @@ def test_limits_stop_a_cell_at_its_line(tmp_path):
         f"{forks}:3: error: the cell started more than 8 processes (--processes)",
         f"{disk}:6: error: OSError: [Errno 28] No space left on device",
     ])
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_check_with_isolation_required_passes_on_the_posts(built_posts):
+    """CI's `python build.py --check --isolation required`, on the cache of the session's build
+    of posts/ (sandboxed: auto, where bwrap works), so the posts are not executed twice."""
+    from conftest import ROOT
+
+    check = subprocess.run([sys.executable, "build.py", "--check", "--isolation", "required",
+                            "--cache", str(built_posts.parent / "cache")], cwd=ROOT, capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    assert check.stderr.count("cells cached") == len(list((ROOT / "posts").glob("*.md"))), check.stderr

@@ -16,7 +16,7 @@ from kernelblog.complete import complete_post
 from kernelblog.diagnostics import BadInput
 from kernelblog.read import read_post
 from kernelblog.site import Site, load_site, site_files
-from kernelblog.write import snippet_text, write_site
+from kernelblog.write import write_site
 
 A = "{http://www.w3.org/2005/Atom}"
 FIGURE = [new_output("display_data", data={"image/png": base64.b64encode(png(64, 48)).decode(), "text/plain": "plot"})]
@@ -60,7 +60,7 @@ def site(tmp_path_factory, index):
                 "second": executed_with(completed[1], [[error]], executed_at="2026-04-02T10:30:00+00:00")}
     config = Site(title="Test <Blog>", author="Ada", base_url="https://blog.example/deep/")
     out = tmp_path_factory.mktemp("site") / "_site"
-    write_site(out, site_files(config, completed, executed, {post.post.slug: snippet_text(post) for post in completed}))
+    write_site(out, site_files(config, completed, executed))
     return out
 
 
@@ -149,8 +149,8 @@ def test_downloads_are_the_script_and_the_notebook_with_outputs(site):
     assert 'print("hello")' in (site / "first" / "first.py").read_text()
     notebook = nbformat.read(site / "first" / "first.ipynb", as_version=4)
     nbformat.validate(notebook)
-    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    assert code[1].outputs[0]["text"] == "hello\n" and "image/png" in code[1].outputs[1]["data"]
+    [hello] = [cell for cell in notebook.cells if cell.cell_type == "code" and 'print("hello")' in cell.source]
+    assert hello.outputs[0]["text"] == "hello\n" and "image/png" in hello.outputs[1]["data"]
     assert not any("kernelblog" in cell.metadata for cell in notebook.cells)
     assert any(cell.cell_type == "markdown" for cell in notebook.cells)
 
