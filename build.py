@@ -45,13 +45,15 @@ def build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", type=Path, default=Path(".kernelblog-cache"),
                         help="execution cache folder (.kernelblog-cache/)")
     parser.add_argument("--force", action="store_true", help="execute everything, ignoring the cache")
-    parser.add_argument("--jobs", type=at_least_one, default=os.cpu_count() or 1, help="posts executed in parallel")
+    parser.add_argument("--jobs", type=at_least_one, default=os.cpu_count() or 1, help="kernels running components in parallel")
     parser.add_argument("--timeout", type=positive, default=600, help="limit for one cell, in seconds")
+    parser.add_argument("--memory", type=positive, default=None, metavar="GIB",
+                        help="memory the kernels may use together, in GiB (half of what is available)")
     parser.add_argument("--isolation", choices=("auto", "required", "off"),
                         help="run kernels in the bubblewrap sandbox: auto (where bwrap works, the default; "
                              "or the isolation setting), required (exit 2 without it), off")
-    parser.add_argument("--memory", type=size, help="memory of one kernel's processes (default: 4G, "
-                        "less where --jobs kernels would not fit)")
+    parser.add_argument("--kernel-memory", type=size, help="memory one kernel's processes may use, such as 4G "
+                        "(default: 4G, less where --jobs kernels would not fit); a cell over it is stopped")
     parser.add_argument("--disk", type=size, help="size of each writable folder of a sandboxed kernel "
                         "(its working folder, /tmp, /dev/shm; default: 1G, less where --jobs would not fit)")
     parser.add_argument("--processes", type=at_least_one, help="processes one kernel may run at once (256)")

@@ -24,7 +24,7 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-RAN = re.compile(r"^(\S+): ran \d+ cells in ([\d.]+) s$", re.M)
+RAN = re.compile(r"^(\S+): ran \d+ cells in ([\d.]+) s(?: \(\d+ more from the cache\))?$", re.M)
 CACHED = re.compile(r"^(\S+): \d+ cells cached", re.M)
 SCRIPT_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
 

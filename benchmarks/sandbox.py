@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from kernelblog import isolation  # noqa: E402
 from kernelblog.complete import complete_post  # noqa: E402
-from kernelblog.execute import KERNEL_ENV, STARTUP, execute_post  # noqa: E402
+from kernelblog.execute import execute_post  # noqa: E402
+from kernelblog.kernels import KERNEL_ENV, STARTUP, Kernels  # noqa: E402
 from kernelblog.keras_index import build_index  # noqa: E402
 from kernelblog.read import read_post  # noqa: E402
 
@@ -68,12 +69,14 @@ def main() -> None:
     kinds = {"sandboxed": isolation.Isolation(True, limits), "unsandboxed": isolation.Isolation(False, limits)}
     starts: dict[str, list[float]] = {kind: [] for kind in kinds}
     posts: dict[str, list[float]] = {kind: [] for kind in kinds}
-    execute_post(completed, isolation=kinds["unsandboxed"])  # warm the file cache once
+    with Kernels(1, isolation=kinds["unsandboxed"]) as kernels:
+        execute_post(completed, kernels=kernels)  # warm the file cache once
     for _ in range(args.runs):
         for kind, chosen in kinds.items():
             starts[kind].append(start(chosen))
             started = time.perf_counter()
-            result = execute_post(completed, isolation=chosen)
+            with Kernels(1, fresh=True, isolation=chosen) as kernels:
+                result = execute_post(completed, kernels=kernels)
             posts[kind].append(time.perf_counter() - started)
             if result.failure:
                 sys.exit(f"{kind}: {result.failure}")

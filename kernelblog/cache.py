@@ -1,4 +1,4 @@
-"""Execution cache: a post's outputs, keyed on everything that can change them.
+"""Execution cache: a component's outputs, keyed on everything that can change them.
 
 An entry is a folder named by the key, holding `outputs.json` and then `manifest.json`,
 each written to a temporary file and renamed; the manifest, written last, holds the
@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # nbformat loads only when an entry is restored
     import nbformat
 
-FORMAT = 1  # bump when the entry layout or the key's contents change
+FORMAT = 2  # bump when the entry layout or the key's contents change
 PACKAGES = ("keras", "tensorflow", "numpy", "matplotlib")
 ENVIRONMENT = ("KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS")  # they change numerics
 DATASETS = Path(__file__).resolve().with_name("datasets.py")
-KEEP = 3  # entries kept per post, so undoing an edit finds its outputs again
-CELL_KEYS = ("role", "timeout")  # a cell's metadata in the key; not its .md lines, which prose edits shift
+KEEP = 3  # entries kept per component of a post, so undoing an edit finds its outputs again
+TIMINGS = "timings.json"  # how long each component ran last, and the largest kernel: for scheduling
 
 
 class CorruptEntry(Exception):
@@ -62,12 +62,14 @@ def environment() -> dict:
 
 
 def key(notebook: nbformat.NotebookNode, options: list[dict], shared: dict) -> str:
-    """The key of a post's notebook: each code cell's source and options, in order, plus `shared`.
+    """The key of a component's (or a post's) notebook: each code cell's source and options, in
+    order, plus `shared`.
 
-    `options` are the fence options of the post's code cells (the data declarations among them).
+    `options` are the fence options of its code cells (the data declarations among them).
     """
-    cells = [[cell.source, {k: v for k, v in cell.metadata["kernelblog"].items() if k in CELL_KEYS}]
-             for cell in notebook.cells if cell.cell_type == "code"]
+    from .cells import CellMeta
+
+    cells = [[cell.source, CellMeta.of(cell).key()] for cell in notebook.cells if cell.cell_type == "code"]
     text = json.dumps({"cells": cells, "options": options, "shared": shared}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -102,8 +104,10 @@ class Cache:
         except (KeyError, TypeError, ValueError) as error:
             raise CorruptEntry(f"it is malformed: {error!r}") from None
 
-    def store(self, key: str, slug: str, notebook: nbformat.NotebookNode, executed_at: str, seconds: float) -> None:
-        """Save the code cells' outputs of an executed notebook; the manifest goes last."""
+    def store(self, key: str, slug: str, notebook: nbformat.NotebookNode, executed_at: str, seconds: float,
+              unit: str | None = None) -> None:
+        """Save the code cells' outputs of an executed notebook; the manifest goes last. `unit`
+        names the component (`slug/number`), whose older entries are pruned."""
         cells = [{"outputs": cell.get("outputs", []), "execution_count": cell.get("execution_count"),
                   "execution": cell.metadata.get("execution", {})}
                  for cell in notebook.cells if cell.cell_type == "code"]
@@ -114,17 +118,37 @@ class Cache:
         for leftover in entry.glob(".*.tmp"):  # from a build killed while writing
             leftover.unlink(missing_ok=True)
         _write(entry / "outputs.json", data)
-        manifest = {"key": key, "slug": slug, "sha256": hashlib.sha256(data).hexdigest(),
+        manifest = {"key": key, "slug": slug, "unit": unit or slug, "sha256": hashlib.sha256(data).hexdigest(),
                     "executed_at": executed_at, "seconds": seconds}
         _write(entry / "manifest.json", json.dumps(manifest, indent=1).encode())
-        self._prune(slug)
+        self._prune(unit or slug)
 
-    def _prune(self, slug: str) -> None:
-        """Remove a post's entries beyond the newest KEEP."""
+    def timings(self) -> dict:
+        """What the last builds recorded: {"components": {unit: seconds}, "kernel_peak": bytes}."""
+        try:
+            recorded = json.loads((self.folder / TIMINGS).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {"components": {}, "kernel_peak": 0}
+        if not isinstance(recorded, dict) or not isinstance(recorded.get("components"), dict):
+            return {"components": {}, "kernel_peak": 0}
+        return recorded
+
+    def record_timings(self, components: dict[str, float], kernel_peak: int) -> None:
+        """Add this build's component times and kernel peak to what is recorded."""
+        recorded = self.timings()
+        recorded["components"].update(components)
+        if kernel_peak:
+            recorded["kernel_peak"] = kernel_peak
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _write(self.folder / TIMINGS, json.dumps(recorded, indent=1, sort_keys=True).encode())
+
+    def _prune(self, unit: str) -> None:
+        """Remove a component's entries beyond the newest KEEP."""
         mine = []
         for manifest in self.folder.glob("*/manifest.json"):
             try:
-                if json.loads(manifest.read_text(encoding="utf-8")).get("slug") == slug:
+                saved = json.loads(manifest.read_text(encoding="utf-8"))
+                if saved.get("unit", saved.get("slug")) == unit:
                     mine.append((manifest.stat().st_mtime_ns, manifest.parent))
             except (OSError, ValueError):
                 continue

@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 from pyflakes import checker, messages
 
+from .cells import CellMeta, code_cell, markdown_cell
 from .diagnostics import BadInput, Diagnostic
 from .drift import Reviser
 from .infer import DATA_NAMES, CannotInfer, first_data_use, infer_data, trains_model
@@ -69,6 +70,7 @@ class CompletedPost:
     preamble: str  # run before the first cell: fixed seeds
     cells: tuple[CompletedCell, ...]
     diagnostics: tuple[Diagnostic, ...]
+    components: tuple = ()  # plan.Component, set by the plan stage
 
     @property
     def ok(self) -> bool:
@@ -92,28 +94,36 @@ class CompletedPost:
         return sum(map(len, self.static_errors().values())) == errors
 
     def notebook(self) -> nbformat.NotebookNode:
-        """The post as a notebook: the preamble, then every cell with its completed code.
+        """The post as a notebook: each component's setup, then its cells with their completed code.
 
-        Each code cell's metadata says what it is (`role`), which post cell it belongs to
-        (`cell`), its .md line (`line`) and the .md line of each of its lines (`lines`).
-        Prose with inline values is preceded by an `inline` cell that displays their values
-        as an application/json list.
+        Each code cell's metadata is a CellMeta: what it is (`role`), which post cell it belongs
+        to, its .md lines and its component. Prose with inline values is preceded by an `inline`
+        cell that displays their values as an application/json list. Before the post is planned,
+        it is one component whose setup is the preamble.
         """
-        def code_cell(source: str, role: str, number: int, line: int, lines: list[int], **extra):
-            meta = {"role": role, "cell": number, "line": line, "lines": lines, **extra}
-            return nbformat.from_dict({"cell_type": "code", "execution_count": None, "metadata": {"kernelblog": meta},
-                                       "outputs": [], "source": source})
+        components = self.components or (_Whole(self.preamble),)
+        starts = {(component.cells or (0,))[0]: component for component in components}
+        member = {number: component.number for component in components for number in component.cells}
+        cells = []
 
-        preamble_lines = [1] * (self.preamble.count("\n") + 1)
-        cells = [code_cell(self.preamble, "preamble", -1, 1, preamble_lines)]
+        def setup(component) -> None:
+            lines = tuple([1] * (component.setup.count("\n") + 1))
+            cells.append(code_cell(component.setup, CellMeta("setup", -1, 1, lines, component.number)))
+
+        if not self.components:
+            setup(components[0])
         static = self.static_errors()
         for number, done in enumerate(self.cells):
+            if self.components and number in starts:
+                setup(starts[number])
+            k = member.get(number, 0)
             if done.cell.kind == "code":
-                run = {key: done.cell.options[key] for key in ("timeout", "raises") if key in done.cell.options}
-                if number in static:  # with --keep-going, only what the build added runs
-                    run["static_error"] = static[number][0].message
-                    run["additions"] = "\n".join(done.imports)
-                cells.append(code_cell(done.code, "code", number, done.cell.line, done.markdown_lines(), **run))
+                options = done.cell.options
+                static_error = static[number][0].message if number in static else None  # --keep-going:
+                additions = "\n".join(done.imports) if number in static else None  # only the build's lines run
+                meta = CellMeta("code", number, done.cell.line, tuple(done.markdown_lines()), k,
+                                options.get("timeout"), options.get("raises"), static_error, additions)
+                cells.append(code_cell(done.code, meta))
                 continue
             values = done.cell.inline_values()
             if values:
@@ -122,16 +132,25 @@ class CompletedPost:
                     + [f"_kernelblog_inline.append(str({' '.join(v.expression.split())}))" for v in values]
                     + ["__import__('IPython').display.display({'application/json': _kernelblog_inline}, raw=True)",
                        "del _kernelblog_inline"])
-                lines = [done.cell.line] + [v.line for v in values] + [done.cell.line] * 2
-                cells.append(code_cell(source, "inline", number, done.cell.line, lines))
-            cells.append(nbformat.from_dict({"cell_type": "markdown", "metadata": {}, "source": done.cell.source}))
-        for k, cell in enumerate(cells):  # built as plain nodes: nbformat's constructors validate each
-            cell.id = f"cell-{k}"  # cell (slow), and give random ids where a rebuild needs the same ones
+                lines = (done.cell.line, *[v.line for v in values], done.cell.line, done.cell.line)
+                cells.append(code_cell(source, CellMeta("inline", number, done.cell.line, lines, k)))
+            cells.append(markdown_cell(done.cell.source))
+        for k, cell in enumerate(cells):  # deterministic ids: nbformat's are random, a rebuild needs the same
+            cell.id = f"cell-{k}"
         return nbformat.from_dict({
             "nbformat": 4, "nbformat_minor": 5, "cells": cells,
             "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                          "language_info": {"name": "python"}},
         })
+
+
+@dataclass(frozen=True)
+class _Whole:
+    """The post as one component, before it is planned."""
+
+    setup: str
+    number: int = 0
+    cells: tuple[int, ...] = ()
 
 
 def complete_post(post: Post, index: KerasIndex, aliases: dict[str, str] | None = None) -> CompletedPost:

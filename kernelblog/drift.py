@@ -66,6 +66,10 @@ REMOVED = {
                        "keras.Sequential([{name}, ...]), or call the new layers on {name}.output and make a "
                        "keras.Model", ("keras.Sequential", "keras.Model")),
 }
+# Sizes of the real datasets (train, test): code that reshapes to them means "all the examples".
+REAL_SIZES = {"mnist": (60000, 10000), "fashion_mnist": (60000, 10000), "cifar10": (50000, 10000),
+              "cifar100": (50000, 10000), "imdb": (25000, 25000), "reuters": (8982, 2246),
+              "california_housing": (16512, 4128)}
 REMOVED_NAMES = ("ImageDataGenerator", "Tokenizer", "merge", "Merge")  # names Keras 3 no longer exports
 REMOVED_MODULES = {"keras.layers.merge": "merge", "keras.wrappers.scikit_learn": "scikit_learn",
                    "keras.preprocessing.text": "Tokenizer"}
@@ -89,12 +93,13 @@ class Reviser:
         self.index, self.standins = index, standins  # stand-in name -> its summary
         self.functional: dict[str, str] = {}  # name -> how it was built, "VGG16(...)"
         self.dataset_modules: set[str] = set()  # names bound to keras.datasets: `from keras import datasets`
+        self.seen: set[str] = set()  # stand-ins the post has used so far
         self.optimizers = {name for name, modules in index.names.items() if "keras.optimizers" in modules
                            and name[:1].isupper()}
         # only what the installed Keras really renamed: Keras 3.x still has Convolution2D as an alias
         self.renamed = {old: new for old, new in RENAMED_NAMES.items() if old not in index.names and new in index.names}
         applications = {name for name, modules in index.names.items() if "keras.applications" in modules}
-        words = ({"keras", "datasets", "add"} | set(standins) | set(RENAMED_KEYWORDS) | set(RENAMED_METHODS)
+        words = ({"keras", "datasets", "add", "reshape"} | set(standins) | set(RENAMED_KEYWORDS) | set(RENAMED_METHODS)
                  | set(REMOVED) | set(REMOVED_NAMES) | set(self.renamed) | applications | {"decay", "predict_classes"})
         self.triggers = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b")
 
@@ -119,11 +124,12 @@ class Reviser:
             message = (REMOVED[key] or REMOVED[key.lower()])[0].format(**names)
             revision.problems.append((line, severity, message))
 
-        def correct(line: int, old: str, new: str) -> None:
-            revision.problems.append((line, "warning", f"corrected by the build for Keras 3: {old} → {new}"))
-            revision.notes.append((line, f"{old} → {new} (Keras 3)"))
+        def correct(line: int, old: str, new: str, why: str = "Keras 3") -> None:
+            revision.problems.append((line, "warning", f"corrected by the build for {why}: {old} → {new}"))
+            revision.notes.append((line, f"{old} → {new} ({why})"))
 
         self._bind_functional(tree)
+        self.seen |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in self.standins}
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 self._import(node, lines, edits, revision, problem, correct)
@@ -151,6 +157,7 @@ class Reviser:
         for line, start, end, text in sorted(set(edits), reverse=True):
             lines[line - 1] = lines[line - 1][:start] + text + lines[line - 1][end:]
         revision.source = "\n".join(lines)
+        self.seen |= revision.standins
         revision.notes = sorted(set(revision.notes)) + [
             (0, f"keras.datasets.{name} is replaced by a synthetic stand-in: {self.standins[name]}")
             for name in sorted(revision.standins)]
@@ -186,7 +193,7 @@ class Reviser:
         for name in names:
             if name in REMOVED_NAMES:
                 problem(node.lineno, name)
-        if plain in self.index.modules() or "*" in names or not found:
+        if plain in self.index.modules or "*" in names or not found:
             for alias in node.names:
                 start = line.find(alias.name, found.end(1) if found else 0)
                 if alias.name in self.renamed and start >= 0:
@@ -230,6 +237,8 @@ class Reviser:
             if (weights is None or (isinstance(weights, ast.Constant) and weights.value == "imagenet")) \
                     and not _weights_cached(callee):
                 revision.problems.append((node.lineno, "error", NETWORK_WEIGHTS.format(model=callee)))
+        if callee == "reshape" and self.seen | revision.standins:
+            self._reshape(node, lines, revision, replace, correct)
         if isinstance(node.func, ast.Attribute):
             method, receiver = node.func.attr, node.func.value
             if method in RENAMED_METHODS:
@@ -247,6 +256,19 @@ class Reviser:
                 if not any(message.startswith("a functional model has no .add") and f"[{receiver.id}," in message
                            for _, _, message in revision.problems):  # once per model and cell
                     problem(node.lineno, "functional add", name=receiver.id)
+
+    def _reshape(self, node: ast.Call, lines, revision: Revision, replace, correct) -> None:
+        """`x_train.reshape(60000, 784)` on a stand-in: the real dataset's size becomes -1."""
+        numpy_style = isinstance(node.func, ast.Attribute) and getattr(node.func.value, "id", "") in ("np", "numpy")
+        shape = node.args[1:] if numpy_style else node.args
+        first = shape[0] if shape else None
+        if isinstance(first, (ast.Tuple, ast.List)) and first.elts:
+            first = first.elts[0]
+        sizes = {size for name in self.seen | revision.standins for size in REAL_SIZES.get(name, ())}
+        if isinstance(first, ast.Constant) and type(first.value) is int and first.value in sizes:
+            if replace(first, "-1"):
+                correct(first.lineno, f"reshape({first.value}, ...)", "reshape(-1, ...)",
+                        "the stand-in, smaller than the real dataset")
 
     def _remember(self) -> None:
         """Carry this cell's bindings of functional models to the next cells."""

@@ -265,7 +265,7 @@ class Watcher:
                     memory += process.memory_info().rss
             self.peak = max(self.peak, memory)
             if memory > self.limits.memory:
-                self._kill(processes, f"the cell used more than {human(self.limits.memory)} (--memory)")
+                self._kill(processes, f"the cell used more than {human(self.limits.memory)} (--kernel-memory)")
             elif len(processes) > self.limits.processes + 2:  # bwrap and its init are not the snippet's
                 self._kill(processes, f"the cell started more than {self.limits.processes} processes (--processes)")
             elif self.runtime is not None and _folder_size(self.runtime) > self.limits.disk:

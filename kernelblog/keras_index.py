@@ -101,9 +101,10 @@ class KerasIndex:
     def members(self, module: str) -> set[str]:
         return {name for name, modules in self.names.items() if module in modules}
 
-    def modules(self) -> set[str]:
+    @functools.cached_property
+    def modules(self) -> frozenset[str]:
         """Every public module of the API."""
-        return {"keras"} | set(self.submodules.values()) | {m for modules in self.names.values() for m in modules}
+        return frozenset({"keras"} | set(self.submodules.values()) | {m for ms in self.names.values() for m in ms})
 
     def known_names(self) -> set[str]:
         return set(self.names) | set(self.submodules)

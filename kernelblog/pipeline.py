@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import signal
-import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,30 +37,33 @@ class Options:
     jobs: int = os.cpu_count() or 1
     timeout: float = 600
     keep_going: bool = False
+    memory: float | None = None  # GiB the kernels may use together; default: half of what is available
+    fresh_kernels: bool = False  # a kernel per component, none reused (to check that components are independent)
     isolation: str | None = None  # auto, required or off; None: the isolation setting (auto)
-    memory: int | None = None  # bytes per kernel; None: isolation.default_limits
+    kernel_memory: int | None = None  # bytes one kernel's processes may use; None: isolation.default_limits
     disk: int | None = None  # bytes per writable folder of a sandboxed kernel
     processes: int | None = None  # per kernel
 
 
-def build(options: Options, report: Callable[[str], None] | None = None) -> int:
+def build(options: Options, report: Callable[[str], None] | None = None, kernels=None) -> int:
     """Build the site; report each diagnostic and post result as a line; return the exit status.
+
+    `kernels` (a Kernels object) are used and left running, as `serve` keeps them warm between
+    builds; without it the build starts its own and stops them.
 
     Without `report`, the build reports to the console, with a summary table at the end: live
     progress on a terminal, plain lines on stderr otherwise.
     """
     progress = progress_for(report)
     received = [signal.SIGINT]
-    with progress, _interrupts_raise(received):
+    on_interrupt: list[Callable[[], None]] = []  # what stops the build's kernels, once it has them
+    with progress, _interrupts_raise(received, on_interrupt):
         try:
             with _one_build_at_a_time(options.out, progress.report):
-                status = _build(options, progress)
+                status = _build(options, progress, on_interrupt, kernels)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: kernels killed, the previous site left as it was
             progress.report(f"build interrupted by {received[-1].name}")
             return 128 + received[-1]
-        finally:
-            if "kernelblog.execute" in sys.modules:
-                sys.modules["kernelblog.execute"].allow_kernels()
     if report is None:
         progress.summary()
     return status
@@ -99,7 +101,7 @@ def _one_build_at_a_time(out: Path, report: Callable[[str], None]):
 
 
 @contextlib.contextmanager
-def _interrupts_raise(received: list):
+def _interrupts_raise(received: list, on_interrupt: list):
     """While building in the main thread, SIGINT and SIGTERM kill the running kernels and raise
     KeyboardInterrupt, so that every `finally` cleans up."""
     if threading.current_thread() is not threading.main_thread():
@@ -108,8 +110,8 @@ def _interrupts_raise(received: list):
 
     def interrupt(signum, frame):
         received.append(signal.Signals(signum))
-        if "kernelblog.execute" in sys.modules:
-            sys.modules["kernelblog.execute"].stop_kernels()
+        for stop in on_interrupt:
+            stop()
         raise KeyboardInterrupt
 
     previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
@@ -120,7 +122,7 @@ def _interrupts_raise(received: list):
             signal.signal(signum, handler)
 
 
-def _build(options: Options, progress: Progress) -> int:
+def _build(options: Options, progress: Progress, on_interrupt: list | None = None, kernels=None) -> int:
     record = uptodate.record_for(options.cache, options.out)
     digest = uptodate.fingerprint(options.posts, {"out": options.out.resolve(), "snippets": options.snippets.resolve(),
                                                   "keep_going": options.keep_going, "timeout": options.timeout})
@@ -132,14 +134,77 @@ def _build(options: Options, progress: Progress) -> int:
             progress.report(f"{options.out}/: nothing changed since the last build")
             return OK
 
+    from .kernels import GIB, KERNEL_MEMORY, Kernels
+
+    timings = _recorded(options.cache)
+    own = kernels is None
+    if own:
+        try:
+            isolation = _isolation(options, progress.report)
+        except BadInput as error:
+            progress.report(str(error.diagnostic))
+            return BAD_INPUT
+        from .isolation import remove_stale_runtimes
+
+        remove_stale_runtimes()  # connection files and sockets of builds that were killed
+        kernels = Kernels(options.jobs, int(options.memory * GIB) if options.memory else None, options.fresh_kernels,
+                          expected=int(timings.get("kernel_peak") or KERNEL_MEMORY), isolation=isolation)
+    if on_interrupt is not None:
+        on_interrupt.append(kernels.stop)
+    try:
+        if own and _cold(options):  # start kernels, and their import of keras, while the posts are read and completed
+            kernels.warm_code = _warm_code(options.posts)
+            kernels.warm(options.jobs)
+        return _build_with(options, progress, kernels, timings, record, digest, own)
+    finally:
+        if own:
+            kernels.close()
+
+
+def _isolation(options: Options, report: Callable[[str], None]):
+    """The kernels' sandbox and limits, from the options and the isolation setting; BadInput
+    when the sandbox is required and bwrap does not work."""
+    from .isolation import Limits, choose, default_limits
+    from .site import load_site
+
+    try:
+        setting = load_site(options.posts.resolve().parent / "pyproject.toml").isolation
+    except BadInput:
+        setting = "auto"  # the build reports the bad setting when it reads them
+    defaults = default_limits(options.jobs)
+    limits = Limits(options.kernel_memory or defaults.memory, options.disk or defaults.disk,
+                    options.processes or defaults.processes)
+    return choose(options.isolation or setting, limits, lambda warning: report(str(warning)))
+
+
+def _recorded(folder: Path) -> dict:
+    from .cache import Cache
+
+    return Cache(folder).timings()
+
+
+def _cold(options: Options) -> bool:
+    """Whether the build will likely execute something: --force, or no cache entries yet."""
+    return options.force or not any(Path(options.cache).glob("*/manifest.json"))
+
+
+def _warm_code(posts: Path) -> str:
+    """`import keras` when a post seems to use it (read cheaply, before completion)."""
+    keras = re.compile(r"\b(keras|tensorflow|Sequential|Dense|Conv[123]D|layers\.)")
+    for path in sorted(Path(posts).glob("*.md")):
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            if keras.search(path.read_text(encoding="utf-8")):
+                return "import keras"
+    return ""
+
+
+def _build_with(options: Options, progress: Progress, kernels, timings: dict, record, digest, own: bool) -> int:
     try:
         from .site import load_site
 
         completed = complete_all(options.posts, progress.report)
         _check_out(options)
         site = load_site(options.posts.resolve().parent / "pyproject.toml")
-        isolation = _isolation(options, site.isolation, progress) if (options.isolation or site.isolation) == "required" \
-            else None
     except BadInput as error:
         progress.report(str(error.diagnostic))
         return BAD_INPUT
@@ -148,12 +213,10 @@ def _build(options: Options, progress: Progress) -> int:
         return SNIPPET_FAILED  # found before any kernel started
 
     from .cache import Cache, environment
-    from .cache import key as cache_key
     from .execute import ExecutedPost  # light: nbclient loads only when something runs
 
-    executed: dict[str, ExecutedPost] = {}
-    pending = []  # (post, its cache key)
     cache, shared = Cache(options.cache), environment()
+    runs = _Runs(options, progress, cache)
     for post in completed:
         notebook = post.notebook()
         cells = sum(cell.cell_type == "code" for cell in notebook.cells)
@@ -161,26 +224,23 @@ def _build(options: Options, progress: Progress) -> int:
             progress.add(post.post.path, cells, "not run")
             continue
         progress.add(post.post.path, cells)
-        code_options = [done.cell.options for done in post.cells if done.cell.kind == "code"]
-        # The slug is part of the key: an entry written for one post is never used for another.
-        post_key = cache_key(notebook, code_options, dict(shared, post=post.post.slug))
-        hit = None if options.force else _from_cache(cache, post_key, post, notebook, progress)
-        if hit:
-            executed[post.post.slug] = hit
-            progress.cached(post.post.path, hit.seconds)
-        else:
-            pending.append((post, post_key))
-    if pending:
-        isolation = isolation or _isolation(options, site.isolation, progress)
-        failed = _execute(options, pending, cache, executed, progress, isolation) or failed
-    if options.check or (failed and not options.keep_going):
+        runs.add(post, notebook, shared)
+    if runs.pending:
+        if any("keras" in post.preamble for post, *_ in runs.pending):
+            kernels.warm_code = "import keras"
+        failed = runs.execute(kernels, timings, own) or failed
+    if failed and not options.keep_going:
+        return SNIPPET_FAILED  # the failures are what it says
+    runs.report_counts(kernels)
+    if options.check:
         return SNIPPET_FAILED if failed else OK
 
+    executed = runs.executed
     for post in completed:
         if post.post.slug not in executed:  # found before running, under --keep-going
             executed[post.post.slug] = ExecutedPost(post.notebook())
     warnings = [str(d) for post in completed for d in post.diagnostics if d.severity == "warning"]
-    warnings += [str(d) for result in executed.values() for d in result.warnings]  # outputs cut
+    warnings += runs.warnings  # outputs cut
 
     def report_page(line: str) -> None:  # outputs left off a page
         warnings.append(line)
@@ -194,76 +254,158 @@ def _build(options: Options, progress: Progress) -> int:
     return OK
 
 
-def _from_cache(cache: Cache, key: str, post: CompletedPost, notebook, progress: Progress):
-    """The post's executed notebook from the cache, or None; a damaged entry is a warning."""
-    from .cache import CorruptEntry, restore
-    from .execute import ExecutedPost
+class _Runs:
+    """The components of every post: each from the cache, or run on the build's kernels, and
+    each post's executed notebook once all of its components are in."""
 
-    try:
-        entry = cache.load(key)
-        if entry is None:
+    def __init__(self, options: Options, progress: Progress, cache: Cache):
+        self.options, self.progress, self.cache = options, progress, cache
+        self.executed: dict = {}  # slug -> ExecutedPost, once every component is in
+        self.pending: list = []  # (post, component number, key, its notebook)
+        self.posts: dict[str, dict] = {}  # slug -> what its components gave so far
+        self.counts = {"run": 0, "run_cells": 0, "cached": 0, "cached_cells": 0}
+        self.seconds: dict[str, float] = {}  # unit -> how long it ran now
+        self.lock = threading.Lock()
+        self.warnings: list[str] = []  # cells whose output was cut
+
+    def add(self, post: CompletedPost, notebook, shared: dict) -> None:
+        """Restore what the cache has of a post's components; the others are pending."""
+        from .cache import key as cache_key
+        from .cells import CellMeta
+        from .execute import component_notebook
+
+        state = {"post": post, "notebook": notebook, "left": len(post.components), "failures": [], "seconds": 0.0,
+                 "executed_at": "", "all_cached": True, "cached_cells": 0}
+        self.posts[post.post.slug] = state
+        for component in post.components:
+            sub = component_notebook(notebook, component.number)
+            options = [post.cells[CellMeta.of(cell).cell].cell.options if CellMeta.of(cell).role == "code" else {}
+                       for cell in sub.cells]
+            # The slug is part of the key: an entry written for one post is never used for another.
+            key = cache_key(sub, options, dict(shared, post=post.post.slug))
+            entry = None if self.options.force else self._from_cache(key, post, sub)
+            if entry is None:
+                self.pending.append((post, component.number, key, sub))
+                continue
+            self.counts["cached"] += 1
+            self.counts["cached_cells"] += len(sub.cells)
+            state["cached_cells"] += len(sub.cells)
+            self._done(post, entry.seconds, entry.executed_at, [], cached=True)
+        if not post.components:
+            state["left"] = 1
+            self._done(post, 0.0, "", [], cached=True)
+
+    def _from_cache(self, key: str, post: CompletedPost, sub):
+        """The component's entry, its outputs put on its cells; None; a damaged entry is a warning."""
+        from .cache import CorruptEntry, restore
+
+        try:
+            entry = self.cache.load(key)
+            if entry is None:
+                return None
+            restore(sub, entry)
+        except CorruptEntry as error:
+            self.progress.report(str(Diagnostic(post.post.path, 0, "warning",
+                                                f"ignoring a damaged cache entry and executing again: {error}")))
             return None
-        restore(notebook, entry)
-    except CorruptEntry as error:
-        progress.report(str(Diagnostic(post.post.path, 0, "warning",
-                                       f"ignoring a damaged cache entry and executing again: {error}")))
-        return None
-    return ExecutedPost(notebook, seconds=entry.seconds, executed_at=entry.executed_at, cached=True)
+        return entry
 
+    def _done(self, post: CompletedPost, seconds: float, executed_at: str, failures: list, cached: bool) -> None:
+        """One component of the post is in; the post is, once all of them are."""
+        from .execute import ExecutedPost
 
-def _isolation(options: Options, setting: str, progress: Progress):
-    """The kernels' sandbox and limits, from the options and the isolation setting; BadInput
-    when the sandbox is required and bwrap does not work."""
-    from .isolation import Limits, choose, default_limits
+        with self.lock:
+            state = self.posts[post.post.slug]
+            state["left"] -= 1
+            state["seconds"] += seconds
+            state["executed_at"] = max(state["executed_at"], executed_at)
+            state["failures"] += failures
+            state["all_cached"] = state["all_cached"] and cached
+            if state["left"]:
+                return
+        failures = sorted(state["failures"], key=lambda d: d.line)
+        result = ExecutedPost(state["notebook"], failures[0] if failures else None, state["seconds"],
+                              state["executed_at"], state["all_cached"], failures)
+        self.executed[post.post.slug] = result
+        if state["all_cached"]:
+            self.progress.cached(post.post.path, result.seconds)
+        else:
+            self.progress.finished(post.post.path, result.seconds, failures, state["cached_cells"])
 
-    defaults = default_limits(options.jobs)
-    limits = Limits(options.memory or defaults.memory, options.disk or defaults.disk,
-                    options.processes or defaults.processes)
-    return choose(options.isolation or setting, limits, lambda warning: progress.report(str(warning)))
+    def execute(self, kernels, timings: dict, close: bool = True) -> bool:
+        """Run the pending components on the kernels, the longest first; return whether any failed."""
+        from .kernels import Job
 
+        recorded = timings.get("components", {})
+        jobs = []
+        for post, number, key, sub in self.pending:
+            unit = f"{post.post.slug}/{number}"
+            guess = recorded.get(unit, 1.0 + 0.1 * len(sub.cells))
+            jobs.append(Job(guess, self._runner(post, number, key, sub, unit), self._failer(post, sub)))
+        kernels.run(jobs)
+        if close:
+            kernels.close()  # their memory is free for rendering; their peaks are known
+        with contextlib.suppress(OSError):
+            self.cache.record_timings(self.seconds, max(kernels.all_peaks(), default=0))
+        return any(state["failures"] for state in self.posts.values())
 
-def _execute(options: Options, pending: list, cache: Cache, executed: dict, progress: Progress, isolation) -> bool:
-    """Run the pending posts in parallel kernels, caching each success; return whether any failed."""
-    from .execute import ExecutedPost, execute_post
-    from .isolation import remove_stale_runtimes
+    def _runner(self, post: CompletedPost, number: int, key: str, sub, unit: str):
+        from .execute import execute_component
 
-    remove_stale_runtimes()  # connection files and sockets of builds that were killed
-
-    def run(post: CompletedPost):
         path = post.post.path
-        progress.running(path, 0, progress.rows[path].cells)  # the kernel starts
-        return execute_post(post, options.timeout, options.keep_going, lambda i, n: progress.running(path, i, n),
-                            isolation)
+        code = [cell for cell in self.posts[post.post.slug]["notebook"].cells if cell.cell_type == "code"]
+        position = {id(cell): k for k, cell in enumerate(code, start=1)}
 
-    failed = False
-    with ThreadPoolExecutor(max_workers=max(options.jobs, 1)) as pool:
-        futures = {pool.submit(run, post): (post, key) for post, key in pending}
-        for future in as_completed(futures):  # report each post as it finishes
-            post, key = futures[future]
-            try:
-                result = future.result()
-            except Exception as error:  # the kernel could not start, or nbclient failed
-                result = ExecutedPost(post.notebook(), Diagnostic(post.post.path, 1, "error",
-                                                                  f"could not execute the post: {error!r}"))
-            executed[post.post.slug] = result
+        def run(kernel) -> None:
+            state = self.posts[post.post.slug]
+            if state["failures"] and not self.options.keep_going:
+                self._done(post, 0.0, "", [], cached=False)  # the post stops at its first failure
+                return
+            self.progress.running(path, 0, len(code))
+            result = execute_component(kernel, path, sub, self.options.timeout, self.options.keep_going,
+                                       lambda cell: self.progress.running(path, position[id(cell)], len(code)))
             for warning in result.warnings:
-                progress.report(str(warning))
-            if result.failure:
-                failed = True
-            else:
+                self.progress.report(str(warning))
+                self.warnings.append(str(warning))
+            with self.lock:
+                self.counts["run"] += 1
+                self.counts["run_cells"] += len(sub.cells)
+                self.seconds[unit] = result.seconds
+            if not result.failures:
                 try:
-                    cache.store(key, post.post.slug, result.notebook, result.executed_at, result.seconds)
+                    self.cache.store(key, post.post.slug, sub, result.executed_at, result.seconds, unit)
                 except OSError as error:
                     message = f"could not cache the outputs: {error}"
-                    progress.report(str(Diagnostic(options.cache, 0, "warning", message)))
-            progress.finished(post.post.path, result.seconds, result.failures or [f for f in [result.failure] if f])
-    return failed
+                    self.progress.report(str(Diagnostic(self.options.cache, 0, "warning", message)))
+            self._done(post, result.seconds, result.executed_at, result.failures, cached=False)
+
+        return run
+
+    def _failer(self, post: CompletedPost, sub):
+        def fail(error: Exception) -> None:  # the kernel could not start, or nbclient failed
+            message = f"could not execute the post: {error!r}"
+            self._done(post, 0.0, "", [Diagnostic(post.post.path, 1, "error", message)], cached=False)
+
+        return fail
+
+    def report_counts(self, kernels) -> None:
+        """How many components and cells ran, and how many came from the cache; the kernels' memory."""
+        c = self.counts
+        if not (c["run"] or c["cached"]):
+            return
+        self.progress.report(f"components: {c['run']} executed ({c['run_cells']} cells), "
+                             f"{c['cached']} from the cache ({c['cached_cells']} cells)")
+        if kernels.all_peaks() and c["run"]:
+            peaks = ", ".join(f"{peak / 2**30:.2f}" for peak in kernels.all_peaks())
+            self.progress.report(f"kernels: {len(kernels.all_peaks())} used, peak memory {peaks} GiB "
+                                 f"(budget {kernels.budget / 2**30:.1f} GiB for {kernels.limit} at once)")
 
 
 def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedPost]:
     """Read and complete every post in `folder`; raise BadInput on unreadable input."""
     from .complete import complete_post, project_aliases
     from .keras_index import build_index
+    from .plan import plan_post
     from .read import read_post
 
     folder = Path(folder)
@@ -281,7 +423,7 @@ def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedP
         seen[post.slug] = post.path
     index = build_index()
     aliases = project_aliases(folder.resolve().parent / "pyproject.toml")
-    completed = [complete_post(post, index, aliases) for post in posts]
+    completed = [plan_post(complete_post(post, index, aliases)) for post in posts]
     for post in completed:
         for diagnostic in post.diagnostics:
             report(str(diagnostic))

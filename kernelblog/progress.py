@@ -51,15 +51,16 @@ class Progress:
                 row.state, row.started = "running", time.monotonic()
             row.cell, row.cells = cell, cells
 
-    def finished(self, path: Path, seconds: float, failures=()) -> None:
-        """A post ran: through, or with these diagnostics."""
+    def finished(self, path: Path, seconds: float, failures=(), cached: int = 0) -> None:
+        """A post ran: through, or with these diagnostics; `cached` of its cells came from the cache."""
         with self.lock:
             row = self.rows[path]
             row.state, row.seconds = ("failed" if failures else "executed"), seconds
         for failure in failures:
             self.report(str(failure))
         if not failures:
-            self.status(f"{path}: ran {row.cells} cells in {seconds:.1f} s")
+            also = f" ({cached} more from the cache)" if cached else ""
+            self.status(f"{path}: ran {row.cells - cached} cells in {seconds:.1f} s{also}")
 
     def status(self, line: str) -> None:
         """A post's result, as a line (the live display shows it in its table instead)."""

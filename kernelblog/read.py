@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 from .diagnostics import BadInput, Diagnostic
 
 PYTHON_LANGUAGES = {"python", "python3", "ipython", "ipython3"}
-FENCE_OPTIONS = {"data", "timeout", "raises"}
+FENCE_OPTIONS = {"data", "timeout", "raises", "after"}
 JUPYTEXT_KEYS = {"lines_to_next_cell", "lines_to_end_of_cell_marker", "skipline", "noskipline", "cell_marker"}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 RESERVED_SLUGS = {"static", "tags"}  # folders of the site's own pages
@@ -66,6 +66,7 @@ class Meta:
     tags: tuple[str, ...] = ()
     summary: str = ""
     description: str = ""
+    isolate: bool = True  # split the post into components; false: one kernel, in order
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,10 @@ def _meta(path: Path, front: dict, key_lines: dict[str, int], cells: list[Cell])
     for key in ("summary", "description"):
         if not isinstance(front.get(key, ""), str):
             bad(key, "a string")
-    return Meta(title, date, tuple(tags), front.get("summary", ""), front.get("description", ""))
+    if not isinstance(front.get("isolate", True), bool):
+        bad("isolate", "true or false")
+    return Meta(title, date, tuple(tags), front.get("summary", ""), front.get("description", ""),
+                front.get("isolate", True))
 
 
 def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diagnostic]]:
@@ -293,6 +297,10 @@ def _options(path: Path, line: int, metadata: dict) -> tuple[dict, list[Diagnost
     if "raises" in options and not (isinstance(options["raises"], str) and options["raises"].isidentifier()):
         raise BadInput(Diagnostic(path, line, "error",
                                   'fence option raises must name an exception, as in raises="ValueError"'))
+    if "after" in options and not (isinstance(options["after"], str)
+                                   and all(name.isidentifier() for name in options["after"].replace(",", " ").split())):
+        raise BadInput(Diagnostic(path, line, "error",
+                                  'fence option after must name what the snippet depends on, as in after="model"'))
     if "timeout" in options:
         timeout = options["timeout"]
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:

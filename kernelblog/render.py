@@ -25,6 +25,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from . import outputs as out
+from .cells import CellMeta
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .read import Post
@@ -153,11 +154,16 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
     ran: dict[int, nbformat.NotebookNode] = {}  # post cell number -> its notebook cell
     inline: dict[int, list[str]] = {}  # post cell number -> its inline values
     for notebook_cell in executed.notebook.cells:
-        meta = notebook_cell.metadata.get("kernelblog", {})
-        if meta.get("role") == "code":
-            ran[meta["cell"]] = notebook_cell
-        elif meta.get("role") == "inline":
-            inline[meta["cell"]] = _displayed_values(notebook_cell)
+        meta = CellMeta.of(notebook_cell)
+        if meta and meta.role == "code":
+            ran[meta.cell] = notebook_cell
+        elif meta and meta.role == "inline":
+            inline[meta.cell] = _displayed_values(notebook_cell)
+    first_code = {}  # the setup of each component after the first, shown collapsed at its first code cell
+    for component in completed.components[1:]:
+        code_cells = [n for n in component.cells if completed.cells[n].cell.kind == "code"]
+        if code_cells:
+            first_code[code_cells[0]] = component.setup
     figures = 0
     for number, done in enumerate(completed.cells):
         if done.cell.kind == "markdown":
@@ -204,6 +210,7 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
             "before": code_html(done.before) if done.setup_at else None,
             "code": code_html(done.after),
             "note": done.note or done.cell.options.get("data", ""),
+            "reseed": code_html(first_code[number]) if number in first_code else None,
             "changes": done.changes,
             "outputs": blocks,
             "ran": notebook_cell.get("execution_count") is not None,

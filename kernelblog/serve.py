@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import http.server
 import subprocess
@@ -89,9 +90,9 @@ def rebuild(options: Options) -> int:
                "--timeout", str(options.timeout), "--keep-going"]
     if options.force:
         command.append("--force")
-    for name in ("isolation", "memory", "disk", "processes"):
+    for name in ("memory", "isolation", "kernel_memory", "disk", "processes"):
         if getattr(options, name) is not None:
-            command += [f"--{name}", str(getattr(options, name))]
+            command += [f"--{name.replace('_', '-')}", str(getattr(options, name))]
     return subprocess.run(command).returncode
 
 
@@ -102,14 +103,60 @@ def watched(options: Options) -> list[Path]:
     return [path for path in (Path(options.posts), settings, ROOT / "templates", PACKAGE) if path.exists()]
 
 
+class Warm:
+    """Kernels kept between rebuilds, keras imported, waiting for the next save; builds of edited
+    posts run in this process on them. An edit to the package, the templates or the settings
+    rebuilds in a fresh process instead (so the edit takes effect), and starts fresh kernels."""
+
+    def __init__(self, options: Options):
+        self.options = options
+        self.kernels = None
+
+    def start(self) -> None:
+        from .diagnostics import BadInput
+        from .kernels import GIB, Kernels
+        from .pipeline import _isolation, _warm_code
+
+        budget = int(self.options.memory * GIB) if self.options.memory else None
+        try:
+            isolation = _isolation(self.options, lambda line: print(line, file=sys.stderr))
+        except BadInput as error:  # --isolation required without bwrap
+            print(error.diagnostic, file=sys.stderr)
+            raise SystemExit(2) from None
+        self.kernels = Kernels(self.options.jobs, budget, warm=_warm_code(self.options.posts), isolation=isolation)
+        self.kernels.warm(1)
+
+    def build(self) -> int:
+        from .pipeline import build
+
+        if self.kernels is None:
+            self.start()
+        return build(dataclasses.replace(self.options, keep_going=True, check=False), kernels=self.kernels)
+
+    def restart(self) -> int:
+        """Stop the kernels, rebuild in a fresh process, start new kernels."""
+        self.close()
+        status = rebuild(self.options)
+        self.start()
+        return status
+
+    def close(self) -> None:
+        if self.kernels is not None:
+            self.kernels.stop()
+            self.kernels.close()
+            self.kernels = None
+
+
 def serve(options: Options, port: int = 8000, stop: threading.Event | None = None) -> int:
     """Build, serve `options.out` on localhost and rebuild on each change until interrupted."""
     from watchfiles import DefaultFilter, watch
 
     stop = stop or threading.Event()
-    status = rebuild(options)
+    warm = Warm(options)
+    status = warm.build()
     if not Path(options.out).is_dir():
         print(f"{options.out}: error: the first build wrote no site", file=sys.stderr)
+        warm.close()
         return status or 1
     builds = Builds()
     site_handler = type("SiteHandler", (Handler,), {"builds": builds})
@@ -125,16 +172,23 @@ def serve(options: Options, port: int = 8000, stop: threading.Event | None = Non
         def relevant(change, path: str) -> bool:  # not what the build itself writes
             return default(change, path) and not any(folder in Path(path).parents for folder in written)
 
-        for changes in watch(*watched(options), watch_filter=relevant, stop_event=stop, rust_timeout=500):
+        posts = Path(options.posts).resolve()
+        for changes in watch(*watched(options), watch_filter=relevant, stop_event=stop, rust_timeout=500,
+                             debounce=100, step=20):
             names = sorted({Path(path).name for _, path in changes})
             print(f"changed: {', '.join(names)}; rebuilding", file=sys.stderr, flush=True)
             before = _site_identity(options.out)
-            rebuild(options)
+            if all(Path(path).resolve().parent == posts for _, path in changes):
+                if warm.build() >= 128:  # interrupted
+                    break
+            else:
+                warm.restart()
             if _site_identity(options.out) != before:  # the build swaps in a new folder when it writes
                 builds.landed()
     except KeyboardInterrupt:
         pass
     finally:
+        warm.close()
         server.shutdown()
         server.server_close()
     return 0

@@ -17,6 +17,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from .cells import KEY, role_of
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .extract import Library, bound_names, library_for, without_library_imports
@@ -30,7 +31,7 @@ AT_FDCWD, RENAME_EXCHANGE = -100, 2  # from Linux's <fcntl.h> and <linux/fs.h>
 def snippet_text(completed: CompletedPost) -> str:
     """The post's completed code in jupytext's percent format, runnable as a script."""
     notebook = completed.notebook()
-    notebook.cells = [cell for cell in notebook.cells if cell.metadata.get("kernelblog", {}).get("role") != "inline"]
+    notebook.cells = [cell for cell in notebook.cells if role_of(cell) != "inline"]
     for cell in notebook.cells:
         cell.metadata = {}
     notebook.metadata = {"jupytext": {"notebook_metadata_filter": "-all", "cell_metadata_filter": "-all"}}
@@ -51,7 +52,8 @@ def download_notebook(completed: CompletedPost, executed: nbformat.NotebookNode,
     notebook = nbformat.reads(nbformat.writes(executed), as_version=4)  # a copy
     cells, values, codes = [], None, []
     for cell in notebook.cells:
-        role = cell.metadata.pop("kernelblog", {}).get("role")
+        role = role_of(cell)
+        cell.metadata.pop(KEY, None)
         if role == "inline":  # its values belong to the prose that follows it
             values = _displayed_values(cell)
             continue

@@ -126,14 +126,14 @@ def site(warm, tmp_path):
 
 @pytest.fixture
 def runs(monkeypatch):
-    """The slugs of the posts executed, as the build starts them."""
-    started, real = [], execute.execute_post
+    """The posts (by file name) of the components executed, as the build starts them."""
+    started, real = [], execute.execute_component
 
-    def counting(completed, *args, **kwargs):
-        started.append(completed.post.slug)
-        return real(completed, *args, **kwargs)
+    def counting(kernel, path, *args, **kwargs):
+        started.append(path.stem)
+        return real(kernel, path, *args, **kwargs)
 
-    monkeypatch.setattr(execute, "execute_post", counting)
+    monkeypatch.setattr(execute, "execute_component", counting)
     return started
 
 
@@ -226,21 +226,19 @@ def test_noop_rebuild_starts_no_kernel_and_imports_no_tensorflow(site):
     script = f"""
 import json, sys
 from pathlib import Path
-from kernelblog import execute
+from kernelblog import kernels
 from kernelblog.pipeline import Options, build
 
-def no_kernel(*args, **kwargs):
-    raise AssertionError("a kernel was started")
-
-execute.execute_post = no_kernel
+launched = []
+kernels.launch = lambda *args: launched.append(args)
 folder = Path({str(site)!r})
 status = build(Options(posts=folder / "posts", out=folder / "site", snippets=folder / "snippets",
                        cache=folder / "cache"))
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "nbclient"))
-print(json.dumps({{"status": status, "heavy": heavy}}))
+print(json.dumps({{"status": status, "heavy": heavy, "kernels": len(launched)}}))
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert json.loads(result.stdout) == {"status": 0, "heavy": []}, result.stderr
+    assert json.loads(result.stdout) == {"status": 0, "heavy": [], "kernels": 0}, result.stderr
     assert "\x1b" not in result.stderr  # not a terminal: plain lines
     assert f"{site / 'posts' / 'beta.md'}: 2 cells cached" in result.stderr
     assert re.search(r"^post +cells +result +seconds\n.*alpha.md +3 +cached .*\n.*beta.md +2 +cached ", result.stderr,

@@ -61,11 +61,11 @@ def test_duplicate_slugs_exit_2(tmp_path):
     assert lines == [f"{tmp_path / 'b.md'}:3: error: slug 'same' is also used by {tmp_path / 'a.md'}"]
 
 
-def test_undefined_name_fails_before_any_kernel_starts(tmp_path, monkeypatch):
-    def no_kernel(*args, **kwargs):
-        raise AssertionError("a kernel was started")
+def test_undefined_name_fails_before_anything_runs(tmp_path, monkeypatch):
+    def no_run(*args, **kwargs):
+        raise AssertionError("a component was executed")
 
-    monkeypatch.setattr(execute, "execute_post", no_kernel)
+    monkeypatch.setattr(execute, "execute_component", no_run)
     post = write_post(tmp_path / "posts", "x.md", "# X\n\n```python\nmodel = Sequential()\nlayer = Dense2(3)\n```\n")
     site = tmp_path / "site"
     write_post(site, "index.html", "previous site")

@@ -4,9 +4,9 @@ and (slow) they run where kernelblog is not installed and print what the page sh
 import ast
 import html
 import inspect
-import os
 import re
 import shutil
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,11 +35,11 @@ CUINIT = "E0000 00:00:1795549758.784894   13130 cuda_platform.cc:52] failed call
 def defined(source: str) -> dict:
     """The names `source` defines, run in a fresh namespace."""
     namespace: dict = {}
-    folder = os.getcwd()
+    folder = os.getcwd()  # a download's working-folder cell moves to a temporary folder
     try:
         exec(compile(source, "<library>", "exec"), namespace)
     finally:
-        os.chdir(folder)  # a download's preamble moves into a temporary folder that is removed with it
+        os.chdir(folder)
     return namespace
 
 

@@ -12,7 +12,7 @@ SOURCE = api_root().parent / "src" if (api_root().parent / "src").is_dir() else 
 
 def exists(dotted: str, index) -> bool:
     """Whether keras exports `dotted` (a module, or a name in a module)."""
-    if dotted in index.modules():
+    if dotted in index.modules:
         return True
     module, _, name = dotted.rpartition(".")
     return module in index.names.get(name, ())
@@ -56,7 +56,7 @@ def test_renamed_keywords_match_the_installed_signatures():
 
 def test_removed_modules_and_names_are_gone(index):
     for module in drift.REMOVED_MODULES:
-        assert module not in index.modules()
+        assert module not in index.modules
     for name in drift.REMOVED_NAMES:
         assert name not in index.names
     renamed = drift.Reviser(index, {}).renamed

@@ -69,8 +69,7 @@ def test_isolation_setting_is_checked_and_the_option_wins(tmp_path, monkeypatch)
         lines = []
         assert build(options(tmp_path, isolation=None), lines.append) == 2
         assert lines[0].startswith("--isolation: error: required, but kernels cannot be sandboxed")
-        monkeypatch.setattr(pipeline, "_execute", lambda *args: False)  # what runs, not how
-        assert build(options(tmp_path, isolation="off", check=True), lines.append) == 0
+        assert pipeline._isolation(options(tmp_path, isolation="off"), lines.append).sandbox is False  # the option wins
     finally:
         isolation.unavailable.cache_clear()
 
@@ -238,11 +237,11 @@ def test_limits_stop_a_cell_at_its_line(tmp_path):
                       "    for _ in range(100):\n        file.write(bytes(1 << 20))\n```\n")
     lines = []
     started = time.monotonic()
-    assert build(options(tmp_path, memory=300 << 20, disk=64 << 20, processes=8), lines.append) == 1
+    assert build(options(tmp_path, kernel_memory=300 << 20, disk=64 << 20, processes=8), lines.append) == 1
     assert time.monotonic() - started < 60  # no cell waited for its 10 s of sleep... much
     errors = sorted(line for line in lines if ": error: " in line)
     assert errors == sorted([
-        f"{memory}:7: error: the cell used more than 300 MiB (--memory)",
+        f"{memory}:7: error: the cell used more than 300 MiB (--kernel-memory)",
         f"{forks}:3: error: the cell started more than 8 processes (--processes)",
         f"{disk}:6: error: OSError: [Errno 28] No space left on device",
     ])

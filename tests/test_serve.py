@@ -83,6 +83,14 @@ def test_serve_rebuilds_and_reloads_on_an_edit(server):
     while not lines.empty():
         said.append(lines.get())
     assert any("1 cells cached" in line or "2 cells cached" in line for line in said), said  # prose: no kernel
+    assert events.get(timeout=10) == "data: 1"
+    post.write_text(post.read_text().replace("6 * 7", "6 * 8"))  # code: run on the warm kernel, in process
+    assert events.get(timeout=120) == "event: reload"
+    assert "from the kernel 48" in fetch(url + "preview/")
+    said = []
+    while not lines.empty():
+        said.append(lines.get())
+    assert "components: 1 executed (2 cells), 0 from the cache (0 cells)\n" in said, said
 
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium")

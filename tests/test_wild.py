@@ -97,5 +97,6 @@ def test_pages_show_the_stand_ins_and_the_corrections(built):
             in pages["kerasio-convnet"])
     assert "keras.datasets.imdb is replaced by a synthetic stand-in: 2,000/500 reviews" in pages["imdb-lstm"]
     assert re.search(r"line 61: lr= → learning_rate= \(Keras 3\)", pages["keras2-mnist-mlp"])
+    assert "line 31: reshape(60000, ...) → reshape(-1, ...) (the stand-in" in pages["keras2-mnist-mlp"]
     assert any(re.search(r"keras2-mnist-mlp\.md:61: warning: corrected by the build for Keras 3: lr= → learning_rate=",
                          line) for line in lines)
