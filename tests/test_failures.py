@@ -144,7 +144,7 @@ socket.create_connection(("93.184.215.14", 80), timeout=60)
 ```
 
 ```python
-(x, y), _ = keras.datasets.mnist.load_data()
+keras.utils.get_file("data.npz", "https://example.com/data.npz")  # keras.datasets now has stand-ins
 ```
 
 ```python
@@ -158,7 +158,7 @@ print("loopback works")
     started = time.monotonic()
     assert build(options(tmp_path, keep_going=True), lines.append) == 1
     assert time.monotonic() - started < 60  # a real attempt would wait for timeouts (here 60 s each)
-    assert [line.split(": error: ")[0] for line in lines[:3]] == [f"{post}:5", f"{post}:10", f"{post}:14"]
+    assert [line.split(": error: ")[0] for line in lines[:3]] == [f"{post}:5", f"{post}:10", f"{post}:14"], lines
     assert all("network access is unavailable during builds" in line for line in lines[:3])
     assert "loopback works" in (tmp_path / "site" / "net" / "index.html").read_text()
 
@@ -174,10 +174,9 @@ def test_output_flood_keeps_its_head_and_tail_and_says_so(tmp_path):
     page = (tmp_path / "site" / "flood" / "index.html").read_text()
     assert "start" in page and "step 100000/100000" in page and "step  50000/100000" not in page
     assert "characters not kept: the build keeps the first and last 500,000" in page
-    [cell] = [c for c in json.loads((tmp_path / "site" / "flood" / "flood.ipynb").read_text())["cells"]
-              if c["cell_type"] == "code" and "100_001" in "".join(c["source"])]
-    text = "".join("".join(output.get("text", "")) for output in cell["outputs"])
-    assert MAX_TEXT <= len(text) < MAX_TEXT + 200  # bounded
+    [entry] = (tmp_path / "cache").glob("*/outputs.json")  # what the build kept: bounded
+    kept = json.dumps(json.loads(entry.read_text()))
+    assert MAX_TEXT <= len(kept) - kept.count("\\r") < MAX_TEXT + 2000 and "step 100000/100000" in kept
 
 
 def test_processes_and_threads_a_snippet_starts_are_ended(tmp_path):
