@@ -18,13 +18,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .read import FIGURE_OPTIONS
+from .settings import DATASETS
+
 if TYPE_CHECKING:  # nbformat loads only when an entry is restored
     import nbformat
 
 FORMAT = 2  # bump when the entry layout or the key's contents change
 PACKAGES = ("keras", "tensorflow", "numpy", "matplotlib")
 ENVIRONMENT = ("KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS")  # they change numerics
-DATASETS = Path(__file__).resolve().with_name("datasets.py")
 KEEP = 3  # entries kept per component of a post, so undoing an edit finds its outputs again
 TIMINGS = "timings.json"  # how long each component ran last, and the largest kernel: for scheduling
 
@@ -65,10 +67,12 @@ def key(notebook: nbformat.NotebookNode, options: list[dict], shared: dict) -> s
     """The key of a component's (or a post's) notebook: each code cell's source and options, in
     order, plus `shared`.
 
-    `options` are the fence options of its code cells (the data declarations among them).
+    `options` are the fence options of its code cells (the data declarations among them);
+    captions and alt texts are words for the page, not inputs, and stay out of the key.
     """
     from .cells import CellMeta
 
+    options = [{k: v for k, v in cell_options.items() if k not in FIGURE_OPTIONS} for cell_options in options]
     cells = [[cell.source, CellMeta.of(cell).key()] for cell in notebook.cells if cell.cell_type == "code"]
     text = json.dumps({"cells": cells, "options": options, "shared": shared}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -132,6 +136,21 @@ class Cache:
         if not isinstance(recorded, dict) or not isinstance(recorded.get("components"), dict):
             return {"components": {}, "kernel_peak": 0}
         return recorded
+
+    def recorded_seconds(self) -> dict[str, float]:
+        """How long each component ran, by unit (`slug/number`), from its newest entry's manifest:
+        files named by their keys, which the caches of several machines merge into by copying."""
+        newest: dict[str, tuple[str, str, float]] = {}
+        for manifest in self.folder.glob("*/manifest.json"):
+            try:
+                saved = json.loads(manifest.read_text(encoding="utf-8"))
+                unit, seconds = str(saved.get("unit", saved["slug"])), float(saved["seconds"])
+                when = (str(saved["executed_at"]), manifest.parent.name)  # what the files say, not their times
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                continue
+            if unit not in newest or when > newest[unit][:2]:
+                newest[unit] = (*when, seconds)
+        return {unit: seconds for unit, (_, _, seconds) in newest.items()}
 
     def record_timings(self, components: dict[str, float], kernel_peak: int) -> None:
         """Add this build's component times and kernel peak to what is recorded."""

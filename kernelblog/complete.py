@@ -21,7 +21,7 @@ from .drift import Reviser
 from .infer import DATA_NAMES, CannotInfer, first_data_use, infer_data, trains_model
 from .keras_index import ALIASES, FAMILY_HELPERS, AmbiguousName, KerasIndex
 from .read import Cell, Post
-from .settings import key_line, tool_table
+from .settings import DATASETS, key_line, tool_table
 
 DATASETS_MODULE = "kernelblog.datasets"
 IPYTHON_BUILTINS = {"get_ipython"}
@@ -506,7 +506,7 @@ def _literal(node: ast.expr) -> bool:
 @functools.lru_cache(maxsize=1)
 def dataset_generators() -> dict[str, tuple[str, ...]]:
     """Public generators of the dataset library and their parameters, read without importing it."""
-    source = (Path(__file__).with_name("datasets.py")).read_text(encoding="utf-8")
+    source = DATASETS.read_text(encoding="utf-8")
     return {node.name: tuple(a.arg for a in node.args.args + node.args.kwonlyargs)
             for node in ast.parse(source).body
             if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")}
@@ -515,7 +515,7 @@ def dataset_generators() -> dict[str, tuple[str, ...]]:
 @functools.lru_cache(maxsize=1)
 def dataset_standins() -> dict[str, str]:
     """The dataset library's stand-ins for keras.datasets and their summaries, read without importing it."""
-    source = (Path(__file__).with_name("datasets.py")).read_text(encoding="utf-8")
+    source = DATASETS.read_text(encoding="utf-8")
     return {node.name: statement.value.value for node in ast.parse(source).body if isinstance(node, ast.ClassDef)
             for statement in node.body if isinstance(statement, ast.Assign)
             and [getattr(t, "id", "") for t in statement.targets] == ["summary"]}

@@ -21,6 +21,7 @@ from .cells import CellMeta, ExecutedCell, executed_cells
 from .diagnostics import Diagnostic
 from .outputs import TextCap, without_noise
 from .kernels import kill_group
+from .settings import Options
 
 if TYPE_CHECKING:
     from .complete import CompletedPost
@@ -77,7 +78,7 @@ def _sharing(notebook: nbformat.NotebookNode, cells: list) -> nbformat.NotebookN
     return sub
 
 
-def execute_component(kernel: Kernel, path: Path, notebook: nbformat.NotebookNode, timeout: float = 600,
+def execute_component(kernel: Kernel, path: Path, notebook: nbformat.NotebookNode, timeout: float = Options.timeout,
                       keep_going: bool = False, on_cell: Callable[[nbformat.NotebookNode], None] | None = None
                       ) -> ComponentRun:
     """Run a component's cells in order in a kernel already reset; stop at the first cell that
@@ -111,7 +112,7 @@ def execute_component(kernel: Kernel, path: Path, notebook: nbformat.NotebookNod
     return result
 
 
-def execute_post(completed: CompletedPost, timeout: float = 600, keep_going: bool = False,
+def execute_post(completed: CompletedPost, timeout: float = Options.timeout, keep_going: bool = False,
                  on_cell: Callable[[int, int], None] | None = None, kernels: Kernels | None = None) -> ExecutedPost:
     """Run every component of a post, in order, in one kernel; stop at the first failure, or with
     `keep_going` run the rest too. `on_cell(i, n)` is called before the i-th of n code cells runs."""

@@ -67,12 +67,15 @@ def library_for(codes: list[str], root: Path = ROOT.parent) -> Library | None:
     return Library(collected.source(), names, tuple(_relative(module) for module in collected.order))
 
 
-def bound_names(code: str) -> list[tuple[str, int]]:
-    """(name, line) for each module-level name `code` binds, in order; none when it does not parse."""
+def bound_names(code: str, imports: bool = True) -> list[tuple[str, int]]:
+    """(name, line) for each module-level name `code` binds, in order, those its imports bind
+    only with `imports`; none when it does not parse."""
     try:
-        return [(name, statement.lineno) for statement in ast.parse(code).body for name in _bound(statement)]
+        body = ast.parse(code).body
     except SyntaxError:
         return []
+    return [(name, statement.lineno) for statement in body
+            if imports or not isinstance(statement, (ast.Import, ast.ImportFrom)) for name in _bound(statement)]
 
 
 def _relative(module: str) -> str:

@@ -9,13 +9,13 @@ import re
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import uptodate
 from .diagnostics import BadInput, Diagnostic
 from .progress import Progress, progress_for
+from .settings import PACKAGE, TEMPLATES, Options, settings_file
 
 if TYPE_CHECKING:  # the stages load when the build needs them: a build with nothing to do needs none
     from .cache import Cache
@@ -24,25 +24,6 @@ if TYPE_CHECKING:  # the stages load when the build needs them: a build with not
 
 OK, SNIPPET_FAILED, BAD_INPUT = 0, 1, 2
 SITE_MARKER = ".kernelblog-site"  # in every site the build writes: a folder without it is never replaced
-
-
-@dataclass(frozen=True)
-class Options:
-    posts: Path = Path("posts")
-    out: Path = Path("_site")
-    snippets: Path = Path("snippets")
-    cache: Path = Path(".kernelblog-cache")
-    check: bool = False
-    force: bool = False
-    jobs: int = os.cpu_count() or 1
-    timeout: float = 600
-    keep_going: bool = False
-    memory: float | None = None  # GiB the kernels may use together; default: half of what is available
-    fresh_kernels: bool = False  # a kernel per component, none reused (to check that components are independent)
-    isolation: str | None = None  # auto, required or off; None: the isolation setting (auto)
-    kernel_memory: int | None = None  # bytes one kernel's processes may use; None: isolation.default_limits
-    disk: int | None = None  # bytes per writable folder of a sandboxed kernel
-    processes: int | None = None  # per kernel
 
 
 def build(options: Options, report: Callable[[str], None] | None = None, kernels=None) -> int:
@@ -54,27 +35,31 @@ def build(options: Options, report: Callable[[str], None] | None = None, kernels
     Without `report`, the build reports to the console, with a summary table at the end: live
     progress on a terminal, plain lines on stderr otherwise.
     """
-    progress = progress_for(report)
+    progress = progress_for(report, github=options.format == "github")
     received = [signal.SIGINT]
     on_interrupt: list[Callable[[], None]] = []  # what stops the build's kernels, once it has them
     with progress, _interrupts_raise(received, on_interrupt):
         try:
-            with _one_build_at_a_time(options.out, progress.report):
+            # A shard writes no site: shards run side by side, each caching entries no other writes.
+            lock = contextlib.nullcontext() if options.shard else _one_build_at_a_time(options.out, progress.report)
+            with lock:
                 status = _build(options, progress, on_interrupt, kernels)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: kernels killed, the previous site left as it was
             progress.report(f"build interrupted by {received[-1].name}")
             return 128 + received[-1]
     if report is None:
         progress.summary()
+        if options.format == "github":
+            progress.job_summary("kernelblog " + ("check" if options.check else
+                                                  f"shard {options.shard}" if options.shard else "build"))
     return status
 
 
 def _check_out(options: Options) -> None:
     """Refuse an --out whose replacement would delete something the build didn't write."""
     out = options.out.resolve()
-    package = Path(__file__).resolve().parent
     for name, folder in (("the posts", options.posts), ("the cache", options.cache), ("the snippets", options.snippets),
-                         ("the templates", package.parent / "templates"), ("the kernelblog package", package)):
+                         ("the templates", TEMPLATES), ("the kernelblog package", PACKAGE)):
         if out == folder.resolve() or out in folder.resolve().parents:
             raise BadInput(Diagnostic(options.out, 0, "error", f"--out would replace the folder that holds {name}"))
     if out.is_dir() and any(out.iterdir()) and not (out / SITE_MARKER).is_file():
@@ -126,11 +111,11 @@ def _build(options: Options, progress: Progress, on_interrupt: list | None = Non
     record = uptodate.record_for(options.cache, options.out)
     digest = uptodate.fingerprint(options.posts, {"out": options.out.resolve(), "snippets": options.snippets.resolve(),
                                                   "keep_going": options.keep_going, "timeout": options.timeout})
-    if not (options.force or options.check):
+    if not (options.force or options.check or options.shard):
         warnings = uptodate.current(record, digest, options.out, options.snippets)
         if warnings is not None:
-            for line in warnings:  # what the last build warned about still holds
-                progress.report(line)
+            for warning in warnings:  # what the last build warned about still holds
+                progress.diagnostic(warning)
             progress.report(f"{options.out}/: nothing changed since the last build")
             return OK
 
@@ -202,25 +187,31 @@ def _build_with(options: Options, progress: Progress, kernels, timings: dict, re
     try:
         from .site import load_site
 
-        completed = complete_all(options.posts, progress.report)
+        found: list[Diagnostic] = []
+        completed = complete_all(options.posts, found.append)
         _check_out(options)
-        site = load_site(options.posts.resolve().parent / "pyproject.toml")
+        site = load_site(options.pyproject)
     except BadInput as error:
-        progress.report(str(error.diagnostic))
+        progress.diagnostic(error.diagnostic)
         return BAD_INPUT
-    failed = not all(post.ok for post in completed)
-    if failed and not options.keep_going:
-        return SNIPPET_FAILED  # found before any kernel started
+    if not options.shard:
+        for diagnostic in found:
+            progress.diagnostic(diagnostic)
+        failed = not all(post.ok for post in completed)
+        if failed and not options.keep_going:
+            return SNIPPET_FAILED  # found before any kernel started
 
     from .cache import Cache, environment
     from .execute import ExecutedPost  # light: nbclient loads only when something runs
 
     cache, shared = Cache(options.cache), environment()
     runs = _Runs(options, progress, cache)
+    if options.shard:  # this shard's share of the components, and the diagnostics of its posts
+        completed, failed = _share(options, completed, found, runs, shared, progress)
     for post in completed:
         notebook = post.notebook()
         cells = sum(cell.cell_type == "code" for cell in notebook.cells)
-        if not post.ok and not (options.keep_going and post.runnable):  # else its other cells run
+        if not _runs(post, options):
             progress.add(post.post.path, cells, "not run")
             continue
         progress.add(post.post.path, cells)
@@ -232,19 +223,19 @@ def _build_with(options: Options, progress: Progress, kernels, timings: dict, re
     if failed and not options.keep_going:
         return SNIPPET_FAILED  # the failures are what it says
     runs.report_counts(kernels)
-    if options.check:
+    if options.check or options.shard:
         return SNIPPET_FAILED if failed else OK
 
     executed = runs.executed
     for post in completed:
         if post.post.slug not in executed:  # found before running, under --keep-going
             executed[post.post.slug] = ExecutedPost(post.notebook())
-    warnings = [str(d) for post in completed for d in post.diagnostics if d.severity == "warning"]
+    warnings = [d for post in completed for d in post.diagnostics if d.severity == "warning"]
     warnings += runs.warnings  # outputs cut
 
-    def report_page(line: str) -> None:  # outputs left off a page
-        warnings.append(line)
-        progress.report(line)
+    def report_page(warning: Diagnostic) -> None:  # outputs left off a page
+        warnings.append(warning)
+        progress.diagnostic(warning)
 
     write_all(options, completed, executed, site, report_page)
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
@@ -265,27 +256,23 @@ class _Runs:
         self.posts: dict[str, dict] = {}  # slug -> what its components gave so far
         self.counts = {"run": 0, "run_cells": 0, "cached": 0, "cached_cells": 0}
         self.seconds: dict[str, float] = {}  # unit -> how long it ran now
+        self.share: set[str] | None = None  # with --shard: the units this shard runs
         self.lock = threading.Lock()
-        self.warnings: list[str] = []  # cells whose output was cut
+        self.warnings: list[Diagnostic] = []  # cells whose output was cut
 
     def add(self, post: CompletedPost, notebook, shared: dict) -> None:
-        """Restore what the cache has of a post's components; the others are pending."""
-        from .cache import key as cache_key
-        from .cells import CellMeta
-        from .execute import component_notebook
-
+        """Restore what the cache has of a post's components; the others are pending (with
+        --shard, those of this shard's share; the others are left to the other shards)."""
         state = {"post": post, "notebook": notebook, "left": len(post.components), "failures": [], "seconds": 0.0,
                  "executed_at": "", "all_cached": True, "cached_cells": 0}
         self.posts[post.post.slug] = state
-        for component in post.components:
-            sub = component_notebook(notebook, component.number)
-            options = [post.cells[CellMeta.of(cell).cell].cell.options if CellMeta.of(cell).role == "code" else {}
-                       for cell in sub.cells]
-            # The slug is part of the key: an entry written for one post is never used for another.
-            key = cache_key(sub, options, dict(shared, post=post.post.slug))
+        for number, key, sub in components(post, notebook, shared):
             entry = None if self.options.force else self._from_cache(key, post, sub)
+            if entry is None and self.share is not None and f"{post.post.slug}/{number}" not in self.share:
+                self._done(post, 0.0, "", [], cached=True)  # another shard runs it
+                continue
             if entry is None:
-                self.pending.append((post, component.number, key, sub))
+                self.pending.append((post, number, key, sub))
                 continue
             self.counts["cached"] += 1
             self.counts["cached_cells"] += len(sub.cells)
@@ -305,8 +292,8 @@ class _Runs:
                 return None
             restore(sub, entry)
         except CorruptEntry as error:
-            self.progress.report(str(Diagnostic(post.post.path, 0, "warning",
-                                                f"ignoring a damaged cache entry and executing again: {error}")))
+            self.progress.diagnostic(Diagnostic(post.post.path, 0, "warning",
+                                                f"ignoring a damaged cache entry and executing again: {error}"))
             return None
         return entry
 
@@ -345,8 +332,9 @@ class _Runs:
         kernels.run(jobs)
         if close:
             kernels.close()  # their memory is free for rendering; their peaks are known
-        with contextlib.suppress(OSError):
-            self.cache.record_timings(self.seconds, max(kernels.all_peaks(), default=0))
+        if not self.options.shard:  # a shard writes only entries, named by their keys, so caches merge by copying
+            with contextlib.suppress(OSError):
+                self.cache.record_timings(self.seconds, max(kernels.all_peaks(), default=0))
         return any(state["failures"] for state in self.posts.values())
 
     def _runner(self, post: CompletedPost, number: int, key: str, sub, unit: str):
@@ -365,8 +353,8 @@ class _Runs:
             result = execute_component(kernel, path, sub, self.options.timeout, self.options.keep_going,
                                        lambda cell: self.progress.running(path, position[id(cell)], len(code)))
             for warning in result.warnings:
-                self.progress.report(str(warning))
-                self.warnings.append(str(warning))
+                self.progress.diagnostic(warning)
+                self.warnings.append(warning)
             with self.lock:
                 self.counts["run"] += 1
                 self.counts["run_cells"] += len(sub.cells)
@@ -376,7 +364,7 @@ class _Runs:
                     self.cache.store(key, post.post.slug, sub, result.executed_at, result.seconds, unit)
                 except OSError as error:
                     message = f"could not cache the outputs: {error}"
-                    self.progress.report(str(Diagnostic(self.options.cache, 0, "warning", message)))
+                    self.progress.diagnostic(Diagnostic(self.options.cache, 0, "warning", message))
             self._done(post, result.seconds, result.executed_at, result.failures, cached=False)
 
         return run
@@ -401,8 +389,70 @@ class _Runs:
                                  f"(budget {kernels.budget / 2**30:.1f} GiB for {kernels.limit} at once)")
 
 
-def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedPost]:
-    """Read and complete every post in `folder`; raise BadInput on unreadable input."""
+def components(post: CompletedPost, notebook, shared: dict):
+    """Each component of the post: its number, its cache key and its notebook."""
+    from .cache import key as cache_key
+    from .cells import CellMeta
+    from .execute import component_notebook
+
+    for component in post.components:
+        sub = component_notebook(notebook, component.number)
+        options = [post.cells[CellMeta.of(cell).cell].cell.options if CellMeta.of(cell).role == "code" else {}
+                   for cell in sub.cells]
+        # The slug is part of the key: an entry written for one post is never used for another.
+        yield component.number, cache_key(sub, options, dict(shared, post=post.post.slug)), sub
+
+
+def _runs(post: CompletedPost, options: Options) -> bool:
+    """Whether the build executes the post: it has no error, or --keep-going runs its other cells."""
+    return post.ok or (options.keep_going and post.runnable)
+
+
+def _share(options: Options, completed: list[CompletedPost], found: list[Diagnostic], runs: _Runs, shared: dict,
+           progress: Progress) -> tuple[list[CompletedPost], bool]:
+    """With --shard K/N: the posts that have components in this shard's share, and whether one
+    of the posts whose diagnostics it reports failed before running.
+
+    The units of work are the components not in the cache, each with its estimated cost (see
+    shard.py); every shard computes the same split from the same posts and cache. Each post's
+    diagnostics are reported by one shard, in turn by the posts' order.
+    """
+    from .cache import CorruptEntry
+    from .shard import assign, estimate
+
+    shard = options.shard
+    cells, cached, owner = {}, [], {}
+    for post in completed:
+        if not _runs(post, options):
+            continue
+        for number, key, sub in components(post, post.notebook(), shared):
+            unit = f"{post.post.slug}/{number}"
+            owner[unit] = post.post.slug
+            cells[unit] = len(sub.cells)
+            with contextlib.suppress(CorruptEntry):  # a damaged entry runs again
+                if not options.force and runs.cache.load(key) is not None:
+                    cached.append(unit)
+    costs = estimate(cells, runs.cache.recorded_seconds(), cached)
+    runs.share = set(assign(costs.items(), shard.count)[shard.index - 1])
+    mine = {owner[unit] for unit in runs.share}
+    work = [unit for unit in runs.share if unit not in cached]
+    progress.report(f"shard {shard}: {len(work)} of {len(cells) - len(cached)} components to execute, about "
+                    f"{sum(costs[unit] for unit in work):.0f} of {sum(costs.values()):.0f} s")
+    reporting = {post.post.path for number, post in enumerate(completed) if number % shard.count == shard.index - 1}
+    posts = {post.post.path for post in completed}
+    for diagnostic in found:
+        if diagnostic.path in reporting or diagnostic.path not in posts:
+            progress.diagnostic(diagnostic)
+    failed = any(not post.ok for post in completed if post.post.path in reporting)
+    if not options.keep_going and not all(post.ok for post in completed):  # as a build without --keep-going
+        if not failed:
+            progress.report(f"shard {shard}: nothing executed: a post has errors (another shard reports them)")
+        return [], True
+    return [post for post in completed if post.post.slug in mine], failed
+
+
+def complete_all(folder: Path, report: Callable[[Diagnostic], None]) -> list[CompletedPost]:
+    """Read and complete every post in `folder`, reporting each diagnostic; raise BadInput on unreadable input."""
     from .complete import complete_post, project_aliases
     from .keras_index import build_index
     from .plan import plan_post
@@ -422,21 +472,21 @@ def complete_all(folder: Path, report: Callable[[str], None]) -> list[CompletedP
                                       f"slug '{post.slug}' is also used by {seen[post.slug]}"))
         seen[post.slug] = post.path
     index = build_index()
-    aliases = project_aliases(folder.resolve().parent / "pyproject.toml")
+    aliases = project_aliases(settings_file(folder))
     completed = [plan_post(complete_post(post, index, aliases)) for post in posts]
     for post in completed:
         for diagnostic in post.diagnostics:
-            report(str(diagnostic))
+            report(diagnostic)
     return completed
 
 
 def write_all(options: Options, completed: list[CompletedPost], executed: dict, site: Site | None = None,
-              report: Callable[[str], None] = lambda line: None) -> None:
+              report: Callable[[Diagnostic], None] = lambda warning: None) -> None:
     """Render every page and write the site and the snippets; report outputs left off a page."""
     from .site import load_site, site_files
     from .write import snippet_text, write_site, write_snippets
 
-    site = site or load_site(options.posts.resolve().parent / "pyproject.toml")
+    site = site or load_site(options.pyproject)
     snippets = {post.post.slug: snippet_text(post) for post in completed}
     files = site_files(site, completed, executed, report)
     files[SITE_MARKER] = b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"

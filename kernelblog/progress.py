@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from .diagnostics import Diagnostic
 
 
 @dataclass
@@ -23,12 +26,25 @@ class Row:
 
 
 class Progress:
-    """Plain lines through `report`: each diagnostic, each post as it completes, then a summary."""
+    """Plain lines through `report`: each diagnostic, each post as it completes, then a summary.
 
-    def __init__(self, report: Callable[[str], None]):
+    With `github`, each diagnostic is followed by its GitHub Actions annotation (a workflow command).
+    """
+
+    def __init__(self, report: Callable[[str], None], github: bool = False):
         self.report = report
+        self.github = github
         self.rows: dict[Path, Row] = {}
+        self.diagnostics: list[Diagnostic] = []
         self.lock = threading.Lock()  # posts finish on worker threads
+
+    def diagnostic(self, diagnostic: Diagnostic) -> None:
+        """A problem at a line of a post: `path:line: error: message`, then its annotation on GitHub."""
+        with self.lock:
+            self.diagnostics.append(diagnostic)
+        self.report(str(diagnostic))
+        if self.github:
+            self.report(diagnostic.workflow_command())
 
     def __enter__(self) -> Progress:
         return self
@@ -57,7 +73,7 @@ class Progress:
             row = self.rows[path]
             row.state, row.seconds = ("failed" if failures else "executed"), seconds
         for failure in failures:
-            self.report(str(failure))
+            self.diagnostic(failure)
         if not failures:
             also = f" ({cached} more from the cache)" if cached else ""
             self.status(f"{path}: ran {row.cells - cached} cells in {seconds:.1f} s{also}")
@@ -75,6 +91,33 @@ class Progress:
         for row in self.rows.values():
             seconds = f"{row.seconds:7.1f}" if row.state in ("executed", "cached", "failed") else "      -"
             self.report(f"{str(row.path):<{width}}  {row.cells:5d}  {row.state:<8}  {seconds}")
+
+    def job_summary(self, title: str) -> None:
+        """Append the summary, as Markdown, to the GitHub Actions job summary, if there is one."""
+        path = os.environ.get("GITHUB_STEP_SUMMARY")
+        if not path:
+            return
+        try:
+            with open(path, "a", encoding="utf-8") as summary:
+                summary.write(self.markdown(title))
+        except OSError as error:
+            message = f"could not write the job summary: {error.strerror or error}"
+            self.diagnostic(Diagnostic(Path(path), 0, "warning", message))
+
+    def markdown(self, title: str) -> str:
+        """The summary as Markdown, for a GitHub Actions job summary: the table, then the errors."""
+        lines = [f"## {title}", ""]
+        if self.rows:
+            lines += ["| post | cells | result | seconds |", "| --- | ---: | --- | ---: |"]
+            for row in self.rows.values():
+                seconds = f"{row.seconds:.1f}" if row.state in ("executed", "cached", "failed") else "-"
+                lines.append(f"| `{_cell(str(row.path))}` | {row.cells} | {row.state} | {seconds} |")
+            lines.append("")
+        errors = [d for d in self.diagnostics if d.severity == "error"]
+        warnings = len(self.diagnostics) - len(errors)
+        lines.append(f"{len(errors)} error{'s' * (len(errors) != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+        lines += [""] + [f"- `{_cell(str(d))}`" for d in errors] if errors else []
+        return "\n".join(lines) + "\n"
 
 
 class LiveProgress(Progress):
@@ -130,13 +173,19 @@ class LiveProgress(Progress):
         self.console.print(table)
 
 
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell in backticks: one line, no backtick or pipe to end it early."""
+    return " ".join(text.split()).replace("`", "'").replace("|", "\\|")
+
+
 STYLES = {"cached": "cyan", "executed": "green", "failed": "red", "not run": "dim", "waiting": "dim"}
 
 
-def progress_for(report: Callable[[str], None] | None) -> Progress:
-    """Live progress when the build reports to a terminal, plain lines otherwise."""
+def progress_for(report: Callable[[str], None] | None, github: bool = False) -> Progress:
+    """Live progress when the build reports to a terminal, plain lines otherwise (and always
+    plain lines with GitHub annotations, which must stay whole)."""
     if report is None:
-        if sys.stderr.isatty():
+        if sys.stderr.isatty() and not github:
             return LiveProgress()
-        return Progress(lambda line: print(line, file=sys.stderr, flush=True))
-    return Progress(report)
+        return Progress(lambda line: print(line, file=sys.stderr, flush=True), github)
+    return Progress(report, github)

@@ -17,7 +17,8 @@ from markdown_it import MarkdownIt
 from .diagnostics import BadInput, Diagnostic
 
 PYTHON_LANGUAGES = {"python", "python3", "ipython", "ipython3"}
-FENCE_OPTIONS = {"data", "timeout", "raises", "after"}
+FENCE_OPTIONS = {"data", "timeout", "raises", "after", "caption", "alt"}
+FIGURE_OPTIONS = {"caption", "alt"}  # words for the page's figures: they change no output, so no cache key
 JUPYTEXT_KEYS = {"lines_to_next_cell", "lines_to_end_of_cell_marker", "skipline", "noskipline", "cell_marker"}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 RESERVED_SLUGS = {"static", "tags"}  # folders of the site's own pages
@@ -306,4 +307,10 @@ def _options(path: Path, line: int, metadata: dict) -> tuple[dict, list[Diagnost
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
             raise BadInput(Diagnostic(path, line, "error", "fence option timeout must be a positive number of seconds"))
         options["timeout"] = math.ceil(timeout)
+    for key in sorted(FIGURE_OPTIONS & set(options)):
+        value = options[key]
+        texts = value if isinstance(value, list) else [value]
+        if not texts or not all(isinstance(text, str) and text.strip() for text in texts):
+            raise BadInput(Diagnostic(path, line, "error", f"fence option {key} must be a non-empty string, or a list "
+                                      f'of them with one per figure, as in {key}="Test accuracy per epoch"'))
     return options, warnings

@@ -29,12 +29,12 @@ from .cells import CellMeta
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .read import Post
+from .settings import TEMPLATES
 from .site import Site, tag_slug
 
 if TYPE_CHECKING:  # rendering needs no kernel machinery
     from .execute import ExecutedPost
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 PLUGINS = ["strikethrough", "table", "footnotes", "url", "math"]
 FORMATTER = HtmlFormatter(nowrap=True)
 CODE_STYLES = {"light": "xcode", "dark": "monokai"}  # Pygments styles with 4.5:1 contrast on our code background
@@ -179,6 +179,7 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
             continue
         notebook_cell = ran[number]
         blocks = []
+        drawn = 0  # figures of this cell so far
         for k, block in enumerate(out.page_outputs(notebook_cell.get("outputs", []))):
             if isinstance(block, out.Image):
                 figures += 1
@@ -187,8 +188,10 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
                 width, height = block.width, block.height
                 if not (width and height) and block.extension == "png":
                     width, height = _png_size(block.data)
-                blocks.append({"kind": "image", "src": name, "alt": _alt(block.alt, figures),
-                               "width": width, "height": height})
+                alt = _figure_option(done.cell.options, "alt", drawn) or _alt(block.alt, figures)
+                blocks.append({"kind": "image", "src": name, "alt": alt, "width": width, "height": height,
+                               "caption": _figure_option(done.cell.options, "caption", drawn)})
+                drawn += 1
             elif isinstance(block, out.Text):
                 text = block.text.rstrip("\n")
                 blocks.append({"kind": "text", "text": text, "lines": text.count("\n") + 1})
@@ -200,6 +203,7 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
                 blocks.append({"kind": "text", "text": f"[{message}]", "lines": 1})
             else:
                 blocks.append({"kind": "error", "text": block.traceback})
+        page.warnings += _figure_option_warnings(completed.post.path, done.cell, drawn)
         static = completed.static_errors().get(number, [])
         blocks += [{"kind": "error", "text": f"line {d.line}: {d.message}"} for d in static]
         cells.append({
@@ -223,6 +227,31 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
     page.content = env.get_template("article.html").render(**context, root="", feed=True)
     page.html = env.get_template("post.html").render(**context, root="../", feed=False)
     return page
+
+
+def _figure_option(options: dict, key: str, index: int) -> str | None:
+    """The caption or alt text the fence gives the cell's figure number `index` (from 0), if any."""
+    value = options.get(key)
+    if isinstance(value, list):
+        return value[index] if index < len(value) else None
+    return value if index == 0 else None
+
+
+def _figure_option_warnings(path, cell, drawn: int) -> list[Diagnostic]:
+    """A caption or alt text given for figures the snippet did not draw, or figures left without one."""
+    warnings = []
+    for key in ("caption", "alt"):
+        if key not in cell.options:
+            continue
+        value = cell.options[key]
+        given = len(value) if isinstance(value, list) else 1
+        if given != drawn:
+            texts = f"{given} {'texts' if given > 1 else 'text'}"
+            advice = " (give a list, one per figure)" if drawn > 1 and not isinstance(value, list) else ""
+            warnings.append(Diagnostic(path, cell.line, "warning",
+                                       f"fence option {key} has {texts} but the snippet drew {drawn} "
+                                       f"figure{'s' if drawn != 1 else ''}{advice}"))
+    return warnings
 
 
 def _alt(plain: str, number: int) -> str:

@@ -10,10 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
-from .pipeline import Options
+from .settings import PACKAGE, PORT, TEMPLATES, Options
 
-PACKAGE = Path(__file__).resolve().parent
-ROOT = PACKAGE.parent
 EVENTS = "/__kernelblog__/events"
 # Added to every HTML page served, never written to the site: reload when a rebuild lands.
 RELOAD = (f'<script>new EventSource("{EVENTS}").addEventListener("reload", () => location.reload());</script>'
@@ -83,24 +81,17 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         pass  # the build's own lines are what matters
 
 
-def rebuild(options: Options) -> int:
-    """Build in a fresh process, so that edits to the package take effect; return its status."""
-    command = [sys.executable, str(ROOT / "build.py"), "--posts", str(options.posts), "--out", str(options.out),
-               "--snippets", str(options.snippets), "--cache", str(options.cache), "--jobs", str(options.jobs),
-               "--timeout", str(options.timeout), "--keep-going"]
-    if options.force:
-        command.append("--force")
-    for name in ("memory", "isolation", "kernel_memory", "disk", "processes"):
-        if getattr(options, name) is not None:
-            command += [f"--{name.replace('_', '-')}", str(getattr(options, name))]
+def rebuild(options: Options, script: Path) -> int:
+    """Build in a fresh process of `script` (build.py), so that edits to the package take effect;
+    return its status."""
+    command = [sys.executable, str(script), *dataclasses.replace(options, keep_going=True, check=False).argv()]
     return subprocess.run(command).returncode
 
 
 def watched(options: Options) -> list[Path]:
     """What a rebuild depends on: the posts, their settings (pyproject.toml), the templates and the
     package (the dataset library in it)."""
-    settings = Path(options.posts).resolve().parent / "pyproject.toml"
-    return [path for path in (Path(options.posts), settings, ROOT / "templates", PACKAGE) if path.exists()]
+    return [path for path in (Path(options.posts), options.pyproject, TEMPLATES, PACKAGE) if path.exists()]
 
 
 class Warm:
@@ -108,8 +99,8 @@ class Warm:
     posts run in this process on them. An edit to the package, the templates or the settings
     rebuilds in a fresh process instead (so the edit takes effect), and starts fresh kernels."""
 
-    def __init__(self, options: Options):
-        self.options = options
+    def __init__(self, options: Options, script: Path):
+        self.options, self.script = options, script
         self.kernels = None
 
     def start(self) -> None:
@@ -136,7 +127,7 @@ class Warm:
     def restart(self) -> int:
         """Stop the kernels, rebuild in a fresh process, start new kernels."""
         self.close()
-        status = rebuild(self.options)
+        status = rebuild(self.options, self.script)
         self.start()
         return status
 
@@ -147,12 +138,13 @@ class Warm:
             self.kernels = None
 
 
-def serve(options: Options, port: int = 8000, stop: threading.Event | None = None) -> int:
-    """Build, serve `options.out` on localhost and rebuild on each change until interrupted."""
+def serve(options: Options, port: int = PORT, stop: threading.Event | None = None, script: Path | None = None) -> int:
+    """Build, serve `options.out` on localhost and rebuild on each change until interrupted; an
+    edit to the package rebuilds with `script` (the build.py beside the package by default)."""
     from watchfiles import DefaultFilter, watch
 
     stop = stop or threading.Event()
-    warm = Warm(options)
+    warm = Warm(options, script or PACKAGE.parent / "build.py")
     status = warm.build()
     if not Path(options.out).is_dir():
         print(f"{options.out}: error: the first build wrote no site", file=sys.stderr)

@@ -6,13 +6,11 @@ import datetime
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .complete import CompletedPost
-from .diagnostics import BadInput, Diagnostic
-from .settings import key_line, tool_table
+from .diagnostics import Diagnostic
+from .settings import Site, load_site  # noqa: F401 (the site's settings, defined with every other)
 
 if TYPE_CHECKING:
     from .execute import ExecutedPost
@@ -22,45 +20,12 @@ XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
 
-@dataclass(frozen=True)
-class Site:
-    """Settings from pyproject.toml's [tool.kernelblog] table; each has a default."""
-
-    title: str = "Deep Learning, Executed"
-    description: str = "A technical deep-learning blog whose code really ran."
-    author: str = "kernelblog"
-    base_url: str = "http://localhost:8000/"  # where the site is published; used only by the feed and sitemap
-    isolation: str = "auto"  # kernels in the bubblewrap sandbox: auto, required or off (--isolation)
-
-    def url(self, path: str = "") -> str:
-        return self.base_url + path
-
-
-def load_site(pyproject: Path) -> Site:
-    """The site's settings in the [tool.kernelblog] table of `pyproject` (its sub-tables are
-    other settings); defaults when the file or the table is missing."""
-    table, text = tool_table(pyproject)
-    known = set(Site.__dataclass_fields__)
-    table = {key: value for key, value in table.items() if not isinstance(value, dict)}  # [tool.kernelblog.aliases]
-    for key, value in table.items():
-        if key not in known or not isinstance(value, str):
-            expected = f"one of {', '.join(sorted(known))}" if key not in known else "a string"
-            raise BadInput(Diagnostic(pyproject, key_line(text, key), "error",
-                                      f"[tool.kernelblog] {key}: expected {expected}"))
-    if table.get("isolation", "auto") not in ("auto", "required", "off"):
-        raise BadInput(Diagnostic(pyproject, key_line(text, "isolation"), "error",
-                                  "[tool.kernelblog] isolation: expected auto, required or off"))
-    if "base_url" in table and not table["base_url"].endswith("/"):
-        table["base_url"] += "/"
-    return Site(**table)
-
-
 def tag_slug(tag: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-") or "tag"
 
 
 def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, ExecutedPost],
-               report: Callable[[str], None] = lambda line: None) -> dict[str, bytes]:
+               report: Callable[[Diagnostic], None] = lambda warning: None) -> dict[str, bytes]:
     """Every file of the site (relative path -> content); warnings about outputs left off a page,
     or about a download that could differ from the page, go to `report`."""
     from . import render
@@ -74,7 +39,7 @@ def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, E
         slug = done.post.slug
         page = render.render_post(done, executed[slug], env, site)
         for warning in page.warnings:
-            report(str(warning))
+            report(warning)
         pages[slug] = page
         files[f"{slug}/index.html"] = page.html.encode()
         files.update({f"{slug}/{name}": data for name, data in page.files.items()})
@@ -82,7 +47,7 @@ def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, E
         files[f"{slug}/{slug}.py"] = download_script_text(done, run, url).encode()
         files[f"{slug}/{slug}.ipynb"] = download_notebook_text(done, run, url).encode()
         for warning in download_warnings(done):
-            report(str(warning))
+            report(warning)
     files["index.html"] = render.render_index(posts, env, site).encode()
     tags = render.tags_of(posts)
     files["tags/index.html"] = render.render_tags(tags, env, site).encode()

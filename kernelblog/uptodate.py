@@ -14,9 +14,9 @@ from importlib import metadata
 from pathlib import Path
 
 from . import cache
+from .diagnostics import Diagnostic
+from .settings import PACKAGE, TEMPLATES, settings_file
 
-PACKAGE = Path(__file__).resolve().parent
-TEMPLATES = PACKAGE.parent / "templates"
 # Libraries that read, complete or render (those that execute are in cache.PACKAGES).
 LIBRARIES = ("jupytext", "nbformat", "pyflakes", "pyyaml", "markdown-it-py", "mistune", "pygments", "nh3", "jinja2",
              "latex2mathml")
@@ -25,7 +25,7 @@ LIBRARIES = ("jupytext", "nbformat", "pyflakes", "pyyaml", "markdown-it-py", "mi
 def fingerprint(posts: Path, options: dict) -> str:
     """A digest of every input of a build, with the options that change what it writes."""
     files = sorted(posts.glob("*.md")) + sorted(PACKAGE.rglob("*.py")) + sorted(TEMPLATES.rglob("*"))
-    settings = posts.resolve().parent / "pyproject.toml"
+    settings = settings_file(posts)
     digest = hashlib.sha256()
     for path in files + ([settings] if settings.is_file() else []):
         if path.is_file():
@@ -41,23 +41,25 @@ def written(out: Path, snippets: Path) -> dict[str, list[int]]:
     return {str(path): [path.stat().st_size, path.stat().st_mtime_ns] for path in files}
 
 
-def current(record: Path, digest: str, out: Path, snippets: Path) -> list[str] | None:
+def current(record: Path, digest: str, out: Path, snippets: Path) -> list[Diagnostic] | None:
     """The last build's warnings if `record` says it had these inputs and wrote what is there
     now; None if something changed."""
     try:
         saved = json.loads(record.read_text(encoding="utf-8"))
         if saved["fingerprint"] == digest and saved["written"] == written(out, snippets):
-            return [str(line) for line in saved["warnings"]]
-    except (OSError, ValueError, KeyError, TypeError):
+            return [Diagnostic(Path(path), int(line), str(severity), str(message))
+                    for path, line, severity, message in saved["warnings"]]
+    except (OSError, ValueError, KeyError, TypeError):  # ValueError: also a record in an older layout
         pass
     return None
 
 
-def remember(record: Path, digest: str, out: Path, snippets: Path, warnings: list[str]) -> None:
+def remember(record: Path, digest: str, out: Path, snippets: Path, warnings: list[Diagnostic]) -> None:
     """Record a successful build and its warnings (through a temporary file and a rename)."""
     record.parent.mkdir(parents=True, exist_ok=True)
     temporary = record.with_name(f".{record.name}.{os.getpid()}.tmp")
-    state = {"fingerprint": digest, "written": written(out, snippets), "warnings": warnings}
+    state = {"fingerprint": digest, "written": written(out, snippets),
+             "warnings": [[str(w.path), w.line, w.severity, w.message] for w in warnings]}
     temporary.write_text(json.dumps(state), encoding="utf-8")
     temporary.replace(record)
 

@@ -93,7 +93,7 @@ def download_warnings(completed: CompletedPost) -> list[Diagnostic]:
     library = library_for([done.code for done in code])
     if library is None:
         return []
-    copied = {name for name, _ in bound_names(library.source)} - set(library.names)
+    copied = {name for name, _ in bound_names(library.source, imports=False)} - set(library.names)
     warnings, seen = [], set()
     for done in code:
         for name, line in bound_names(done.cell.source):

@@ -16,6 +16,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 PAGE_BUDGET = 300_000  # bytes per page, with its CSS and JS, images aside
 
 
+@pytest.fixture(autouse=True)
+def same_working_folder():
+    """Each test starts in the folder the run started in, even after one changed it to a folder
+    that has since been removed (as running a download's working-folder cell in-process does)."""
+    folder = os.getcwd()
+    yield
+    os.chdir(folder)
+
+
+@pytest.fixture(autouse=True)
+def outside_github_actions(monkeypatch):
+    """Tests run the same inside a GitHub Actions job: no annotations, no job summary unless a test asks."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
 @pytest.fixture(scope="session")
 def index():
     return build_index()

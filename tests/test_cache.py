@@ -51,6 +51,8 @@ def test_key_ignores_prose_and_shifted_lines_but_not_code(tmp_path, index):
     assert key_of(tmp_path, index, ALPHA.replace("values.sum()", "values.max()")) != base
     assert key_of(tmp_path, index, ALPHA.replace("`{python} total`", "`{python} total + 1`")) != base  # they run
     assert key_of(tmp_path, index, ALPHA.replace("```python\nvalues", "```python timeout=5\nvalues")) != base
+    captioned = ALPHA.replace("```python\nvalues", '```python caption="Five values" alt="A list"\nvalues')
+    assert key_of(tmp_path, index, captioned) == base  # words for the page, not inputs
 
 
 def test_key_covers_versions_dataset_library_and_environment(tmp_path, index, monkeypatch):

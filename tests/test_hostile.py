@@ -88,7 +88,8 @@ def site(tmp_path, index):
     cell.execution_count, cell.outputs = 1, OUTPUTS
     warnings = []
     options = Options(out=tmp_path / "site", snippets=tmp_path / "snippets")
-    write_all(options, [completed], {"hostile": ExecutedPost(notebook, seconds=1.0)}, report=warnings.append)
+    write_all(options, [completed], {"hostile": ExecutedPost(notebook, seconds=1.0)},
+              report=lambda warning: warnings.append(str(warning)))
     return tmp_path / "site", warnings
 
 

@@ -54,16 +54,36 @@ def test_overview_learning_claims(executed):
     [(accuracy, chance)] = re.findall(r"validation accuracy: ([\d.]+) \(chance: ([\d.]+)\)", text)
     accuracy, chance = float(accuracy), float(chance)
     assert accuracy > chance + 0.3  # CNN: well above chance
+    [errors], [pair] = numbers(text, r"errors:"), numbers(text, r"errors: \d+, of which \w+ <-> \w+:")
+    assert 0 < pair <= errors == round((1 - accuracy) * 300)  # the confusion the prose names is counted right
+
     [lstm], [plain], [baseline] = (numbers(text, f"test MSE, {name}:") for name in
                                    ("LSTM", "SimpleRNN", r"baseline \(training mean\)"))
     assert lstm < 0.1 * baseline  # the LSTM solves the recall task
-    assert plain > 0.5 * baseline  # "barely better than the constant guess"
-    [auc] = numbers(text, "ROC AUC:")
+    assert lstm < plain  # and the plain RNN of the same width does not match it
+    [(lstm_size, plain_size)] = re.findall(r"parameters, LSTM: ([\d,]+); SimpleRNN: ([\d,]+)", text)
+    assert int(lstm_size.replace(",", "")) - 33 == 4 * (int(plain_size.replace(",", "")) - 33)  # "four times"
+
+    [auc], [auc_pca] = numbers(text, "ROC AUC, autoencoder:"), numbers(text, "ROC AUC, PCA with 4 components:")
     assert auc > 0.9  # the autoencoder's error separates the anomalies
-    distances = numbers(text, r"moment distance")
-    assert len(distances) == 6 and distances[-1] < distances[0] / 2  # the GAN's samples approach the data
-    [scratch], [frozen] = numbers(text, "from scratch:"), numbers(text, r"frozen pretrained base \+ new head:")
-    assert frozen > scratch + 0.1  # "the pretrained base lifts test accuracy"
+    assert 0.5 < auc_pca <= 1  # the PCA baseline is computed and learns something too
+
+    [(low, high)] = re.findall(r"noise floor, real against real \(5 draws of 1000\): (-?[\d.]+) to (-?[\d.]+)", text)
+    floor = max(abs(float(low)), abs(float(high)))
+    [gaussian] = numbers(text, "Gaussian with the crescent's mean and covariance:")
+    distances = numbers(text, r"MMD² ")
+    assert len(distances) == 7
+    assert gaussian > 10 * floor  # the measure sees shape: moments alone are far from the crescent
+    assert distances[-1] < gaussian < distances[0]  # the GAN learned more than the first two moments
+
+    rows = {int(n): [(float(m), float(s)) for m, s in re.findall(r"([\d.]+) ± ([\d.]+)", row)]
+            for n, row in re.findall(r"^\s*(30|150)\s+(.*±.*)$", text, re.M)}
+    assert set(rows) == {30, 150} and all(len(row) == 3 for row in rows.values())
+    (scratch, scratch_sd), (frozen, frozen_sd), _ = rows[30]
+    assert frozen - scratch > scratch_sd + frozen_sd  # with few labels the pretrained base clearly helps
+    assert all(0 < sd < 0.2 for row in rows.values() for _, sd in row)  # three runs that differ, sanely
+    assert "norm.trainable=True: moving mean updated" in text  # training=False is overridden by the call...
+    assert "norm.trainable=False: moving mean unchanged" in text  # ...and trainable=False is what keeps inference mode
 
 
 def test_snippet_script_runs_on_its_own_and_prints_what_the_page_shows(executed, tmp_path):

@@ -222,3 +222,17 @@ def test_raises_option_names_an_exception(tmp_path):
     assert post.code_cells[0].options == {"raises": "ValueError"}
     with pytest.raises(BadInput, match=r"p.md:3: error: fence option raises must name an exception"):
         read_post(write_post(tmp_path, "p.md", '# T\n\n```python raises="not a name"\nx\n```\n'))
+
+
+def test_caption_and_alt_are_strings_or_one_per_figure(tmp_path):
+    text = '# T\n\n```python caption="Accuracy, per epoch" alt=["a curve", "a \\"table\\""]\nx = 1\n```\n'
+    post = read_post(write_post(tmp_path, "p.md", text))
+    assert post.code_cells[0].options == {"caption": "Accuracy, per epoch", "alt": ["a curve", 'a "table"']}
+    assert not post.warnings
+
+
+@pytest.mark.parametrize("options", ["caption=3", 'caption=""', "alt=[]", 'alt=["ok", 2]', 'caption="  "'])
+def test_bad_caption_or_alt_is_an_error_at_the_fence(tmp_path, options):
+    key = options.split("=")[0]
+    with pytest.raises(BadInput, match=rf"p.md:3: error: fence option {key} must be a non-empty string"):
+        read_post(write_post(tmp_path, "p.md", f"# T\n\n```python {options}\nx = 1\n```\n"))

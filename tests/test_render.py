@@ -3,6 +3,7 @@
 import base64
 
 import html5lib
+import pytest
 from nbformat.v4 import new_output
 
 from conftest import executed_with, png, write_post
@@ -196,3 +197,44 @@ def test_math_is_sanitized_and_unknown_tex_shown_as_code():
     assert mathml("\\frac{1}{", "block").startswith('<code class="math-error">')
     aligned = mathml("\\begin{aligned} a &= 1 \\\\ b &= 2 \\end{aligned}", "block")
     assert aligned.count("<mtr>") == 2 and "&amp;" not in aligned
+
+
+def figure_post(options: str) -> str:
+    return f"# T\n\nText.\n\n```python {options}\nplt.plot([1, 2])\n```\n"
+
+
+def test_caption_goes_under_the_figure_and_alt_on_the_img(tmp_path, index):
+    _, page = rendered(tmp_path, index, [FIGURE], figure_post('caption="Loss <falls>, then flattens" '
+                                                               'alt="A curve falling from 2 to 0.1"'))
+    [figure] = [f for f in parse(page.html).iter("figure")]
+    [img] = figure.findall("img")
+    [caption] = figure.findall("figcaption")
+    assert img.get("alt") == "A curve falling from 2 to 0.1"
+    assert text_of(caption) == "Loss <falls>, then flattens"  # text, escaped: not markup
+    assert list(figure).index(caption) > list(figure).index(img)  # under the figure
+    assert not page.warnings
+
+
+def test_one_caption_per_figure_from_a_list(tmp_path, index):
+    _, page = rendered(tmp_path, index, [FIGURE + FIGURE], figure_post('caption=["first", "second"] alt=["one", "two"]'))
+    figures = list(parse(page.html).iter("figure"))
+    assert [(f.find("img").get("alt"), text_of(f.find("figcaption"))) for f in figures] == [
+        ("one", "first"), ("two", "second")]
+
+
+def test_figures_without_options_keep_the_generic_alt_and_no_caption(tmp_path, index):
+    _, page = rendered(tmp_path, index, [FIGURE], figure_post(""))
+    [figure] = list(parse(page.html).iter("figure"))
+    assert figure.find("figcaption") is None
+    assert figure.find("img").get("alt") == "Figure 1, drawn by the code above, in 2 panels"
+
+
+@pytest.mark.parametrize("options, figures, warning", [
+    ('caption="x"', 0, "fence option caption has 1 text but the snippet drew 0 figures"),
+    ('alt="x"', 2, "fence option alt has 1 text but the snippet drew 2 figures (give a list, one per figure)"),
+    ('caption=["a", "b", "c"]', 2, "fence option caption has 3 texts but the snippet drew 2 figures"),
+])
+def test_captions_that_do_not_match_the_figures_are_warned_about_at_the_fence(tmp_path, index, options, figures,
+                                                                             warning):
+    _, page = rendered(tmp_path, index, [FIGURE * figures], figure_post(options))
+    assert [str(w).split(":", 1)[1] for w in page.warnings] == [f"5: warning: {warning}"]

@@ -102,8 +102,14 @@ def test_signal_during_the_swap_waits_until_the_site_is_whole(tmp_path, monkeypa
 
     monkeypatch.setattr(Path, "rename", rename_then_sigint)
     monkeypatch.setattr(write, "exchange", exchange_then_sigint if atomic else lambda first, second: False)
-    with pytest.raises(KeyboardInterrupt):
-        write_site(out, {"index.html": b"new"})
+    # Python's own handler, which raises KeyboardInterrupt: a test process started under nohup or
+    # with & inherits an ignored SIGINT, and write_site rightly keeps ignoring it then.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write_site(out, {"index.html": b"new"})
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert (out / "index.html").read_bytes() == b"new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
 
