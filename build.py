@@ -24,6 +24,15 @@ def at_least_one(text: str) -> int:
     return value
 
 
+def size(text: str) -> int:
+    from kernelblog.isolation import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -52,6 +61,14 @@ def build_options(parser: argparse.ArgumentParser) -> None:
                         help=f"limit for one cell, in seconds ({DEFAULT.timeout:g})")
     parser.add_argument("--memory", type=positive, default=DEFAULT.memory, metavar="GIB",
                         help="memory the kernels may use together, in GiB (half of what is available)")
+    parser.add_argument("--isolation", choices=("auto", "required", "off"),
+                        help="run kernels in the bubblewrap sandbox: auto (where bwrap works, the default; "
+                             "or the isolation setting), required (exit 2 without it), off")
+    parser.add_argument("--kernel-memory", type=size, help="memory one kernel's processes may use, such as 4G "
+                        "(default: 4G, less where --jobs kernels would not fit); a cell over it is stopped")
+    parser.add_argument("--disk", type=size, help="size of each writable folder of a sandboxed kernel "
+                        "(its working folder, /tmp, /dev/shm; default: 1G, less where --jobs would not fit)")
+    parser.add_argument("--processes", type=at_least_one, help="processes one kernel may run at once (256)")
     parser.add_argument("--format", choices=FORMATS, default=default_format(),
                         help="github: also print each diagnostic as a GitHub Actions annotation and write the "
                              "summary to $GITHUB_STEP_SUMMARY (the default when GITHUB_ACTIONS=true)")

@@ -19,6 +19,7 @@ import nbformat
 
 from .cells import CellMeta, ExecutedCell, executed_cells
 from .diagnostics import Diagnostic
+from .outputs import TextCap, without_noise
 from .kernels import kill_group
 from .settings import Options
 
@@ -56,6 +57,7 @@ class ComponentRun:
     failures: list[Diagnostic] = field(default_factory=list)
     seconds: float = 0.0
     executed_at: str = ""
+    warnings: list[Diagnostic] = field(default_factory=list)  # cells whose output was cut
 
 
 def now() -> str:
@@ -97,6 +99,8 @@ def execute_component(kernel: Kernel, path: Path, notebook: nbformat.NotebookNod
             _run_additions(client, kernel, cell, index, limit)
             continue
         message = _run_cell(client, kernel, cell, index, limit, meta.raises)
+        if client.truncated:
+            result.warnings.append(Diagnostic(path, meta.line, "warning", client.truncated))
         if message:
             if meta.role == "setup":
                 message = "the build's setup cell failed: " + message
@@ -145,12 +149,14 @@ def _run_cell(client, kernel: Kernel, cell, index: int, limit: float, raises: st
     """Run one cell under the watchdog; the failure message, or None when it ran as expected."""
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 
-    client.kept = client.dropped = client.displays = 0
+    client.cap, client.displays, client.truncated = TextCap(MAX_TEXT), 0, ""
     watchdog = _Watchdog(kernel, limit)
     try:
         client.execute_cell(cell, index)
         error = None
     except DeadKernelError:
+        if kernel.watcher.tripped:  # over a limit (memory, processes): the watcher killed it
+            return kernel.watcher.tripped
         if watchdog.fired == "killed":
             return f"the cell timed out after {limit:g} s and ignored the interrupt; the kernel was killed"
         return "the kernel died while running this cell: " + kernel.death()
@@ -216,19 +222,16 @@ def bounded_client() -> type:
     from nbclient import NotebookClient
 
     class BoundedClient(NotebookClient):
-        kept = dropped = displays = 0
+        cap, displays, truncated = None, 0, ""  # per cell: _run_cell sets them
 
         def output(self, outs, msg, display_id, cell_index):
             content = msg["content"]
             if msg["msg_type"] == "stream":
-                text = content.get("text", "")
-                room = max(MAX_TEXT - self.kept, 0)
-                if len(text) > room:
-                    self.dropped += len(text) - room
-                    if not room:
-                        return None
-                    content["text"] = text[:room]
-                self.kept += len(content["text"])
+                self.cap = self.cap or TextCap(MAX_TEXT)
+                text = without_noise(content.get("text", ""))  # TF's C++ logging, from the kernel's fd 2
+                content["text"] = self.cap.take(content.get("name", "stdout"), text)
+                if not content["text"]:
+                    return None
             elif msg["msg_type"] in ("display_data", "execute_result"):
                 self.displays += 1
                 if self.displays > MAX_DISPLAYS:
@@ -239,15 +242,19 @@ def bounded_client() -> type:
 
 
 def _note_truncation(client, cell) -> None:
-    """Append a visible marker to a cell whose output was cut."""
+    """Append the end of the cell's printed text, after a marker where it was cut, and a marker
+    for displays left out; say what was cut in `client.truncated`."""
+    for name, text in client.cap.rest():
+        cell.outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
     dropped = []
-    if client.dropped:
-        dropped.append(f"{client.dropped:,} more characters")
+    if client.cap.cut:
+        dropped.append(f"the middle {client.cap.cut:,} characters of its printed text")
     if client.displays > MAX_DISPLAYS:
-        dropped.append(f"{client.displays - MAX_DISPLAYS:,} more displayed outputs")
-    if dropped:
-        marker = f"\n[output truncated by the build: {' and '.join(dropped)} were not kept]\n"
+        dropped.append(f"{client.displays - MAX_DISPLAYS:,} displayed outputs after the first {MAX_DISPLAYS}")
+        marker = f"\n[output truncated by the build: {client.displays - MAX_DISPLAYS:,} more displayed outputs were not kept]\n"
         cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=marker))
+    if dropped:
+        client.truncated = f"the cell's output was cut: the build left out {' and '.join(dropped)}"
 
 
 def _error_line(cell: nbformat.NotebookNode) -> int | None:

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import psutil
 
+from . import isolation as sandboxing
+from .isolation import Isolation
+
 # Keeps TensorFlow's C++ start-up logging down; what still comes through is filtered at render.
 KERNEL_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 STARTUP = "--IPKernelApp.exec_lines=[\"__import__('kernelblog.sandbox').sandbox.install()\"]"  # no network
@@ -45,7 +48,7 @@ def default_budget() -> int:
 def launch(client, env: dict):
     """Start the kernel process of an nbclient client: a context manager that shuts it down.
     The one place where a kernel process starts."""
-    return client.setup_kernel(env=env, stderr=subprocess.DEVNULL)
+    return client.setup_kernel(env=env, stderr=subprocess.DEVNULL, cleanup_kc=True)  # km given: nbclient's cleanup
 
 
 class KernelFailed(Exception):
@@ -62,12 +65,16 @@ class Kernel:
         from .execute import bounded_client
 
         self.kernels = kernels
-        self.folder = Path(tempfile.mkdtemp(prefix="kernelblog-run-"))
+        self.isolation = kernels.isolation
+        # Its connection file and sockets, named after the build's pid: the next build removes it if left.
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{sandboxing.RUNTIME_PREFIX}{os.getpid()}-"))
+        (self.folder / "work").mkdir()
         blank = nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "cells": [], "metadata": {
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}})
         # No nbclient timeout: the watchdog interrupts, then kills (nbclient can wait forever).
         self.client = bounded_client()(blank, timeout=None, kernel_name="python3", extra_arguments=[STARTUP],
-                                       resources={"metadata": {"path": str(self.folder)}})
+                                       resources={"metadata": {"path": str(self.folder)}},
+                                       km=sandboxing.kernel_manager(self.isolation, self.folder, self.folder / "work"))
         self.children: list[psutil.Process] = []
         self.peak = 0  # bytes: the kernel's process tree at its largest
         self._stack = contextlib.ExitStack()
@@ -81,7 +88,9 @@ class Kernel:
             shutil.rmtree(self.folder, ignore_errors=True)
             raise KernelFailed(f"the kernel could not start: {error!r}") from None
         self.process = self.client.km.provisioner.process
-        self.pgid = os.getpgid(self.process.pid)
+        self.pgid = sandboxing.signal_group(self.process, self.isolation)
+        self.watcher = sandboxing.Watcher(self.process, self.isolation.limits,
+                                          self.folder / "ipc" if self.isolation.sandbox else None)
         kernels.started(self)
         if warm:
             self.hidden(warm)
@@ -111,7 +120,7 @@ class Kernel:
     def death(self) -> str:
         """How the kernel died, in words."""
         try:
-            code = self.process.wait(timeout=5)
+            code = sandboxing.exit_code(self.process.wait(timeout=5), self.isolation)
         except subprocess.TimeoutExpired:
             return "it stopped answering"
         if code == -signal.SIGKILL:
@@ -138,6 +147,7 @@ class Kernel:
 
     def close(self) -> None:
         """Kill the kernel's process group and every process it started that still runs."""
+        self.watcher.stop()
         if self.alive():
             self.note_children()
             self.memory()
@@ -146,7 +156,8 @@ class Kernel:
         for child in self.children:
             with contextlib.suppress(psutil.Error):
                 child.kill()  # psutil checks that the pid still names the same process
-        psutil.wait_procs(self.children, timeout=5)
+        sandboxing.end(self.process, self.isolation)
+        sandboxing.wait_dead(self.children, timeout=5)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
         with contextlib.suppress(Exception):
@@ -173,8 +184,10 @@ class Kernels:
     kernel per job. `warm` is run in each kernel as it starts (`import keras`)."""
 
     def __init__(self, jobs: int = 1, budget: int | None = None, fresh: bool = False, warm: str = "",
-                 expected: int = int(KERNEL_MEMORY)):
+                 expected: int = int(KERNEL_MEMORY), isolation: Isolation | None = None):
         self.jobs, self.fresh, self.warm_code = max(jobs, 1), fresh, warm
+        # The sandbox and limits of each kernel (default: no sandbox, the default limits).
+        self.isolation = isolation or Isolation(False, sandboxing.default_limits(self.jobs))
         self.budget = budget or default_budget()
         self.expected = max(expected, 1)  # bytes a kernel is expected to need
         self.peaks: list[int] = []  # the peak memory of each kernel that ran, in bytes

@@ -6,6 +6,7 @@ import base64
 import binascii
 import re
 import xml.etree.ElementTree as ElementTree
+from collections import deque
 from dataclasses import dataclass
 
 import nh3
@@ -178,6 +179,50 @@ def _shorten(text: str) -> str:
     tail = MAX_LINES - HEAD_LINES
     marker = f"[... {len(lines) - MAX_LINES:,} lines not shown ...]"
     return "\n".join([*lines[:HEAD_LINES], marker, *lines[-tail:]])
+
+
+def without_noise(text: str) -> str:
+    """Printed text without TensorFlow's start-up log lines (they carry the time and the pid)."""
+    return "".join(line for line in text.splitlines(keepends=True) if not TF_NOISE.match(line))
+
+
+class TextCap:
+    """At most `limit` characters of one cell's printed text: the first half as it comes, then
+    the latest half, held until the cell ends, so that the last state of a progress bar is the
+    real one. `cut` counts the characters left out between the two."""
+
+    def __init__(self, limit: int):
+        self.head_room, self.tail_room = limit // 2, limit - limit // 2
+        self.head = self.tail_size = self.cut = 0
+        self.tail: deque[list[str]] = deque()  # [stream name, text], oldest first
+
+    def take(self, name: str, text: str) -> str:
+        """The part of `text` to show now (while the head has room); the rest joins the tail."""
+        now = text[:max(self.head_room - self.head, 0)]
+        self.head += len(now)
+        if len(now) < len(text):
+            self.tail.append([name, text[len(now):]])
+            self.tail_size += len(text) - len(now)
+            while self.tail_size > self.tail_room:
+                oldest = self.tail[0]
+                drop = min(len(oldest[1]), self.tail_size - self.tail_room)
+                oldest[1] = oldest[1][drop:]
+                self.tail_size -= drop
+                self.cut += drop
+                if not oldest[1]:
+                    self.tail.popleft()
+        return now
+
+    def rest(self) -> list[tuple[str, str]]:
+        """The end of the text as (stream name, text) pieces, after a marker where text was cut;
+        the cap is empty afterwards."""
+        pieces = [(name, text) for name, text in self.tail]
+        if self.cut:
+            pieces.insert(0, ("stdout", f"\n[... {self.cut:,} characters not kept: the build keeps the first and "
+                                        f"last {self.tail_room:,} of a cell's printed text ...]\n"))
+        self.tail.clear()
+        self.tail_size = 0
+        return pieces
 
 
 def strip_ansi(text: str) -> str:

@@ -124,8 +124,16 @@ def _build(options: Options, progress: Progress, on_interrupt: list | None = Non
     timings = _recorded(options.cache)
     own = kernels is None
     if own:
+        try:
+            isolation = _isolation(options, progress.report)
+        except BadInput as error:
+            progress.report(str(error.diagnostic))
+            return BAD_INPUT
+        from .isolation import remove_stale_runtimes
+
+        remove_stale_runtimes()  # connection files and sockets of builds that were killed
         kernels = Kernels(options.jobs, int(options.memory * GIB) if options.memory else None, options.fresh_kernels,
-                          expected=int(timings.get("kernel_peak") or KERNEL_MEMORY))
+                          expected=int(timings.get("kernel_peak") or KERNEL_MEMORY), isolation=isolation)
     if on_interrupt is not None:
         on_interrupt.append(kernels.stop)
     try:
@@ -136,6 +144,22 @@ def _build(options: Options, progress: Progress, on_interrupt: list | None = Non
     finally:
         if own:
             kernels.close()
+
+
+def _isolation(options: Options, report: Callable[[str], None]):
+    """The kernels' sandbox and limits, from the options and the isolation setting; BadInput
+    when the sandbox is required and bwrap does not work."""
+    from .isolation import Limits, choose, default_limits
+    from .site import load_site
+
+    try:
+        setting = load_site(options.posts.resolve().parent / "pyproject.toml").isolation
+    except BadInput:
+        setting = "auto"  # the build reports the bad setting when it reads them
+    defaults = default_limits(options.jobs)
+    limits = Limits(options.kernel_memory or defaults.memory, options.disk or defaults.disk,
+                    options.processes or defaults.processes)
+    return choose(options.isolation or setting, limits, lambda warning: report(str(warning)))
 
 
 def _recorded(folder: Path) -> dict:
@@ -207,6 +231,7 @@ def _build_with(options: Options, progress: Progress, kernels, timings: dict, re
         if post.post.slug not in executed:  # found before running, under --keep-going
             executed[post.post.slug] = ExecutedPost(post.notebook())
     warnings = [d for post in completed for d in post.diagnostics if d.severity == "warning"]
+    warnings += runs.warnings  # outputs cut
 
     def report_page(warning: Diagnostic) -> None:  # outputs left off a page
         warnings.append(warning)
@@ -233,6 +258,7 @@ class _Runs:
         self.seconds: dict[str, float] = {}  # unit -> how long it ran now
         self.share: set[str] | None = None  # with --shard: the units this shard runs
         self.lock = threading.Lock()
+        self.warnings: list[Diagnostic] = []  # cells whose output was cut
 
     def add(self, post: CompletedPost, notebook, shared: dict) -> None:
         """Restore what the cache has of a post's components; the others are pending (with
@@ -326,6 +352,9 @@ class _Runs:
             self.progress.running(path, 0, len(code))
             result = execute_component(kernel, path, sub, self.options.timeout, self.options.keep_going,
                                        lambda cell: self.progress.running(path, position[id(cell)], len(code)))
+            for warning in result.warnings:
+                self.progress.diagnostic(warning)
+                self.warnings.append(warning)
             with self.lock:
                 self.counts["run"] += 1
                 self.counts["run_cells"] += len(sub.cells)
@@ -370,7 +399,8 @@ def components(post: CompletedPost, notebook, shared: dict):
         sub = component_notebook(notebook, component.number)
         options = [post.cells[CellMeta.of(cell).cell].cell.options if CellMeta.of(cell).role == "code" else {}
                    for cell in sub.cells]
-        yield component.number, cache_key(sub, options, shared), sub
+        # The slug is part of the key: an entry written for one post is never used for another.
+        yield component.number, cache_key(sub, options, dict(shared, post=post.post.slug)), sub
 
 
 def _runs(post: CompletedPost, options: Options) -> bool:

@@ -87,11 +87,15 @@ class Post:
 def read_post(path: Path) -> Post:
     """Read one post; raise BadInput with its path and line when it can't be read."""
     path = Path(path)
+    _check_inside(path, path, "the post")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         line = path.read_bytes()[: error.start].count(b"\n") + 1
         raise BadInput(Diagnostic(path, line, "error", "the post is not valid UTF-8")) from None
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise BadInput(Diagnostic(path, line, "error", "the post contains a NUL byte (\\0), which a text file never holds"))
     front, key_lines, body, body_line = _split_front_matter(path, text)
     cells, warnings = _cells(path, body, body_line)
     meta = _meta(path, front, key_lines, cells)
@@ -107,8 +111,20 @@ def read_post(path: Path) -> Post:
     return Post(path, slug, meta, tuple(cells), tuple(warnings), slug_line)
 
 
+def _check_inside(post: Path, file: Path, what: str, line: int = 0) -> None:
+    """A post, or a file it references, that is a symlink resolving outside the posts folder is
+    an error: it would publish what it points to (/etc/passwd, /proc/self/environ)."""
+    folder = post.parent.resolve()
+    if file.is_symlink() or file.exists():
+        target = file.resolve()
+        if target != folder and folder not in target.parents:
+            raise BadInput(Diagnostic(file if file == post else post, line, "error",
+                                      f"{what} is a symlink to {target}, outside the posts folder {folder}"))
+
+
 def _check_images(path: Path, cells: list[Cell]) -> None:
-    """An image path that climbs out of the site folder (the page is <slug>/index.html) is an error."""
+    """An image path that climbs out of the site folder (the page is <slug>/index.html), or a
+    local image that is a symlink out of the posts folder, is an error."""
     for cell in cells:
         if cell.kind != "markdown":
             continue
@@ -122,10 +138,12 @@ def _check_images(path: Path, cells: list[Cell]) -> None:
             if parts.scheme or parts.netloc or parts.path.startswith("/"):
                 continue
             target = posixpath.normpath(posixpath.join("slug", urllib.parse.unquote(parts.path)))
+            offset = cell.source.find(src) if src in cell.source else 0
+            line = cell.line + cell.source.count("\n", 0, max(offset, 0))
             if target == ".." or target.startswith("../"):
-                offset = cell.source.find(src) if src in cell.source else 0
-                line = cell.line + cell.source.count("\n", 0, max(offset, 0))
                 raise BadInput(Diagnostic(path, line, "error", f"image path {src!r} escapes the site folder"))
+            if parts.path:
+                _check_inside(path, path.parent / urllib.parse.unquote(parts.path), f"image {src!r}", line)
 
 
 def _split_front_matter(path: Path, text: str) -> tuple[dict, dict[str, int], str, int]:

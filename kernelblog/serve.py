@@ -104,11 +104,17 @@ class Warm:
         self.kernels = None
 
     def start(self) -> None:
+        from .diagnostics import BadInput
         from .kernels import GIB, Kernels
-        from .pipeline import _warm_code
+        from .pipeline import _isolation, _warm_code
 
         budget = int(self.options.memory * GIB) if self.options.memory else None
-        self.kernels = Kernels(self.options.jobs, budget, warm=_warm_code(self.options.posts))
+        try:
+            isolation = _isolation(self.options, lambda line: print(line, file=sys.stderr))
+        except BadInput as error:  # --isolation required without bwrap
+            print(error.diagnostic, file=sys.stderr)
+            raise SystemExit(2) from None
+        self.kernels = Kernels(self.options.jobs, budget, warm=_warm_code(self.options.posts), isolation=isolation)
         self.kernels.warm(1)
 
     def build(self) -> int:

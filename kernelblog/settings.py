@@ -17,6 +17,7 @@ DATASETS = PACKAGE / "datasets.py"  # the dataset library: read by completion, p
 # The templates ship inside the package when it is installed (pyproject.toml maps the top-level
 # templates/ folder to kernelblog/templates); in a source checkout they are beside the package.
 TEMPLATES = PACKAGE / "templates" if (PACKAGE / "templates").is_dir() else PACKAGE.parent / "templates"
+ISOLATION = ("auto", "required", "off")  # kernels in the bubblewrap sandbox: where bwrap works, always, never
 FORMATS = ("plain", "github")  # how diagnostics are printed; github adds workflow commands (annotations)
 PORT = 8000  # of the live preview
 
@@ -60,6 +61,10 @@ class Options:
     fresh_kernels: bool = False  # a kernel per component, none reused (to check that components are independent)
     format: str = "plain"  # one of FORMATS
     shard: Shard | None = None
+    isolation: str | None = None  # auto, required or off (ISOLATION); None: the isolation setting (auto)
+    kernel_memory: int | None = None  # bytes one kernel's processes may use; None: isolation.default_limits
+    disk: int | None = None  # bytes per writable folder of a sandboxed kernel
+    processes: int | None = None  # per kernel
 
     @property
     def pyproject(self) -> Path:
@@ -95,6 +100,7 @@ class Site:
     description: str = "A technical deep-learning blog whose code really ran."
     author: str = "kernelblog"
     base_url: str = f"http://localhost:{PORT}/"  # where the site is published; used only by the feed and sitemap
+    isolation: str = "auto"  # one of ISOLATION; --isolation wins
 
     def url(self, path: str = "") -> str:
         return self.base_url + path
@@ -111,6 +117,9 @@ def load_site(pyproject: Path) -> Site:
             expected = f"one of {', '.join(sorted(known))}" if key not in known else "a string"
             raise BadInput(Diagnostic(pyproject, key_line(text, key), "error",
                                       f"[tool.kernelblog] {key}: expected {expected}"))
+    if table.get("isolation", "auto") not in ISOLATION:
+        raise BadInput(Diagnostic(pyproject, key_line(text, "isolation"), "error",
+                                  f"[tool.kernelblog] isolation: expected {', '.join(ISOLATION[:-1])} or off"))
     if "base_url" in table and not table["base_url"].endswith("/"):
         table["base_url"] += "/"
     return Site(**table)

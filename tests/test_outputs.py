@@ -5,7 +5,7 @@ import base64
 import pytest
 from nbformat.v4 import new_output
 
-from kernelblog.outputs import MAX_LINES, Error, Html, Image, Rejected, Text, page_outputs, terminal_text
+from kernelblog.outputs import MAX_LINES, Error, Html, Image, Rejected, Text, TextCap, page_outputs, terminal_text
 
 PROGRESS = ("\r\x1b[1m1/2\x1b[0m \x1b[32m━━━━━\x1b[0m - loss: 6.3157"
             + "\b" * 30 + "\r\x1b[1m2/2\x1b[0m \x1b[32m━━━━━━━━━━\x1b[0m - loss: 5.9208\n")
@@ -123,3 +123,24 @@ def test_hostile_streams_stay_text():
     text = "<script>alert(1)</script></pre><img src=x onerror=alert(1)>\x1b]8;;javascript:alert(1)\x1b\\link\n"
     [block] = page_outputs([new_output("stream", name="stderr", text=text)])
     assert block == Text("<script>alert(1)</script></pre><img src=x onerror=alert(1)>link\n")
+
+
+def test_text_cap_keeps_the_head_and_the_real_last_state():
+    cap = TextCap(1000)
+    shown = cap.take("stdout", "start\n")
+    for step in range(1, 100_001):
+        shown += cap.take("stdout", f"\rstep {step:6d}/100000")
+    rest = cap.rest()
+    assert shown.startswith("start\n") and len(shown) == 500
+    assert rest[0][1].startswith(f"\n[... {cap.cut:,} characters not kept")
+    assert "".join(text for _, text in rest[1:]).endswith("step 100000/100000")
+    assert sum(len(text) for _, text in rest[1:]) == 500
+    assert cap.cut == 6 + 19 * 100_000 - 1000
+    assert terminal_text(shown + "".join(text for _, text in rest)).splitlines()[-1] == "step 100000/100000"
+
+
+def test_text_cap_keeps_short_output_whole_and_in_order():
+    cap = TextCap(1000)
+    shown = cap.take("stdout", "a" * 400) + cap.take("stderr", "b" * 300)
+    assert shown == "a" * 400 + "b" * 100
+    assert cap.rest() == [("stderr", "b" * 200)] and cap.cut == 0

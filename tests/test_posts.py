@@ -6,6 +6,8 @@ import pytest
 
 from conftest import ROOT
 from kernelblog.execute import execute_post
+from kernelblog.isolation import choose, default_limits
+from kernelblog.kernels import Kernels
 from kernelblog.outputs import page_outputs
 from kernelblog.pipeline import complete_all
 
@@ -22,7 +24,9 @@ def printed(executed) -> str:
 
 @pytest.fixture(scope="module")
 def executed():
-    return {post.post.slug: execute_post(post) for post in COMPLETED}
+    isolation = choose("auto", default_limits(1))  # sandboxed where bwrap works, as the build runs them
+    with Kernels(1, isolation=isolation) as kernels:
+        return {post.post.slug: execute_post(post, kernels=kernels) for post in COMPLETED}
 
 
 @pytest.mark.parametrize("slug", [post.post.slug for post in COMPLETED])

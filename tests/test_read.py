@@ -172,6 +172,40 @@ def test_image_path_escaping_the_site_is_an_error(tmp_path, body, line):
     assert "escapes the site folder" in error.value.diagnostic.message
 
 
+@pytest.mark.parametrize("target", ["/etc/passwd", "/proc/self/environ", "../elsewhere.md"])
+def test_post_symlinked_out_of_the_posts_folder_is_an_error_at_its_path(tmp_path, target):
+    (tmp_path / "elsewhere.md").write_text("# Elsewhere\n")
+    (tmp_path / "posts").mkdir()
+    post = tmp_path / "posts" / "evil.md"
+    post.symlink_to(target)
+    with pytest.raises(BadInput) as error:
+        read_post(post)
+    assert str(error.value.diagnostic).startswith(f"{post}: error: the post is a symlink to ")
+    assert "outside the posts folder" in error.value.diagnostic.message
+
+
+def test_image_symlinked_out_of_the_posts_folder_is_an_error_at_its_line(tmp_path):
+    path = write_post(tmp_path, "p.md", "# T\n\nText.\n\n![secret](keys.png)\n")
+    (tmp_path / "keys.png").symlink_to("/etc/hostname")
+    with pytest.raises(BadInput) as error:
+        read_post(path)
+    assert str(error.value.diagnostic).startswith(f"{path}:5: error: image 'keys.png' is a symlink to /etc/hostname")
+
+
+def test_symlinks_inside_the_posts_folder_are_fine(tmp_path):
+    write_post(tmp_path, "real.md", "# Real\n\n![a](fig.png)\n")
+    (tmp_path / "fig.png").write_bytes(b"png")
+    (tmp_path / "alias.md").symlink_to("real.md")
+    assert read_post(tmp_path / "alias.md").meta.title == "Real"
+
+
+def test_nul_byte_is_an_error_at_its_line(tmp_path):
+    path = write_post(tmp_path, "p.md", "# T\n\n```python\nx = 1\ny = 'a\0b'\n```\n")
+    with pytest.raises(BadInput) as error:
+        read_post(path)
+    assert str(error.value.diagnostic) == rf"{path}:5: error: the post contains a NUL byte (\0), which a text file never holds"
+
+
 def test_image_paths_inside_the_site_or_elsewhere_are_fine(tmp_path):
     text = ("# T\n\n![a](fig.png) ![b](../other-post/fig.png) ![c](https://example.com/../../x.png)\n\n"
             "```html\n<img src='../../../in-a-code-block.png'>\n```\n")

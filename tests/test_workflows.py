@@ -70,6 +70,7 @@ def test_check_runs_every_snippet_on_pull_requests(monkeypatch):
     [command] = build_commands("check.yml")
     options = parsed(command, monkeypatch)
     assert options.check and options.keep_going and not options.shard
+    assert options.isolation == "required"  # posts in pull requests come from strangers
 
 
 def test_publish_shards_the_work_then_builds_and_deploys_from_main(monkeypatch):
@@ -82,8 +83,8 @@ def test_publish_shards_the_work_then_builds_and_deploys_from_main(monkeypatch):
     assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
     assert jobs["deploy"]["environment"]["name"] == "github-pages"
     shard, site = build_commands("publish.yml")
-    assert parsed(shard, monkeypatch).shard == Shard(2, 3)
-    assert parsed(site, monkeypatch) == Options()  # the site from the merged cache
+    assert parsed(shard, monkeypatch) == Options(shard=Shard(2, 3), keep_going=True, isolation="required")
+    assert parsed(site, monkeypatch) == Options(isolation="required")  # the site from the merged cache
     uses = [step.get("uses", "") for step in steps(workflow)]
     assert "actions/upload-pages-artifact@v3" in uses and "actions/deploy-pages@v4" in uses
 

@@ -76,14 +76,18 @@ def test_interrupted_write_leaves_previous_site(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
 
 
-def test_signal_during_the_swap_waits_until_the_site_is_whole(tmp_path, monkeypatch):
+@pytest.mark.parametrize("atomic", [True, False])
+def test_signal_during_the_swap_waits_until_the_site_is_whole(tmp_path, monkeypatch, atomic):
+    """With renameat2's exchange, and with the two renames where it is missing."""
     import os
     import signal
     from pathlib import Path
 
+    from kernelblog import write
+
     out = tmp_path / "_site"
     write_site(out, {"index.html": b"previous"})
-    rename = Path.rename
+    rename, exchange = Path.rename, write.exchange
 
     def rename_then_sigint(self, target):
         result = rename(self, target)
@@ -91,7 +95,13 @@ def test_signal_during_the_swap_waits_until_the_site_is_whole(tmp_path, monkeypa
             os.kill(os.getpid(), signal.SIGINT)
         return result
 
+    def exchange_then_sigint(first, second):
+        assert exchange(first, second)
+        os.kill(os.getpid(), signal.SIGINT)
+        return True
+
     monkeypatch.setattr(Path, "rename", rename_then_sigint)
+    monkeypatch.setattr(write, "exchange", exchange_then_sigint if atomic else lambda first, second: False)
     # Python's own handler, which raises KeyboardInterrupt: a test process started under nohup or
     # with & inherits an ignored SIGINT, and write_site rightly keeps ignoring it then.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -101,4 +111,71 @@ def test_signal_during_the_swap_waits_until_the_site_is_whole(tmp_path, monkeypa
     finally:
         signal.signal(signal.SIGINT, previous)
     assert (out / "index.html").read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
+
+
+KILLED_AT_THE_SWAP = """
+import os, signal, sys
+from pathlib import Path
+from kernelblog import write
+
+out, when = Path(sys.argv[1]), sys.argv[2]
+exchange = write.exchange
+
+def exchange_and_die(first, second):
+    if when == "before":
+        os.kill(os.getpid(), signal.SIGKILL)
+    exchange(first, second)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+write.exchange = exchange_and_die
+write.write_site(out, {"index.html": b"new"})
+"""
+
+
+@pytest.mark.parametrize("when, site", [("before", b"previous"), ("after", b"new")])
+def test_kill_at_the_swap_leaves_a_whole_site_and_the_next_build_cleans_up(tmp_path, when, site):
+    """SIGKILL just before or just after the exchange: a whole site either way, never none;
+    the next write removes the folder left beside it."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "_site"
+    write_site(out, {"index.html": b"previous"})
+    killed = subprocess.run([sys.executable, "-c", KILLED_AT_THE_SWAP, str(out), when], cwd=ROOT)
+    assert killed.returncode == -9
+    assert (out / "index.html").read_bytes() == site
+    [leftover] = [p.name for p in tmp_path.iterdir() if p.name != "_site"]
+    assert leftover.startswith("._site.new-")
+    write_site(out, {"index.html": b"next"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
+
+
+def test_site_is_never_missing_while_it_is_swapped(tmp_path):
+    """Another process swapping the site 200 times; this one never finds it missing."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "_site"
+    write_site(out, {"index.html": b"0"})
+    swapper = subprocess.Popen([sys.executable, "-c", "import sys; from kernelblog.write import write_site\n"
+                                "for n in range(200): write_site(sys.argv[1], {'index.html': str(n).encode()})",
+                                str(out)], cwd=ROOT)
+    missing = looks = 0
+    while swapper.poll() is None:
+        looks += 1
+        missing += not (out / "index.html").exists()
+    assert swapper.wait() == 0 and looks > 100
+    assert missing == 0
+
+
+def test_leftovers_of_a_build_killed_between_two_renames_are_resolved(tmp_path):
+    """Where renameat2 is missing: the previous site comes back, the rest goes."""
+    from kernelblog.write import remove_leftovers
+
+    out = tmp_path / "_site"
+    write_site(tmp_path / "._site.old-123", {"index.html": b"previous"})
+    write_site(tmp_path / "._site.new-abc", {"index.html": b"half"})
+    remove_leftovers(out)
+    assert (out / "index.html").read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
