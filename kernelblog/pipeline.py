@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 from . import uptodate
 from .diagnostics import BadInput, Diagnostic
 from .progress import Progress, progress_for
-from .settings import PACKAGE, TEMPLATES, Options, settings_file
+from .settings import PACKAGE, TEMPLATES, Options, Site, load_site, settings_file
 
 if TYPE_CHECKING:  # the stages load when the build needs them: a build with nothing to do needs none
     from .cache import Cache
     from .complete import CompletedPost
-    from .site import Site
 
 OK, SNIPPET_FAILED, BAD_INPUT = 0, 1, 2
 SITE_MARKER = ".kernelblog-site"  # in every site the build writes: a folder without it is never replaced
@@ -150,7 +149,6 @@ def _isolation(options: Options, report: Callable[[str], None]):
     """The kernels' sandbox and limits, from the options and the isolation setting; BadInput
     when the sandbox is required and bwrap does not work."""
     from .isolation import Limits, choose, default_limits
-    from .site import load_site
 
     try:
         setting = load_site(options.posts.resolve().parent / "pyproject.toml").isolation
@@ -185,8 +183,6 @@ def _warm_code(posts: Path) -> str:
 
 def _build_with(options: Options, progress: Progress, kernels, timings: dict, record, digest, own: bool) -> int:
     try:
-        from .site import load_site
-
         found: list[Diagnostic] = []
         completed = complete_all(options.posts, found.append)
         _check_out(options)
@@ -483,7 +479,7 @@ def complete_all(folder: Path, report: Callable[[Diagnostic], None]) -> list[Com
 def write_all(options: Options, completed: list[CompletedPost], executed: dict, site: Site | None = None,
               report: Callable[[Diagnostic], None] = lambda warning: None) -> None:
     """Render every page and write the site and the snippets; report outputs left off a page."""
-    from .site import load_site, site_files
+    from .site import site_files
     from .write import snippet_text, write_site, write_snippets
 
     site = site or load_site(options.pyproject)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
-from .settings import Site, load_site  # noqa: F401 (the site's settings, defined with every other)
+from .settings import Site
 
 if TYPE_CHECKING:
     from .execute import ExecutedPost

@@ -15,7 +15,8 @@ from conftest import PAGE_BUDGET, check_html5, check_links, executed_with, page_
 from kernelblog.complete import complete_post
 from kernelblog.diagnostics import BadInput
 from kernelblog.read import read_post
-from kernelblog.site import Site, load_site, site_files
+from kernelblog.settings import Site, load_site
+from kernelblog.site import site_files
 from kernelblog.write import write_site
 
 A = "{http://www.w3.org/2005/Atom}"
