@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -152,6 +153,7 @@ def sandbox_command(command: list[str], runtime: Path, workdir: Path, limits: Li
             "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
             "--proc", "/proc", "--unshare-all", "--die-with-parent", "--new-session",
             "--size", size, "--tmpfs", "/tmp",
+            *[arg for folder in _code_under_tmp(env) for arg in ("--ro-bind", str(folder), str(folder))],
             "--bind", str(runtime / "ipc"), str(runtime / "ipc"),
             "--size", size, "--tmpfs", str(workdir), "--chdir", str(workdir),
             "--clearenv"]
@@ -163,6 +165,17 @@ def sandbox_command(command: list[str], runtime: Path, workdir: Path, limits: Li
     for fonts in _matplotlib_font_cache(env):  # saves matplotlib rebuilding it (seconds) in every kernel
         args += ["--ro-bind", str(fonts), f"/tmp/matplotlib/{fonts.name}"]
     return [*args, "--", *command]
+
+
+def _code_under_tmp(env: dict) -> list[Path]:
+    """Folders the kernel imports from that the private /tmp would hide (a checkout or virtual
+    environment under /tmp): this package's, and those on sys.path or PYTHONPATH, outermost only."""
+    tmp = Path("/tmp").resolve()
+    paths = [Path(__file__).resolve().parent.parent, *map(Path, sys.path),
+             *map(Path, filter(None, env.get("PYTHONPATH", "").split(os.pathsep)))]
+    found = {path.resolve() for path in paths if path.is_absolute() and path.is_dir()}
+    found = {path for path in found if tmp in path.parents}
+    return sorted(path for path in found if not any(other in path.parents for other in found))
 
 
 def _matplotlib_font_cache(env: dict) -> list[Path]:

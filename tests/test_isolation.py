@@ -91,6 +91,20 @@ def test_sizes_read_as_people_write_them():
         parse_size("lots")
 
 
+def test_code_under_tmp_stays_visible_in_the_sandbox():
+    """The sandbox's private /tmp would hide a checkout or virtual environment under /tmp (CI clones
+    there): such folders are bound back read-only, the outermost only."""
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:
+        checkout = Path(folder).resolve()
+        (checkout / "lib" / "inner").mkdir(parents=True)
+        env = {"PYTHONPATH": os.pathsep.join([str(checkout / "lib"), str(checkout / "lib" / "inner"), "/usr/lib"])}
+        command = isolation.sandbox_command(["python"], checkout, checkout / "work", Limits(GIB, GIB), env)
+        binds = [command[k + 1] for k, arg in enumerate(command) if arg == "--ro-bind"]
+        assert str(checkout / "lib") in binds
+        assert str(checkout / "lib" / "inner") not in binds and "/usr/lib" not in binds
+        assert command.index(str(checkout / "lib")) > command.index("/tmp")  # after the private /tmp, not under it
+
+
 def test_default_limits_of_all_jobs_fit_the_machine():
     total = psutil.virtual_memory().total
     for jobs in (1, 2, 4, 16, 64):
