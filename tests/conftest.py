@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import struct
 import zlib
@@ -11,6 +12,14 @@ import pytest
 from kernelblog.keras_index import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def build_script():
+    """build.py, the command line, loaded from the checkout: it is not on sys.path under pytest."""
+    spec = importlib.util.spec_from_file_location("build", ROOT / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 PAGE_BUDGET = 300_000  # bytes per page, with its CSS and JS, images aside

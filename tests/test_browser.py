@@ -121,14 +121,20 @@ def test_copy_button_copies_the_code_as_it_ran(site, browser):
     visit = Visit(browser)
     visit.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = visit.open(url(site, f"{FLAGSHIP}/index.html"))
+    reseeds = {}  # a later component's first code cell runs that component's setup first, shown above its code
+    for component in completed.components[1:]:
+        first = next(n for n in component.cells if completed.cells[n].cell.kind == "code")
+        reseeds[first] = component.setup
+    assert reseeds
     checked = 0
-    for done in completed.cells:
-        if done.cell.kind != "code" or not (done.imports or done.setup):
+    for number, done in enumerate(completed.cells):
+        if done.cell.kind != "code" or not (done.imports or done.setup or number in reseeds):
             continue
         cell = page.locator(f'.cell[data-line="{done.cell.line}"]')
         cell.locator("button.copy").click()
         copied = page.evaluate("navigator.clipboard.readText()")
-        assert copied == done.code  # added imports and data setup included
+        expected = done.code if number not in reseeds else f"{reseeds[number].rstrip()}\n{done.code}"
+        assert copied == expected  # the component's setup, added imports and data setup included
         assert cell.locator("button.copy").text_content() == "Copied"
         checked += 1
     assert checked >= 3
@@ -136,9 +142,28 @@ def test_copy_button_copies_the_code_as_it_ran(site, browser):
     visit.close()
 
 
-def test_long_outputs_collapse_with_show_all(site, browser):
+@pytest.fixture(scope="module")
+def long_output_site(tmp_path_factory, index):
+    """A post whose snippet printed 80 lines (no post in posts/ prints that much now), written with
+    that output as if it ran."""
+    from nbformat.v4 import new_output
+
+    from conftest import executed_with, write_post
+    from kernelblog.complete import complete_post
+    from kernelblog.pipeline import Options, write_all
+    from kernelblog.read import read_post
+    folder = tmp_path_factory.mktemp("long")
+    post = "# Long\n\n## Training\n\nA loop that prints.\n\n## The loop\n\n```python\nfor epoch in range(80):\n    print(epoch)\n```\n"
+    completed = complete_post(read_post(write_post(folder / "posts", "long.md", post)), index)
+    text = "".join(f"{epoch}\n" for epoch in range(80))
+    executed = executed_with(completed, [[new_output("stream", name="stdout", text=text)]])
+    write_all(Options(out=folder / "site", snippets=folder / "snippets"), [completed], {"long": executed})
+    return folder / "site"
+
+
+def test_long_outputs_collapse_with_show_all(long_output_site, browser):
     visit = Visit(browser)
-    page = visit.open(url(site, "first-convnet/index.html"))
+    page = visit.open(url(long_output_site, "long/index.html"))
     long = page.locator("pre.output[data-lines]").first
     collapsed = long.bounding_box()["height"]
     button = long.locator("xpath=following-sibling::button[1]")

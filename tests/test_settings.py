@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, build_script
 from kernelblog.settings import Options, Shard, default_format
 
 
@@ -20,8 +20,7 @@ def test_argv_gives_back_the_options_that_differ_from_the_defaults(tmp_path):
 
 
 def test_the_command_line_parses_argv_back_to_the_same_options(tmp_path, monkeypatch):
-    import build
-
+    build = build_script()
     seen = []
     monkeypatch.setattr(build, "build", seen.append)
     options = Options(out=tmp_path / "o", force=True, timeout=5, format="github", shard=Shard(1, 2))
@@ -30,8 +29,7 @@ def test_the_command_line_parses_argv_back_to_the_same_options(tmp_path, monkeyp
 
 
 def test_the_command_line_defaults_are_the_settings_defaults(monkeypatch):
-    import build
-
+    build = build_script()
     seen = []
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     monkeypatch.setattr(build, "build", seen.append)
