@@ -109,7 +109,9 @@ class Kernel:
             raise KernelFailed(f"the kernel could not be prepared: {str(error).strip().splitlines()[-1:]}") from None
 
     def reset(self) -> None:
-        """A fresh namespace, execution count, working folder and no open figures, for the next component."""
+        """A fresh namespace, execution count, working folder and no open figures, for the next component;
+        no process an earlier component started (a daemon included) still runs."""
+        self.end_leftovers()
         shutil.rmtree(self.folder / "work", ignore_errors=True)
         (self.folder / "work").mkdir()
         self.hidden(RESET.format(folder=str(self.folder / "work")))
@@ -133,6 +135,23 @@ class Kernel:
         """Remember the processes the kernel started, to end them with the kernel."""
         with contextlib.suppress(psutil.Error):
             self.children = list({*self.children, *psutil.Process(self.process.pid).children(recursive=True)})
+
+    def end_leftovers(self) -> None:
+        """Kill every process in the kernel's tree but the kernel and the sandbox's own: those the
+        snippets started. Sandboxed, a daemon that left its session is still in the tree, under the
+        sandbox's init."""
+        with contextlib.suppress(psutil.Error):
+            tree = psutil.Process(self.process.pid).children(recursive=True)
+            kernel = self.process.pid
+            if self.isolation.sandbox:  # the kernel is the sandbox init's first child that is not bwrap
+                kernel = next((p.pid for p in tree if p.name() != sandboxing.BWRAP
+                               and p.ppid() in {q.pid for q in tree if q.name() == sandboxing.BWRAP}), None)
+            keep = {kernel} | {p.pid for p in tree if p.name() == sandboxing.BWRAP}
+            leftovers = [p for p in tree if p.pid not in keep and kernel is not None]
+            for process in leftovers:
+                with contextlib.suppress(psutil.Error):
+                    process.kill()
+            sandboxing.wait_dead(leftovers, timeout=5)
 
     def memory(self) -> int:
         """Resident bytes of the kernel and the processes it started."""

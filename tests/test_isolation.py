@@ -236,6 +236,42 @@ def test_a_hostile_post_changes_nothing_outside_its_sandbox(project, listener):
         assert "the real output of the victim" in (tmp_path / "site" / victim / "index.html").read_text()
 
 
+DAEMON_THEN_LOOK = """# Two sections
+
+```python
+import subprocess
+subprocess.Popen(["setsid", "sleep", "301"])  # a daemon, in its own session
+print("daemon started")
+```
+
+```python
+import os
+def sleepers():
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                found += [pid] if cmdline.read() == b"sleep\\x00301\\x00" else []
+        except OSError:
+            pass
+    return found
+print("daemons left:", len(sleepers()))
+```
+"""
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_a_component_never_sees_the_processes_of_one_before_it(project):
+    """One kernel runs both independent sections in turn: the first one's daemon is gone before the second starts."""
+    write_post(project / "posts", "two.md", DAEMON_THEN_LOOK)
+    lines = []
+    assert build(options(project), lines.append) == 0, lines
+    assert any("2 executed" in line for line in lines), lines  # two components, one kernel
+    page = (project / "site" / "two" / "index.html").read_text()
+    assert "daemon started" in page and "daemons left: 0" in page
+
+
 @pytest.mark.slow
 @needs_bwrap
 def test_limits_stop_a_cell_at_its_line(tmp_path):
