@@ -82,7 +82,7 @@ def execute_component(kernel: Kernel, path: Path, notebook: nbformat.NotebookNod
                       keep_going: bool = False, on_cell: Callable[[nbformat.NotebookNode], None] | None = None
                       ) -> ComponentRun:
     """Run a component's cells in order in a kernel already reset; stop at the first cell that
-    fails, or with `keep_going` run the rest too (a dead kernel or the setup failing stops it).
+    fails, or with `keep_going` run the rest too (a dead kernel stops it).
 
     `on_cell(cell)` is called before each cell runs.
     """
@@ -106,7 +106,9 @@ def execute_component(kernel: Kernel, path: Path, notebook: nbformat.NotebookNod
                 message = "the build's setup cell failed: " + message
             line = _error_line(cell) or meta.line
             result.failures.append(Diagnostic(path, line, "error", message))
-            if not keep_going or meta.role == "setup" or not kernel.alive():
+            # With keep_going even a failed setup (an import the post's own cell also fails on) lets the
+            # cells run: those that need what it would have bound fail at their own lines.
+            if not keep_going or not kernel.alive():
                 break
     result.seconds = time.monotonic() - started
     return result
