@@ -13,11 +13,11 @@ import argparse
 import asyncio
 import os
 import statistics
-from subprocess import DEVNULL
 import sys
 import tempfile
 import time
 from pathlib import Path
+from subprocess import DEVNULL
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 from kernelblog import isolation  # noqa: E402
 from kernelblog.complete import complete_post  # noqa: E402
 from kernelblog.execute import execute_post  # noqa: E402
-from kernelblog.kernels import KERNEL_ENV, STARTUP, Kernels  # noqa: E402
 from kernelblog.keras_index import build_index  # noqa: E402
+from kernelblog.kernels import KERNEL_ENV, STARTUP, Kernels  # noqa: E402
 from kernelblog.read import read_post  # noqa: E402
 
 TARGET = 0.2

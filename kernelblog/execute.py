@@ -19,8 +19,8 @@ import nbformat
 
 from .cells import CellMeta, ExecutedCell, executed_cells
 from .diagnostics import Diagnostic
-from .outputs import TextCap, without_noise
 from .kernels import kill_group
+from .outputs import TextCap, without_noise
 from .settings import Options
 
 if TYPE_CHECKING:

@@ -153,7 +153,8 @@ def long_output_site(tmp_path_factory, index):
     from kernelblog.pipeline import Options, write_all
     from kernelblog.read import read_post
     folder = tmp_path_factory.mktemp("long")
-    post = "# Long\n\n## Training\n\nA loop that prints.\n\n## The loop\n\n```python\nfor epoch in range(80):\n    print(epoch)\n```\n"
+    post = ("# Long\n\n## Training\n\nA loop that prints.\n\n## The loop\n\n"
+            "```python\nfor epoch in range(80):\n    print(epoch)\n```\n")
     completed = complete_post(read_post(write_post(folder / "posts", "long.md", post)), index)
     text = "".join(f"{epoch}\n" for epoch in range(80))
     executed = executed_with(completed, [[new_output("stream", name="stdout", text=text)]])

@@ -6,11 +6,11 @@ import re
 import shutil
 
 import pytest
+from test_determinism import masked
 
 from conftest import ROOT, write_post
 from kernelblog import execute
 from kernelblog.pipeline import Options, build
-from test_determinism import masked
 
 pytestmark = pytest.mark.slow
 

@@ -22,8 +22,13 @@ from kernelblog.outputs import page_outputs, shown_text
 from kernelblog.pipeline import complete_all
 from kernelblog.read import read_post
 from kernelblog.site import Site, site_files
-from kernelblog.write import (download_notebook, download_notebook_text, download_script_text, download_warnings,
-                              shown_outputs)
+from kernelblog.write import (
+    download_notebook,
+    download_notebook_text,
+    download_script_text,
+    download_warnings,
+    shown_outputs,
+)
 
 PACKAGE = ROOT / "kernelblog"
 NOISE = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
@@ -282,7 +287,6 @@ def test_downloads_run_as_a_reader_runs_them(slug, built_posts, reader, tmp_path
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
-
     from reader import lines, masked, reader_env
     python, kernels = reader
     site = built_posts
