@@ -295,8 +295,7 @@ class _Context:
         for name in self.standins.get(number, ()) - self.provided:  # `tf.keras.datasets.mnist` became `mnist`
             from_imports.setdefault(DATASETS_MODULE, set()).add(name)
             self.provided.add(name)
-        metrics = _names_in_keyword(self.trees[number], "metrics")
-        elsewhere = _names_outside_keyword(self.trees[number], "metrics")
+        metrics, elsewhere = _names_by_keyword(self.trees[number], "metrics")
         for name, line in uses.items():
             if name in DATA_NAMES or name in self.provided:
                 continue
@@ -388,16 +387,16 @@ def _module_bindings(tree: ast.Module):
     yield from visit(tree)
 
 
-def _names_in_keyword(tree: ast.Module, keyword: str) -> set[str]:
-    """Names used inside a `keyword=...` argument of any call."""
-    return {n.id for node in ast.walk(tree) if isinstance(node, ast.keyword) and node.arg == keyword
-            for n in ast.walk(node.value) if isinstance(n, ast.Name)}
-
-
-def _names_outside_keyword(tree: ast.Module, keyword: str) -> set[str]:
-    inside = {id(n) for node in ast.walk(tree) if isinstance(node, ast.keyword) and node.arg == keyword
-              for n in ast.walk(node.value)}
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in inside}
+def _names_by_keyword(tree: ast.Module, keyword: str) -> tuple[set[str], set[str]]:
+    """Names used inside a `keyword=...` argument of any call, and names used elsewhere."""
+    inside: set[int] = set()
+    names: list[ast.Name] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == keyword:
+            inside.update(id(n) for n in ast.walk(node.value))
+        elif isinstance(node, ast.Name):
+            names.append(node)
+    return ({n.id for n in names if id(n) in inside}, {n.id for n in names if id(n) not in inside})
 
 
 def _ambiguous(error: AmbiguousName) -> str:
@@ -504,19 +503,23 @@ def _literal(node: ast.expr) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
+def _dataset_library() -> ast.Module:
+    """The dataset library's code, parsed once: read, never imported, by the main process."""
+    return ast.parse(DATASETS.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
 def dataset_generators() -> dict[str, tuple[str, ...]]:
-    """Public generators of the dataset library and their parameters, read without importing it."""
-    source = DATASETS.read_text(encoding="utf-8")
+    """Public generators of the dataset library and their parameters."""
     return {node.name: tuple(a.arg for a in node.args.args + node.args.kwonlyargs)
-            for node in ast.parse(source).body
+            for node in _dataset_library().body
             if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")}
 
 
 @functools.lru_cache(maxsize=1)
 def dataset_standins() -> dict[str, str]:
-    """The dataset library's stand-ins for keras.datasets and their summaries, read without importing it."""
-    source = DATASETS.read_text(encoding="utf-8")
-    return {node.name: statement.value.value for node in ast.parse(source).body if isinstance(node, ast.ClassDef)
+    """The dataset library's stand-ins for keras.datasets and their summaries."""
+    return {node.name: statement.value.value for node in _dataset_library().body if isinstance(node, ast.ClassDef)
             for statement in node.body if isinstance(statement, ast.Assign)
             and [getattr(t, "id", "") for t in statement.targets] == ["summary"]}
 

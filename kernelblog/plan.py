@@ -188,15 +188,19 @@ def _unit(number: int, done) -> Unit | None:
         return Unit(number, set(), set(), {}, set(), True, after)
     reads, bindings = scope
     binds = {name for name, binding in bindings.items() if not isinstance(binding, IMPORTS)}
-    binds |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Del)}
     imports = {name: _statement(binding) for name, binding in bindings.items() if isinstance(binding, IMPORTS)}
-    paths = {n.value for n in ast.walk(tree)
-             if isinstance(n, ast.Constant) and isinstance(n.value, str) and PATH_LITERAL.match(n.value)}
-    opaque = bool(MAGIC.search(code)) or any(
-        isinstance(n, ast.Global)
-        or (isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names))
-        or (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in OPAQUE_CALLS)
-        for n in ast.walk(tree))
+    paths: set[str] = set()
+    opaque = bool(MAGIC.search(code))
+    for n in ast.walk(tree):  # one walk: deleted names, path literals, what the analysis cannot judge
+        if isinstance(n, ast.Name):
+            if isinstance(n.ctx, ast.Del):
+                binds.add(n.id)
+        elif isinstance(n, ast.Constant):
+            if isinstance(n.value, str) and PATH_LITERAL.match(n.value):
+                paths.add(n.value)
+        elif isinstance(n, ast.Global) or (isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)) \
+                or (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in OPAQUE_CALLS):
+            opaque = True
     return Unit(number, reads, binds, {k: v for k, v in imports.items() if v}, paths, opaque, after)
 
 

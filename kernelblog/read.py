@@ -26,6 +26,8 @@ RESERVED_SLUGS = {"static", "tags"}  # folders of the site's own pages
 INLINE = re.compile(r"(?<!`)`\{python\}\s+([^`]+?)\s*`(?!`)")
 # Where inline values are not looked for: fenced blocks and code spans of two or more backticks.
 RAW_IMG_SRC = re.compile(r"""<img\b[^>]*?\ssrc\s*=\s*["']?([^"'\s>]+)""", re.I)
+COMMONMARK = MarkdownIt("commonmark")
+BLOCKS = MarkdownIt("commonmark").disable("inline")  # fences only: no inline parsing
 NOT_PROSE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[^\n]*$|\Z)|(`{2,}).+?\2", re.M | re.S)
 
 
@@ -126,9 +128,9 @@ def _check_images(path: Path, cells: list[Cell]) -> None:
     """An image path that climbs out of the site folder (the page is <slug>/index.html), or a
     local image that is a symlink out of the posts folder, is an error."""
     for cell in cells:
-        if cell.kind != "markdown":
+        if cell.kind != "markdown" or ("![" not in cell.source and "<img" not in cell.source.lower()):
             continue
-        tokens = MarkdownIt("commonmark").parse(cell.source)
+        tokens = COMMONMARK.parse(cell.source)
         tokens += [child for token in tokens for child in token.children or []]
         sources = [token.attrGet("src") for token in tokens if token.type == "image"]
         sources += [src for token in tokens if token.type in ("html_block", "html_inline")
@@ -209,13 +211,13 @@ def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diag
     """Split the body into cells: jupytext decides which fences are code cells, and
     markdown-it (CommonMark) says where each fence is in the text."""
     try:
-        notebook = jupytext.reads(body, fmt="md")
+        notebook = jupytext.reads(body, fmt="md:markdown")  # named, so jupytext need not guess
     except Exception as error:  # jupytext validates the cell metadata it reads from fences
         raise BadInput(Diagnostic(path, body_line, "error",
                                   f"jupytext cannot read this post: {str(error).splitlines()[0]}")) from None
     main_language = notebook.metadata.get("jupytext", {}).get("main_language", "python")
     lines = body.splitlines()
-    fences = [token for token in MarkdownIt("commonmark").parse(body) if token.type == "fence"]
+    fences = [token for token in BLOCKS.parse(body) if token.type == "fence"]
     cells: list[Cell] = []
     warnings: list[Diagnostic] = []
     cursor = 0  # the first line of `lines` not yet in a cell
