@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .read import FIGURE_OPTIONS
+from .cells import FIGURE_OPTIONS
 from .settings import DATASETS
 
 if TYPE_CHECKING:  # nbformat loads only when an entry is restored

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
-import nbformat
+if TYPE_CHECKING:  # nbformat loads when a notebook is made: a build with nothing to do never needs it
+    import nbformat
 
+FENCE_OPTIONS = {"data", "timeout", "raises", "after", "caption", "alt"}
+FIGURE_OPTIONS = {"caption", "alt"}  # words for the page's figures: they change no output, so no cache key
 KEY = "kernelblog"  # the notebook-metadata key that holds a CellMeta
 ROLES = ("setup", "code", "inline")  # the build's setup at a component's start, a snippet, a prose cell's values
 
@@ -46,11 +50,15 @@ class CellMeta:
 
 def code_cell(source: str, meta: CellMeta) -> nbformat.NotebookNode:
     """A code cell, built as a plain node: nbformat's constructors validate each cell, which is slow."""
+    import nbformat
+
     return nbformat.from_dict({"cell_type": "code", "execution_count": None, "metadata": meta.metadata(),
                                "outputs": [], "source": source})
 
 
 def markdown_cell(source: str) -> nbformat.NotebookNode:
+    import nbformat
+
     return nbformat.from_dict({"cell_type": "markdown", "metadata": {}, "source": source})
 
 

@@ -14,11 +14,10 @@ import jupytext
 import yaml
 from markdown_it import MarkdownIt
 
+from .cells import FENCE_OPTIONS, FIGURE_OPTIONS
 from .diagnostics import BadInput, Diagnostic
 
 PYTHON_LANGUAGES = {"python", "python3", "ipython", "ipython3"}
-FENCE_OPTIONS = {"data", "timeout", "raises", "after", "caption", "alt"}
-FIGURE_OPTIONS = {"caption", "alt"}  # words for the page's figures: they change no output, so no cache key
 JUPYTEXT_KEYS = {"lines_to_next_cell", "lines_to_end_of_cell_marker", "skipline", "noskipline", "cell_marker"}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 RESERVED_SLUGS = {"static", "tags"}  # folders of the site's own pages

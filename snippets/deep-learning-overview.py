@@ -772,7 +772,7 @@ print(f"features per image: {features.shape[-1]}; output for two images: "
 # - Devlin, J., Chang, M.-W., Lee, K. and Toutanova, K. (2019). [BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding](https://arxiv.org/abs/1810.04805). NAACL.
 # - Goodfellow, I. et al. (2014). [Generative Adversarial Nets](https://arxiv.org/abs/1406.2661). NeurIPS.
 # - Gretton, A., Borgwardt, K. M., Rasch, M. J., Schölkopf, B. and Smola, A. (2012). [A Kernel Two-Sample Test](https://jmlr.org/papers/v13/gretton12a.html). JMLR 13.
-# - Grinsztajn, L., Oyallon, E. and Varoquaux, G. (2022). [Why do tree-based models still outperform deep learning on tabular data?](https://arxiv.org/abs/2207.08815) NeurIPS Datasets and Benchmarks.
+# - Grinsztajn, L., Oyallon, E. and Varoquaux, G. (2022). [Why do tree-based models still outperform deep learning on typical tabular data?](https://arxiv.org/abs/2207.08815) NeurIPS Datasets and Benchmarks.
 # - Ho, J., Jain, A. and Abbeel, P. (2020). [Denoising Diffusion Probabilistic Models](https://arxiv.org/abs/2006.11239). NeurIPS.
 # - Hochreiter, S. and Schmidhuber, J. (1997). Long Short-Term Memory. Neural Computation 9(8), 1735–1780.
 # - Ioffe, S. and Szegedy, C. (2015). [Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift](https://arxiv.org/abs/1502.03167). ICML.
