@@ -91,16 +91,17 @@ def serve_edit(work: Path, post: Path, edited: str, expect: str) -> float:
     server = subprocess.Popen(command, cwd=work, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               text=True)
     try:
-        url = None
-        for line in server.stderr:
+        url, ready = None, False
+        for line in server.stderr:  # wait until serve listens and its warm kernel has imported keras
             match = re.search(r"serving (http://\S+)", line)
-            if match:
-                url = match.group(1)
+            url = match.group(1) if match else url
+            if line.startswith("kernel ready"):
+                ready = True
                 break
-        if url is None:
-            sys.exit("serve did not start")
+        if url is None or not ready:
+            sys.exit("serve did not start, or its kernel never became ready")
         threading_drain(server)
-        time.sleep(3)  # let the watcher settle and the warm kernel import keras
+        time.sleep(1)  # let the watcher settle
         page = url + post.stem + "/"
         started = time.perf_counter()
         post.write_text(edited, encoding="utf-8")

@@ -93,7 +93,11 @@ class Kernel:
                                           self.folder / "ipc" if self.isolation.sandbox else None)
         kernels.started(self)
         if warm:
-            self.hidden(warm)
+            try:
+                self.hidden(warm)
+            except KernelFailed:  # killed while warming (an interrupt, or no job for it after all)
+                self.close()
+                raise
 
     def hidden(self, code: str) -> None:
         """Run code that is no cell of the post: nothing recorded, the execution count unchanged."""
@@ -219,6 +223,8 @@ class Kernels:
         self._stopped = threading.Event()
         self._closing = False
         self._sampler: threading.Thread | None = None
+        self.ready = threading.Event()  # set once a kernel has started and run `warm`
+        self.given = 0  # jobs given to run
 
     def __enter__(self) -> Kernels:
         return self
@@ -240,6 +246,7 @@ class Kernels:
     def run(self, jobs: list[Job]) -> None:
         """Run every job, the longest first, on up to `limit` kernels; return when all are done."""
         with self._lock:
+            self.given += len(jobs)
             self._queue = sorted(self._queue + list(jobs), reverse=True)
             while len(self._workers) < min(self.limit, len(self._queue) + self._busy):
                 self._spawn()
@@ -256,7 +263,10 @@ class Kernels:
             kill_group(kernel.pgid, signal.SIGKILL)
 
     def close(self) -> None:
-        """End the kernels once their jobs are done."""
+        """End the kernels once their jobs are done; kernels that were never given a job (started
+        ahead, on a guess that the build would run code) are killed at once, warm or not."""
+        if not self.given:
+            self.stop()
         with self._lock:
             self._closing = True
             self._lock.notify_all()
@@ -309,6 +319,8 @@ class Kernels:
 
     def _work(self) -> None:
         kernel, failure = self._start()  # ahead of the work: its `import keras` overlaps the build's reading
+        if kernel is not None:
+            self.ready.set()
         try:
             while True:
                 with self._lock:

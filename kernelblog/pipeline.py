@@ -136,9 +136,12 @@ def _build(options: Options, progress: Progress, on_interrupt: list | None = Non
     if on_interrupt is not None:
         on_interrupt.append(kernels.stop)
     try:
-        if own and _cold(options):  # start kernels, and their import of keras, while the posts are read and completed
+        # Start kernels, and their import of keras, while the posts are read and completed, when
+        # the build will likely run code: all of them for a cold cache or --force; one when code
+        # was edited since the last build (an edit often re-runs one component; more start if not).
+        if own and (_cold(options) or uptodate.code_changed(record, options.posts)):
             kernels.warm_code = _warm_code(options.posts)
-            kernels.warm(options.jobs)
+            kernels.warm(options.jobs if _cold(options) else 1)
         return _build_with(options, progress, kernels, timings, record, digest, own)
     finally:
         if own:
@@ -237,7 +240,7 @@ def _build_with(options: Options, progress: Progress, kernels, timings: dict, re
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
     if failed:
         return SNIPPET_FAILED
-    uptodate.remember(record, digest, options.out, options.snippets, warnings)
+    uptodate.remember(record, digest, options.posts, options.out, options.snippets, warnings)
     return OK
 
 

@@ -157,6 +157,7 @@ def serve(options: Options, port: int = PORT, stop: threading.Event | None = Non
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(f"serving http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)", file=sys.stderr, flush=True)
+    threading.Thread(target=_announce_ready, args=(warm, stop), daemon=True).start()
     try:
         written = [Path(folder).resolve() for folder in (options.out, options.snippets, options.cache)]
         default = DefaultFilter()
@@ -184,6 +185,15 @@ def serve(options: Options, port: int = PORT, stop: threading.Event | None = Non
         server.shutdown()
         server.server_close()
     return 0
+
+
+def _announce_ready(warm: Warm, stop: threading.Event) -> None:
+    """Say when the first warm kernel has started and imported what the posts use."""
+    kernels = warm.kernels
+    while kernels is not None and not stop.is_set():
+        if kernels.ready.wait(0.5):
+            print("kernel ready: the next save runs on it", file=sys.stderr, flush=True)
+            return
 
 
 def _site_identity(out: Path) -> tuple[int, int] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from importlib import metadata
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from .settings import PACKAGE, TEMPLATES, settings_file
 # Libraries that read, complete or render (those that execute are in cache.PACKAGES).
 LIBRARIES = ("jupytext", "nbformat", "pyflakes", "pyyaml", "markdown-it-py", "mistune", "pygments", "nh3", "jinja2",
              "latex2mathml")
+
+# A fenced block (``` or ~~~, up to its closing fence), or an inline value in prose.
+CODE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,}).*?^[ ]{0,3}\1[ \t]*$|`\{python\}[^`\n]*`", re.M | re.S)
 
 
 def fingerprint(posts: Path, options: dict) -> str:
@@ -33,6 +37,31 @@ def fingerprint(posts: Path, options: dict) -> str:
     versions = {name: _version(name) for name in LIBRARIES}
     digest.update(json.dumps([cache.environment(), versions, options], sort_keys=True, default=str).encode())
     return digest.hexdigest()
+
+
+def code_digest(posts: Path) -> str:
+    """A digest of the posts' fenced blocks and inline values, found by a regular expression: a
+    cheap guess, before the posts are read, at whether a build will have code to run."""
+    digest = hashlib.sha256()
+    for path in sorted(posts.glob("*.md")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        digest.update(path.name.encode() + b"\0")
+        for match in CODE.finditer(text):
+            digest.update(match.group(0).encode() + b"\0")
+    return digest.hexdigest()
+
+
+def code_changed(record: Path, posts: Path) -> bool:
+    """Whether the posts' code differs from that of the last successful build, as far as
+    `code_digest` can tell; False when there is no record to tell by."""
+    try:
+        saved = json.loads(record.read_text(encoding="utf-8"))["code"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return saved != code_digest(posts)
 
 
 def written(out: Path, snippets: Path) -> dict[str, list[int]]:
@@ -54,11 +83,11 @@ def current(record: Path, digest: str, out: Path, snippets: Path) -> list[Diagno
     return None
 
 
-def remember(record: Path, digest: str, out: Path, snippets: Path, warnings: list[Diagnostic]) -> None:
+def remember(record: Path, digest: str, posts: Path, out: Path, snippets: Path, warnings: list[Diagnostic]) -> None:
     """Record a successful build and its warnings (through a temporary file and a rename)."""
     record.parent.mkdir(parents=True, exist_ok=True)
     temporary = record.with_name(f".{record.name}.{os.getpid()}.tmp")
-    state = {"fingerprint": digest, "written": written(out, snippets),
+    state = {"fingerprint": digest, "code": code_digest(posts), "written": written(out, snippets),
              "warnings": [[str(w.path), w.line, w.severity, w.message] for w in warnings]}
     temporary.write_text(json.dumps(state), encoding="utf-8")
     temporary.replace(record)

@@ -274,3 +274,29 @@ def test_a_rebuild_with_nothing_changed_repeats_the_warnings(site):
     warnings = [line for line in first if ": warning: " in line]
     status, again = rebuild(site, keep_going=True)
     assert status == 0 and warnings and again == warnings + [f"{site / 'site'}/: nothing changed since the last build"]
+
+
+def test_only_an_edit_to_code_starts_kernels_before_the_posts_are_read(tmp_path):
+    from kernelblog.uptodate import code_changed, remember
+
+    posts, record = tmp_path / "posts", tmp_path / "cache" / "site.json"
+    post = write_post(posts, "alpha.md", "---\ntitle: Alpha\n---\n\nProse with `{python} total`.\n\n"
+                                         "```python\ntotal = 6 * 7\n```\n\n~~~\nplain = 1\n~~~\n")
+    assert not code_changed(record, posts)  # no build yet: no guess (a cold cache starts kernels early anyway)
+    (tmp_path / "site").mkdir()
+    remember(record, "digest", posts, tmp_path / "site", tmp_path / "snippets", [])
+    assert not code_changed(record, posts)
+    original = post.read_text()
+    unchanged = [original.replace("title: Alpha", "title: Beta"),  # front matter
+                 original.replace("Prose with", "Prose, edited, with") + "\nA closing sentence.\n"]
+    for text in unchanged:
+        post.write_text(text)
+        assert not code_changed(record, posts), text
+    for text in [original.replace("6 * 7", "6 * 8"),  # a snippet
+                 original.replace("`{python} total`", "`{python} total + 1`"),  # an inline value
+                 original.replace("plain = 1", "plain = 2")]:  # an untagged fence, which may run
+        post.write_text(text)
+        assert code_changed(record, posts), text
+    post.write_text(original)
+    write_post(posts, "beta.md", "---\ntitle: Beta\n---\n\n```python\nprint(1)\n```\n")
+    assert code_changed(record, posts)  # a new post

@@ -84,6 +84,8 @@ def test_serve_rebuilds_and_reloads_on_an_edit(server):
         said.append(lines.get())
     assert any("1 cells cached" in line or "2 cells cached" in line for line in said), said  # prose: no kernel
     assert events.get(timeout=10) == "data: 1"
+    while not any(line.startswith("kernel ready") for line in said):  # serve says when its kernel waits, warm
+        said.append(lines.get(timeout=120))
     post.write_text(post.read_text().replace("6 * 7", "6 * 8"))  # code: run on the warm kernel, in process
     assert events.get(timeout=120) == "event: reload"
     assert "from the kernel 48" in fetch(url + "preview/")
