@@ -168,10 +168,12 @@ def complete_post(post: Post, index: KerasIndex, aliases: dict[str, str] | None 
     for number, cell in enumerate(cells):
         if cell.kind != "code":
             continue
+        original = cell.source
         try:
-            revision = reviser.revise(cell.source, _parse(_mask_magics(cell.source)))
+            tree = _parse(_mask_magics(original))
+            revision = reviser.revise(original, tree)
         except (SyntaxError, RecursionError):
-            revision = None  # reported below
+            tree = revision = None  # reported below
         if revision is not None:
             cells[number] = cell = dataclasses.replace(cell, source=revision.source)
             standins[number] = revision.referenced
@@ -185,7 +187,8 @@ def complete_post(post: Post, index: KerasIndex, aliases: dict[str, str] | None 
             except ValueError as error:
                 diagnostics.append(Diagnostic(post.path, cell.line, "error", str(error)))
         try:
-            trees[number] = _parse(_mask_magics(cell.source))
+            # the tree parsed above, unless drift corrections changed the code
+            trees[number] = tree if tree is not None and cell.source == original else _parse(_mask_magics(cell.source))
         except SyntaxError as error:
             line = cell.line + min(max(error.lineno or 1, 1), cell.source.count("\n") + 1)
             diagnostics.append(Diagnostic(post.path, line, "error", f"invalid syntax: {error.msg}"))

@@ -9,6 +9,7 @@ its own modules (`from .datasets import _split`) bring the definitions they name
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +106,22 @@ class _Module:
         return "\n".join(self.lines[first - 1:statement.end_lineno])
 
 
+def _module(name: str, root: Path) -> _Module:
+    """The package's module `name` under `root`, parsed once per version of its file."""
+    path = root / _relative(name)
+    try:
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        version = None
+    return _parsed(name, root, version)
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(name: str, root: Path, version: tuple[int, int] | None) -> _Module:
+    return _Module(name, root)
+
+
 class _Collector:
     """The statements needed, per module, and the modules in an order where each comes after those it uses."""
 
@@ -120,7 +137,7 @@ class _Collector:
 
     def need(self, module: str, name: str) -> None:
         if module not in self.modules:
-            self.modules[module] = _Module(module, self.root)
+            self.modules[module] = _module(module, self.root)
             self.chosen[module], self.uses[module] = set(), set()
             self.seen.append(module)
         source = self.modules[module]
