@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from . import uptodate
 from .diagnostics import BadInput, Diagnostic
 from .progress import Progress, progress_for
+from .reuse import Reuse
 from .settings import PACKAGE, TEMPLATES, Options, Site, load_site, settings_file
 
 if TYPE_CHECKING:  # the stages load when the build needs them: a build with nothing to do needs none
@@ -108,8 +109,9 @@ def _interrupts_raise(received: list, on_interrupt: list):
 
 def _build(options: Options, progress: Progress, on_interrupt: list | None = None, kernels=None) -> int:
     record = uptodate.record_for(options.cache, options.out)
+    inputs = uptodate.package_digest()
     digest = uptodate.fingerprint(options.posts, {"out": options.out.resolve(), "snippets": options.snippets.resolve(),
-                                                  "keep_going": options.keep_going, "timeout": options.timeout})
+                                                  "keep_going": options.keep_going, "timeout": options.timeout}, inputs)
     if not (options.force or options.check or options.shard):
         warnings = uptodate.current(record, digest, options.out, options.snippets)
         if warnings is not None:
@@ -142,7 +144,9 @@ def _build(options: Options, progress: Progress, on_interrupt: list | None = Non
         if own and (_cold(options) or uptodate.code_changed(record, options.posts)):
             kernels.warm_code = _warm_code(options.posts)
             kernels.warm(options.jobs if _cold(options) else 1)
-        return _build_with(options, progress, kernels, timings, record, digest, own)
+        # Shards keep none: each shard's cache holds only what it executed, to merge by copying.
+        reuse = Reuse(None if options.shard else options.cache, inputs, fresh=options.force)
+        return _build_with(options, progress, kernels, timings, record, digest, own, reuse)
     finally:
         if own:
             kernels.close()
@@ -184,10 +188,11 @@ def _warm_code(posts: Path) -> str:
     return ""
 
 
-def _build_with(options: Options, progress: Progress, kernels, timings: dict, record, digest, own: bool) -> int:
+def _build_with(options: Options, progress: Progress, kernels, timings: dict, record, digest, own: bool,
+                reuse: Reuse) -> int:
     try:
         found: list[Diagnostic] = []
-        completed = complete_all(options.posts, found.append)
+        completed = complete_all(options.posts, found.append, reuse)
         _check_out(options)
         site = load_site(options.pyproject)
     except BadInput as error:
@@ -236,10 +241,11 @@ def _build_with(options: Options, progress: Progress, kernels, timings: dict, re
         warnings.append(warning)
         progress.diagnostic(warning)
 
-    write_all(options, completed, executed, site, report_page)
+    write_all(options, completed, executed, site, report_page, reuse)
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
     if failed:
         return SNIPPET_FAILED
+    reuse.prune()
     uptodate.remember(record, digest, options.posts, options.out, options.snippets, warnings)
     return OK
 
@@ -450,44 +456,57 @@ def _share(options: Options, completed: list[CompletedPost], found: list[Diagnos
     return [post for post in completed if post.post.slug in mine], failed
 
 
-def complete_all(folder: Path, report: Callable[[Diagnostic], None]) -> list[CompletedPost]:
-    """Read and complete every post in `folder`, reporting each diagnostic; raise BadInput on unreadable input."""
-    from .complete import complete_post, project_aliases
-    from .keras_index import build_index
-    from .plan import plan_post
-    from .read import read_post
-
+def complete_all(folder: Path, report: Callable[[Diagnostic], None], reuse: Reuse | None = None) -> list[CompletedPost]:
+    """Read and complete every post in `folder`, reporting each diagnostic; raise BadInput on
+    unreadable input. With `reuse`, a post completed before as it is now is taken from there."""
     folder = Path(folder)
     if not folder.is_dir():
         raise BadInput(Diagnostic(folder, 0, "error", "posts folder not found"))
     paths = sorted(path for path in folder.glob("*.md") if path.is_file())
     if not paths:
         raise BadInput(Diagnostic(folder, 0, "error", "no posts (*.md) in this folder"))
-    posts = [read_post(path) for path in paths]
-    seen: dict[str, Path] = {}
-    for post in posts:
-        if post.slug in seen:
-            raise BadInput(Diagnostic(post.path, post.slug_line, "error",
-                                      f"slug '{post.slug}' is also used by {seen[post.slug]}"))
-        seen[post.slug] = post.path
-    index = build_index()
-    aliases = project_aliases(settings_file(folder))
-    completed = [plan_post(complete_post(post, index, aliases)) for post in posts]
+    reuse = reuse or Reuse(None, "")
+    settings = settings_file(folder)
+    keys = [reuse.completion_key(path, settings) for path in paths]
+    completed = [reuse.load("completed", key) for key in keys]
+    missing = [k for k, done in enumerate(completed) if done is None]
+    if missing:  # read and complete these (the libraries load only now)
+        from .complete import complete_post, project_aliases
+        from .keras_index import build_index
+        from .plan import plan_post
+        from .read import read_post
+
+        read = {k: read_post(paths[k]) for k in missing}
+        index, aliases = build_index(), project_aliases(settings)
+        for k in missing:
+            completed[k] = plan_post(complete_post(read[k], index, aliases))
+            reuse.save("completed", keys[k], completed[k])
+    _unique_slugs([done.post for done in completed])
     for post in completed:
         for diagnostic in post.diagnostics:
             report(diagnostic)
     return completed
 
 
+def _unique_slugs(posts: list) -> None:
+    seen: dict[str, Path] = {}
+    for post in posts:
+        if post.slug in seen:
+            raise BadInput(Diagnostic(post.path, post.slug_line, "error",
+                                      f"slug '{post.slug}' is also used by {seen[post.slug]}"))
+        seen[post.slug] = post.path
+
+
 def write_all(options: Options, completed: list[CompletedPost], executed: dict, site: Site | None = None,
-              report: Callable[[Diagnostic], None] = lambda warning: None) -> None:
-    """Render every page and write the site and the snippets; report outputs left off a page."""
+              report: Callable[[Diagnostic], None] = lambda warning: None, reuse: Reuse | None = None) -> None:
+    """Render every page (those rendered before as they are now, from `reuse`) and write the
+    site and the snippets; report outputs left off a page."""
     from .site import site_files
     from .write import snippet_text, write_site, write_snippets
 
     site = site or load_site(options.pyproject)
     snippets = {post.post.slug: snippet_text(post) for post in completed}
-    files = site_files(site, completed, executed, report)
+    files = site_files(site, completed, executed, report, reuse)
     files[SITE_MARKER] = b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
     write_site(options.out, files)
     write_snippets(options.snippets, snippets)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
+from .reuse import Reuse
 from .settings import Site
 
 if TYPE_CHECKING:
@@ -25,29 +26,32 @@ def tag_slug(tag: str) -> str:
 
 
 def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, ExecutedPost],
-               report: Callable[[Diagnostic], None] = lambda warning: None) -> dict[str, bytes]:
+               report: Callable[[Diagnostic], None] = lambda warning: None,
+               reuse: Reuse | None = None) -> dict[str, bytes]:
     """Every file of the site (relative path -> content); warnings about outputs left off a page,
-    or about a download that could differ from the page, go to `report`."""
+    or about a download that could differ from the page, go to `report`. A post whose page was
+    rendered before from what it is now has its page and downloads taken from `reuse`."""
     from . import render
-    from .write import download_notebook_text, download_script_text, download_warnings
 
+    reuse = reuse or Reuse(None, "")
     env = render.environment()
     files = {f"static/{name}": content for name, content in render.static_files().items()}
     posts = [done.post for done in completed]
     pages = {}
     for done in completed:
         slug = done.post.slug
-        page = render.render_post(done, executed[slug], env, site)
-        for warning in page.warnings:
+        key = reuse.page_key(done, executed[slug], site)
+        made = reuse.load("page", key)
+        if made is None:
+            made = _post_files(done, executed[slug], env, site)
+            reuse.save("page", key, made)
+        page, downloads, warnings = made
+        for warning in page.warnings + warnings:
             report(warning)
         pages[slug] = page
         files[f"{slug}/index.html"] = page.html.encode()
         files.update({f"{slug}/{name}": data for name, data in page.files.items()})
-        run, url = executed[slug].notebook, site.url(f"{slug}/")
-        files[f"{slug}/{slug}.py"] = download_script_text(done, run, url).encode()
-        files[f"{slug}/{slug}.ipynb"] = download_notebook_text(done, run, url).encode()
-        for warning in download_warnings(done):
-            report(warning)
+        files.update({f"{slug}/{name}": data for name, data in downloads.items()})
     files["index.html"] = render.render_index(posts, env, site).encode()
     tags = render.tags_of(posts)
     files["tags/index.html"] = render.render_tags(tags, env, site).encode()
@@ -58,6 +62,19 @@ def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, E
                                   {slug: run.executed_at for slug, run in executed.items()})
     files["sitemap.xml"] = sitemap(site, [name for name in files if name.endswith("index.html")])
     return files
+
+
+def _post_files(done: CompletedPost, executed: ExecutedPost, env, site: Site) -> tuple:
+    """The post's page; its downloads (name -> content); warnings about the downloads."""
+    from . import render
+    from .write import download_notebook_text, download_script_text, download_warnings
+
+    slug = done.post.slug
+    page = render.render_post(done, executed, env, site)
+    run, url = executed.notebook, site.url(f"{slug}/")
+    downloads = {f"{slug}.py": download_script_text(done, run, url).encode(),
+                 f"{slug}.ipynb": download_notebook_text(done, run, url).encode()}
+    return page, downloads, download_warnings(done)
 
 
 def _timestamp(post, executed_at: str) -> str:

@@ -26,17 +26,30 @@ LIBRARIES = ("jupytext", "nbformat", "pyflakes", "pyyaml", "markdown-it-py", "mi
 CODE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,}).*?^[ ]{0,3}\1[ \t]*$|`\{python\}[^`\n]*`", re.M | re.S)
 
 
-def fingerprint(posts: Path, options: dict) -> str:
-    """A digest of every input of a build, with the options that change what it writes."""
-    files = sorted(posts.glob("*.md")) + sorted(PACKAGE.rglob("*.py")) + sorted(TEMPLATES.rglob("*"))
+def fingerprint(posts: Path, options: dict, inputs: str | None = None) -> str:
+    """A digest of every input of a build, with the options that change what it writes;
+    `inputs` is the `package_digest()` if already known."""
     settings = settings_file(posts)
+    digest = hashlib.sha256((inputs or package_digest()).encode())
+    _add_files(digest, sorted(posts.glob("*.md")) + ([settings] if settings.is_file() else []))
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def package_digest() -> str:
+    """A digest of what every post's build shares: the package, the templates, the library
+    versions and the environment."""
     digest = hashlib.sha256()
-    for path in files + ([settings] if settings.is_file() else []):
+    _add_files(digest, sorted(PACKAGE.rglob("*.py")) + sorted(TEMPLATES.rglob("*")))
+    versions = {name: _version(name) for name in LIBRARIES}
+    digest.update(json.dumps([cache.environment(), versions], sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def _add_files(digest, files: list[Path]) -> None:
+    for path in files:
         if path.is_file():
             digest.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
-    versions = {name: _version(name) for name in LIBRARIES}
-    digest.update(json.dumps([cache.environment(), versions, options], sort_keys=True, default=str).encode())
-    return digest.hexdigest()
 
 
 def code_digest(posts: Path) -> str:

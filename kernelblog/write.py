@@ -174,17 +174,23 @@ def _setup_cells(completed: CompletedPost, library: Library | None, url: str) ->
 
 
 def write_site(out: Path, files: dict[str, bytes]) -> None:
-    """Write `files` (relative path -> content) to a new folder, then swap it in for `out`."""
+    """Write `files` (relative path -> content) to a new folder, then swap it in for `out`. A
+    file the current site has with the same content is linked, not written again."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; a site is for reading
     try:
+        folders: set[Path] = set()
+        real = out.resolve()
         for name, content in files.items():
             target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
+            if target.parent not in folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(target.parent)
+            if not _link_same(real / name, target, content):
+                target.write_bytes(content)
         previous = out.parent / f".{out.name}.old-{os.getpid()}"
         with _signals_held():  # Ctrl-C between the renames would leave no site at all
             if out.exists() and exchange(staging, out):
@@ -200,6 +206,19 @@ def write_site(out: Path, files: dict[str, bytes]) -> None:
             shutil.rmtree(previous, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _link_same(current: Path, target: Path, content: bytes) -> bool:
+    """Hard-link `target` to `current` when that is a plain file of the site (reached through no
+    symbolic link) holding `content`; False if not."""
+    try:
+        if os.path.realpath(current) != str(current) or current.stat().st_size != len(content) \
+                or current.read_bytes() != content:
+            return False
+        os.link(current, target)
+    except OSError:  # no such file, or a file system without hard links
+        return False
+    return True
 
 
 def exchange(first: Path, second: Path) -> bool:

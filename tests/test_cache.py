@@ -300,3 +300,38 @@ def test_only_an_edit_to_code_starts_kernels_before_the_posts_are_read(tmp_path)
     post.write_text(original)
     write_post(posts, "beta.md", "---\ntitle: Beta\n---\n\n```python\nprint(1)\n```\n")
     assert code_changed(record, posts)  # a new post
+
+
+@pytest.mark.slow
+def test_a_prose_edit_completes_and_renders_the_edited_post_alone(site, runs, monkeypatch):
+    from kernelblog import complete, render
+
+    assert rebuild(site)[0] == 0  # the copied posts, completed and rendered where they are now
+    completed, rendered = [], []
+    real_complete, real_render = complete.complete_post, render.render_post
+    monkeypatch.setattr(complete, "complete_post", lambda post, *a: completed.append(post.slug) or real_complete(post, *a))
+    monkeypatch.setattr(render, "render_post", lambda done, *a: rendered.append(done.post.slug) or real_render(done, *a))
+    post = site / "posts" / "alpha.md"
+    post.write_text(post.read_text().replace("Some prose", "Edited prose"))
+    assert rebuild(site)[0] == 0
+    assert (completed, rendered, runs) == (["alpha"], ["alpha"], [])  # beta's completion and page are reused
+    assert "Edited prose" in (site / "site" / "alpha" / "index.html").read_text()
+
+    shutil.rmtree(site / "cache" / "reuse")  # the same build with nothing to reuse: the same site
+    again = Options(posts=site / "posts", out=site / "again", snippets=site / "snippets-again", cache=site / "cache")
+    assert build(again, lambda line: None) == 0
+    assert sorted(completed) == ["alpha", "alpha", "beta"] and runs == []
+    assert {p.relative_to(site / "again"): p.read_bytes() for p in (site / "again").rglob("*") if p.is_file()} == \
+        {p.relative_to(site / "site"): p.read_bytes() for p in (site / "site").rglob("*") if p.is_file()}
+
+
+def test_a_damaged_reuse_entry_is_made_again(tmp_path):
+    from kernelblog.reuse import Reuse
+
+    store = Reuse(tmp_path, "inputs")
+    store.save("page", "k", {"html": "<p>saved</p>"})
+    assert store.load("page", "k") == {"html": "<p>saved</p>"}
+    entry = tmp_path / "reuse" / "page-k.pickle"
+    entry.write_bytes(entry.read_bytes()[:5])
+    assert store.load("page", "k") is None
+    assert Reuse(tmp_path, "inputs", fresh=True).load("completed", "k") is None  # --force makes everything again

@@ -16,6 +16,21 @@ def test_site_is_replaced_whole(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]  # no temporary folders left
 
 
+def test_a_file_the_site_has_already_is_linked_not_written_again(tmp_path):
+    out, outside = tmp_path / "_site", tmp_path / "outside"
+    write_site(out, {"index.html": b"one", "a/page.html": b"same", "b/page.html": b"old", "c/page.html": b"same"})
+    kept = (out / "a" / "page.html").stat().st_ino
+    outside.mkdir()
+    (outside / "page.html").write_bytes(b"same")
+    (out / "c").rename(tmp_path / "c-moved")
+    (out / "c").symlink_to(outside)  # a folder of the site that now points out of it
+    write_site(out, {"index.html": b"two", "a/page.html": b"same", "b/page.html": b"new", "c/page.html": b"same"})
+    assert (out / "a" / "page.html").stat().st_ino == kept  # the same content: linked
+    assert (out / "b" / "page.html").read_bytes() == b"new"
+    assert not (out / "c").is_symlink() and (out / "c" / "page.html").stat().st_nlink == 1  # not linked out
+    assert (out / "index.html").read_bytes() == b"two"
+
+
 def test_failed_write_leaves_previous_site(tmp_path):
     out = tmp_path / "_site"
     write_site(out, {"index.html": b"previous"})

@@ -1,0 +1,118 @@
+"""What earlier builds computed that this one can take again: each post's completion and each
+post's rendered page, stored in the cache folder under a digest of everything they derive from.
+
+So a prose edit on a blog of many posts reads, completes and renders that one post; the other
+posts' completions and pages come from here. A completion's digest covers the post's file, the
+other files of the posts folder (images it checks), the settings, the package, the templates
+and the library versions; a page's covers the same, the site's settings and what the post's
+code printed and drew. Entries are pickles in `<cache>/reuse/`, written under a temporary name
+and renamed; one unused for PRUNE_DAYS is removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .cache import _write
+
+if TYPE_CHECKING:
+    from .complete import CompletedPost
+    from .execute import ExecutedPost
+    from .settings import Site
+
+PRUNE_DAYS = 30
+
+
+class Reuse:
+    """The store in `folder` (none: nothing is kept), for builds whose package, templates and
+    libraries have the digest `inputs`."""
+
+    def __init__(self, folder: Path | None, inputs: str, fresh: bool = False):
+        self.folder = Path(folder) / "reuse" if folder is not None else None
+        self.inputs = inputs
+        self.fresh = fresh  # make everything again (--force), and save it
+        self.hits = {"completed": 0, "page": 0}
+        self._trees: dict[Path, str] = {}  # posts folder -> _tree of it, listed once per build
+
+    def completion_key(self, path: Path, settings: Path) -> str:
+        """The digest of what completing the post at `path` reads."""
+        digest = self._digest("completed", str(path.resolve()), _bytes(path), str(path.is_symlink()), _bytes(settings))
+        folder = path.parent
+        if folder not in self._trees:
+            self._trees[folder] = _tree(folder)
+        digest.update(self._trees[folder].encode())
+        return digest.hexdigest()
+
+    def page_key(self, completed: CompletedPost, executed: ExecutedPost, site: Site) -> str:
+        """The digest of what the post's page and downloads are rendered from."""
+        path = completed.post.path
+        ran = json.dumps([executed.notebook, repr(executed.failure), executed.seconds, executed.executed_at,
+                          executed.cached, [repr(f) for f in executed.failures]], sort_keys=True, default=str)
+        return self._digest("page", str(path.resolve()), _bytes(path), repr(site), ran).hexdigest()
+
+    def load(self, kind: str, key: str):
+        """The value saved under `key`, or None (none saved, or unreadable: then it is made again)."""
+        if self.folder is None or self.fresh:
+            return None
+        entry = self.folder / f"{kind}-{key}.pickle"
+        try:
+            value = pickle.loads(entry.read_bytes())
+            os.utime(entry)  # used: not pruned
+        except Exception:  # missing, truncated, or from a version that no longer unpickles
+            return None
+        self.hits[kind] += 1
+        return value
+
+    def save(self, kind: str, key: str, value) -> None:
+        if self.folder is None:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            _write(self.folder / f"{kind}-{key}.pickle", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            pass  # a read-only cache: made again next time
+
+    def prune(self) -> None:
+        """Remove the entries no build has used for PRUNE_DAYS."""
+        if self.folder is None or not self.folder.is_dir():
+            return
+        old = time.time() - PRUNE_DAYS * 86400
+        for entry in self.folder.glob("*.pickle"):
+            try:
+                if entry.stat().st_mtime < old:
+                    entry.unlink()
+            except OSError:
+                pass
+
+    def _digest(self, kind: str, *parts: str | bytes) -> hashlib._Hash:
+        digest = hashlib.sha256(f"{kind}\0{self.inputs}".encode())
+        for part in parts:
+            data = part if isinstance(part, bytes) else part.encode()
+            digest.update(len(data).to_bytes(8, "big") + data)
+        return digest
+
+
+def _bytes(path: Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return b"(none)"
+
+
+def _tree(folder: Path) -> str:
+    """The posts folder's other files and folders, with where each symbolic link points: what the
+    reader's checks of image paths look at."""
+    entries = []
+    for root, folders, files in os.walk(folder):
+        for name in sorted(folders + files):
+            path = Path(root) / name
+            if path.suffix == ".md" and path.parent == folder:
+                continue
+            entries.append(f"{path.relative_to(folder)}\0{os.readlink(path) if path.is_symlink() else ''}")
+    return "\n".join(sorted(entries))
