@@ -42,7 +42,8 @@ class Reuse:
 
     def completion_key(self, path: Path, settings: Path) -> str:
         """The digest of what completing the post at `path` reads."""
-        digest = self._digest("completed", str(path.resolve()), _bytes(path), str(path.is_symlink()), _bytes(settings))
+        digest = self._digest("completed", str(path), str(path.resolve()), _bytes(path), str(path.is_symlink()),
+                              _bytes(settings))  # the path as given, too: diagnostics name it so
         folder = path.parent
         if folder not in self._trees:
             self._trees[folder] = _tree(folder)
@@ -54,7 +55,7 @@ class Reuse:
         path = completed.post.path
         ran = json.dumps([executed.notebook, repr(executed.failure), executed.seconds, executed.executed_at,
                           executed.cached, [repr(f) for f in executed.failures]], sort_keys=True, default=str)
-        return self._digest("page", str(path.resolve()), _bytes(path), repr(site), ran).hexdigest()
+        return self._digest("page", str(path), str(path.resolve()), _bytes(path), repr(site), ran).hexdigest()
 
     def load(self, kind: str, key: str):
         """The value saved under `key`, or None (none saved, or unreadable: then it is made again)."""
