@@ -203,7 +203,8 @@ def main() -> None:
     row("code edit to the first technique, build.py", edit_first,
         f"{edit_first / first_alone:.2f}x that section alone (target <= 1.3)")
     if serve is not None:
-        row("code edit to the last section, serve", serve, f"{serve / last_alone:.2f}x that section alone (target <= 0.6)")
+        row("code edit to the last section, serve", serve,
+            f"{serve / last_alone:.2f}x that section alone (target <= 0.6)")
     if blog:
         row(f"blog of {args.blog} posts: nothing changed", blog[0], "target <= 0.15 s")
         row(f"blog of {args.blog} posts: first prose edit", blog[1], "every page re-rendered once: outputs now cached")

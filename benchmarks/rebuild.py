@@ -2,7 +2,8 @@
 
 Works on a copy of posts/ in a temporary folder, so the repository is left as it was. Prints:
 (a) a cold build with --force; (b) the floor: the same posts' snippets run as plain scripts,
-one after another; (c) a rebuild with nothing changed (median of three); (d) after a prose-only edit to one post (median of three edits);
+one after another; (c) a rebuild with nothing changed (median of three); (d) after a prose-only
+edit to one post (median of three edits);
 (e) after a one-line code edit in that post; the peak memory of each (the resident memory of
 the process and its children, kernels included, sampled every 20 ms); and the completion stage
 alone (read and complete every post, in a process that has imported the package; median of five processes).
@@ -148,7 +149,8 @@ def main() -> None:
     ]
     for name, seconds, peak, note in rows:
         print(f"{name:<44} {seconds:8.2f} s  peak {mib(peak)}  {note}")
-    print(f"{'completion stage alone':<44} {stage:8.3f} s  (read and complete every post, imports done; median of 5 processes)")
+    print(f"{'completion stage alone':<44} {stage:8.3f} s  "
+          "(read and complete every post, imports done; median of 5 processes)")
     alone = post_seconds.get(args.post, float("nan"))
     checks = [
         ("(a) / (b)", a[0] / b[0], "<= 1.10", a[0] / b[0] <= 1.10),

@@ -179,7 +179,8 @@ class Reviser:
             edits.append((node.lineno, start, start + len("np_utils"), "utils as np_utils"))
             found = re.match(r"\s*from\s+([\w.]+)", line)
             edits.append((node.lineno, found.start(1), found.end(1), module.rpartition(".")[0]))
-            correct(node.lineno, f"from {module} import np_utils", f"from {module.rpartition('.')[0]} import utils as np_utils")
+            correct(node.lineno, f"from {module} import np_utils",
+                    f"from {module.rpartition('.')[0]} import utils as np_utils")
             return
         found = re.match(r"\s*from\s+(" + re.escape(module).replace(r"\.", r"\s*\.\s*") + r")\b", line)
         if plain == "keras.datasets" and all(n in self.standins for n in names) and found:
@@ -294,7 +295,8 @@ class Reviser:
                 value = statement.value
                 callee = (value.func.attr if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
                           else getattr(getattr(value, "func", None), "id", ""))
-                functional = (callee in ("Model", "Functional") or "keras.applications" in self.index.names.get(callee, ())
+                functional = (callee in ("Model", "Functional")
+                              or "keras.applications" in self.index.names.get(callee, ())
                               or isinstance(value, ast.Name) and self._functional_at(value.id, statement.lineno))
                 self.bindings.append((statement.lineno, target.id, functional))
 

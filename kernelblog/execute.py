@@ -253,7 +253,8 @@ def _note_truncation(client, cell) -> None:
         dropped.append(f"the middle {client.cap.cut:,} characters of its printed text")
     if client.displays > MAX_DISPLAYS:
         dropped.append(f"{client.displays - MAX_DISPLAYS:,} displayed outputs after the first {MAX_DISPLAYS}")
-        marker = f"\n[output truncated by the build: {client.displays - MAX_DISPLAYS:,} more displayed outputs were not kept]\n"
+        more = client.displays - MAX_DISPLAYS
+        marker = f"\n[output truncated by the build: {more:,} more displayed outputs were not kept]\n"
         cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=marker))
     if dropped:
         client.truncated = f"the cell's output was cut: the build left out {' and '.join(dropped)}"

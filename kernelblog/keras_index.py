@@ -176,7 +176,8 @@ def parse_index(root: Path) -> KerasIndex:
                 child = init.parent / alias.name
                 if (child / "__init__.py").is_file() and not node.module.split(".")[1:2] == ["src"]:
                     path = f"{module}.{alias.name}"
-                    if alias.name not in EXCLUDED_PARTS and _precedence(path) < _precedence(submodules.get(public, path + "~")):
+                    known = submodules.get(public, path + "~")
+                    if alias.name not in EXCLUDED_PARTS and _precedence(path) < _precedence(known):
                         submodules[public] = path  # every public module by its last name; the shortest path wins
                     continue
                 names.setdefault(public, set()).add(module)

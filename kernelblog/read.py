@@ -96,7 +96,8 @@ def read_post(path: Path) -> Post:
         raise BadInput(Diagnostic(path, line, "error", "the post is not valid UTF-8")) from None
     if "\0" in text:
         line = text.count("\n", 0, text.index("\0")) + 1
-        raise BadInput(Diagnostic(path, line, "error", "the post contains a NUL byte (\\0), which a text file never holds"))
+        raise BadInput(Diagnostic(path, line, "error",
+                                  "the post contains a NUL byte (\\0), which a text file never holds"))
     front, key_lines, body, body_line = _split_front_matter(path, text)
     cells, warnings = _cells(path, body, body_line)
     meta = _meta(path, front, key_lines, cells)

@@ -309,8 +309,10 @@ def test_a_prose_edit_completes_and_renders_the_edited_post_alone(site, runs, mo
     assert rebuild(site)[0] == 0  # the copied posts, completed and rendered where they are now
     completed, rendered = [], []
     real_complete, real_render = complete.complete_post, render.render_post
-    monkeypatch.setattr(complete, "complete_post", lambda post, *a: completed.append(post.slug) or real_complete(post, *a))
-    monkeypatch.setattr(render, "render_post", lambda done, *a: rendered.append(done.post.slug) or real_render(done, *a))
+    monkeypatch.setattr(complete, "complete_post",
+                        lambda post, *a: completed.append(post.slug) or real_complete(post, *a))
+    monkeypatch.setattr(render, "render_post",
+                        lambda done, *a: rendered.append(done.post.slug) or real_render(done, *a))
     post = site / "posts" / "alpha.md"
     post.write_text(post.read_text().replace("Some prose", "Edited prose"))
     assert rebuild(site)[0] == 0

@@ -43,7 +43,8 @@ def test_snippets_that_cannot_work_fail_at_their_line_and_the_others_run(built):
     weights = line_of("base = VGG16(weights='imagenet', include_top=False, input_shape=(32, 32, 3))")
     add = line_of("model.add(Dense(1))")
     assert len(errors) == 2
-    assert re.search(rf"typical-draft\.md:{weights}: error: VGG16 loads its ImageNet weights from the network", errors[0])
+    expected = rf"typical-draft\.md:{weights}: error: VGG16 loads its ImageNet weights from the network"
+    assert re.search(expected, errors[0])
     assert re.search(rf"typical-draft\.md:{add}: error: a functional model has no \.add", errors[1])
     # every training snippet ran: four training logs, and the regressor printed its evaluation
     assert len(re.findall(r"Epoch 1/", page)) == 3 and re.search(r"\[\d\.\d+, \d\.\d+\]", page)

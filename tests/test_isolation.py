@@ -192,7 +192,8 @@ print("daemon started")
 ```python
 for code in ["import socket; socket.create_connection(({address!r}, {port}), timeout=5)",
              "import _socket; s = _socket.socket(); s.settimeout(5); s.connect(({address!r}, {port}))",
-             "import importlib, socket; importlib.reload(socket); socket.create_connection(('127.0.0.1', {port}), timeout=5)"]:
+             ("import importlib, socket; importlib.reload(socket); "
+              "socket.create_connection(('127.0.0.1', {port}), timeout=5)")]:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     print("NETWORK", run.returncode, run.stderr.strip().splitlines()[-1])
 ```

@@ -203,7 +203,8 @@ def test_nul_byte_is_an_error_at_its_line(tmp_path):
     path = write_post(tmp_path, "p.md", "# T\n\n```python\nx = 1\ny = 'a\0b'\n```\n")
     with pytest.raises(BadInput) as error:
         read_post(path)
-    assert str(error.value.diagnostic) == rf"{path}:5: error: the post contains a NUL byte (\0), which a text file never holds"
+    expected = rf"{path}:5: error: the post contains a NUL byte (\0), which a text file never holds"
+    assert str(error.value.diagnostic) == expected
 
 
 def test_image_paths_inside_the_site_or_elsewhere_are_fine(tmp_path):

@@ -216,7 +216,8 @@ def test_caption_goes_under_the_figure_and_alt_on_the_img(tmp_path, index):
 
 
 def test_one_caption_per_figure_from_a_list(tmp_path, index):
-    _, page = rendered(tmp_path, index, [FIGURE + FIGURE], figure_post('caption=["first", "second"] alt=["one", "two"]'))
+    options = 'caption=["first", "second"] alt=["one", "two"]'
+    _, page = rendered(tmp_path, index, [FIGURE + FIGURE], figure_post(options))
     figures = list(parse(page.html).iter("figure"))
     assert [(f.find("img").get("alt"), text_of(f.find("figcaption"))) for f in figures] == [
         ("one", "first"), ("two", "second")]

@@ -21,9 +21,11 @@ EXPECTED = {
     "boston-housing-regression": ([5, 11, 20, 33, 58], {}),
     "cifar10-tf-cnn": ([3, 12, 19, 38, 53, 62], {}),
     "hyperparameter-loop": ([7, 19, 30], {
-        39: r"^Keras 3 removed keras\.wrappers\.scikit_learn .*use keras\.wrappers\.SKLearnClassifier or SKLearnRegressor"}),
+        39: r"^Keras 3 removed keras\.wrappers\.scikit_learn "
+            r".*use keras\.wrappers\.SKLearnClassifier or SKLearnRegressor"}),
     "imdb-lstm": ([5, 17, 29, 36], {
-        61: r"^Keras 3 removed keras\.preprocessing\.text and its Tokenizer: use the layer keras\.layers\.TextVectorization"}),
+        61: r"^Keras 3 removed keras\.preprocessing\.text and its Tokenizer: "
+            r"use the layer keras\.layers\.TextVectorization"}),
     "kaggle-digit-recognizer": ([27, 40], {  # no pandas, no /kaggle/input: what needs them fails
         # the second section's setup imports pandas again and fails too; its cells still run
         1: r"^the build's setup cell failed: ModuleNotFoundError: No module named 'pandas'$",
