@@ -14,12 +14,16 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from .settings import user_cache
+
 # Where a name exists in several modules, the shortest path wins, then this order.
 MODULE_ORDER = (
     "keras", "keras.layers", "keras.models", "keras.applications", "keras.optimizers",
     "keras.callbacks", "keras.losses", "keras.metrics", "keras.activations",
     "keras.initializers", "keras.regularizers", "keras.constraints", "keras.utils", "keras.ops",
 )
+# A bare module name tutorials use for one of several modules that end with it.
+PREFERRED_SUBMODULES = {"image": "keras.preprocessing.image"}
 # Never emitted: private, legacy or TF-compatibility paths.
 EXCLUDED_PARTS = {"src", "legacy", "_tf_keras", "api"}
 
@@ -121,6 +125,14 @@ def _precedence(module: str) -> tuple:
     return (module.count("."), order, module)
 
 
+def _submodule_rank(path: str) -> tuple:
+    """Which module a bare name means when several end with it: the shortest path, then the one
+    tutorials mean (`image` is keras.preprocessing.image, which `from keras.preprocessing
+    import image` has always named, before keras.ops.image), then by MODULE_ORDER."""
+    preferred = PREFERRED_SUBMODULES.get(path.rpartition(".")[2]) == path
+    return (path.count("."), not preferred) + _precedence(path)[1:]
+
+
 def api_root() -> Path:
     """The folder of keras's public API: `keras/api` in a source tree, `keras/` in a wheel."""
     spec = importlib.util.find_spec("keras")
@@ -137,8 +149,8 @@ def build_index(root: Path | None = None, cache: Path | None = None) -> KerasInd
         version = metadata.version("keras")
     except metadata.PackageNotFoundError:
         version = "source"
-    cache = cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kernelblog"
-    entry = cache / f"keras-index-2-{version}-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]}.json"
+    cache = cache or user_cache()
+    entry = cache / f"keras-index-3-{version}-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]}.json"
     try:
         saved = json.loads(entry.read_text(encoding="utf-8"))
         if saved["root"] == str(root.resolve()) and saved["version"] == version:
@@ -176,8 +188,9 @@ def parse_index(root: Path) -> KerasIndex:
                 child = init.parent / alias.name
                 if (child / "__init__.py").is_file() and not node.module.split(".")[1:2] == ["src"]:
                     path = f"{module}.{alias.name}"
-                    known = submodules.get(public, path + "~")
-                    if alias.name not in EXCLUDED_PARTS and _precedence(path) < _precedence(known):
+                    known = submodules.get(public)
+                    better = known is None or _submodule_rank(path) < _submodule_rank(known)
+                    if alias.name not in EXCLUDED_PARTS and better:
                         submodules[public] = path  # every public module by its last name; the shortest path wins
                     continue
                 names.setdefault(public, set()).add(module)

@@ -16,7 +16,7 @@ from . import uptodate
 from .diagnostics import BadInput, Diagnostic
 from .progress import Progress, progress_for
 from .reuse import Reuse
-from .settings import PACKAGE, TEMPLATES, Options, Site, load_site, settings_file
+from .settings import PACKAGE, TEMPLATES, Options, Site, load_site, settings_file, user_cache
 
 if TYPE_CHECKING:  # the stages load when the build needs them: a build with nothing to do needs none
     from .cache import Cache
@@ -144,8 +144,7 @@ def _build(options: Options, progress: Progress, on_interrupt: list | None = Non
         if own and (_cold(options) or uptodate.code_changed(record, options.posts)):
             kernels.warm_code = _warm_code(options.posts)
             kernels.warm(options.jobs if _cold(options) else 1)
-        # Shards keep none: each shard's cache holds only what it executed, to merge by copying.
-        reuse = Reuse(None if options.shard else options.cache, inputs, fresh=options.force)
+        reuse = Reuse(None if options.shard else user_cache() / "reuse", inputs, fresh=options.force)
         return _build_with(options, progress, kernels, timings, record, digest, own, reuse)
     finally:
         if own:
@@ -320,9 +319,9 @@ class _Runs:
                               state["executed_at"], state["all_cached"], failures)
         self.executed[post.post.slug] = result
         if state["all_cached"]:
-            self.progress.cached(post.post.path, result.seconds)
+            self.progress.cached(post.post.path, result.seconds, failed=not post.ok)
         else:
-            self.progress.finished(post.post.path, result.seconds, failures, state["cached_cells"])
+            self.progress.finished(post.post.path, result.seconds, failures, state["cached_cells"], failed=not post.ok)
 
     def execute(self, kernels, timings: dict, close: bool = True) -> bool:
         """Run the pending components on the kernels, the longest first; return whether any failed."""

@@ -55,9 +55,10 @@ class Progress:
     def add(self, path: Path, cells: int, state: str = "waiting") -> None:
         self.rows[path] = Row(path, cells, state)
 
-    def cached(self, path: Path, seconds: float) -> None:
+    def cached(self, path: Path, seconds: float, failed: bool = False) -> None:
+        """Every cell of a post came from the cache; `failed`: it has errors found before running."""
         row = self.rows[path]
-        row.state, row.seconds = "cached", seconds
+        row.state, row.seconds = ("failed" if failed else "cached"), seconds
         self.status(f"{path}: {row.cells} cells cached (they ran in {seconds:.1f} s)")
 
     def running(self, path: Path, cell: int, cells: int) -> None:
@@ -67,11 +68,12 @@ class Progress:
                 row.state, row.started = "running", time.monotonic()
             row.cell, row.cells = cell, cells
 
-    def finished(self, path: Path, seconds: float, failures=(), cached: int = 0) -> None:
-        """A post ran: through, or with these diagnostics; `cached` of its cells came from the cache."""
+    def finished(self, path: Path, seconds: float, failures=(), cached: int = 0, failed: bool = False) -> None:
+        """A post ran: through, or with these diagnostics; `cached` of its cells came from the cache;
+        `failed`: it has errors found before running (reported already), under --keep-going."""
         with self.lock:
             row = self.rows[path]
-            row.state, row.seconds = ("failed" if failures else "executed"), seconds
+            row.state, row.seconds = ("failed" if failures or failed else "executed"), seconds
         for failure in failures:
             self.diagnostic(failure)
         if not failures:

@@ -1,12 +1,14 @@
 """What earlier builds computed that this one can take again: each post's completion and each
-post's rendered page, stored in the cache folder under a digest of everything they derive from.
+post's rendered page, stored in the user's cache folder under a digest of everything they derive from.
 
 So a prose edit on a blog of many posts reads, completes and renders that one post; the other
 posts' completions and pages come from here. A completion's digest covers the post's file, the
 other files of the posts folder (images it checks), the settings, the package, the templates
 and the library versions; a page's covers the same, the site's settings and what the post's
-code printed and drew. Entries are pickles in `<cache>/reuse/`, written under a temporary name
-and renamed; one unused for PRUNE_DAYS is removed.
+code printed and drew. Entries are pickles in ~/.cache/kernelblog/reuse/, written under a
+temporary name and renamed; one unused for PRUNE_DAYS is removed. They are kept out of the
+build's --cache folder, which CI saves and restores and shards merge, so that a pickle never
+comes from another machine: unpickling runs code.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class Reuse:
     libraries have the digest `inputs`."""
 
     def __init__(self, folder: Path | None, inputs: str, fresh: bool = False):
-        self.folder = Path(folder) / "reuse" if folder is not None else None
+        self.folder = Path(folder) if folder is not None else None
         self.inputs = inputs
         self.fresh = fresh  # make everything again (--force), and save it
         self.hits = {"completed": 0, "page": 0}

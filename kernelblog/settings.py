@@ -82,6 +82,12 @@ class Options:
         return args
 
 
+def user_cache() -> Path:
+    """The user's cache folder for kernelblog (the Keras index, reused completions and pages):
+    $XDG_CACHE_HOME/kernelblog, or ~/.cache/kernelblog."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kernelblog"
+
+
 def settings_file(posts: Path) -> Path:
     """The pyproject.toml beside the posts folder, which holds the site's settings."""
     return Path(posts).resolve().parent / "pyproject.toml"

@@ -306,6 +306,7 @@ def test_only_an_edit_to_code_starts_kernels_before_the_posts_are_read(tmp_path)
 def test_a_prose_edit_completes_and_renders_the_edited_post_alone(site, runs, monkeypatch):
     from kernelblog import complete, render
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(site / "user-cache"))  # reuse/ of this test alone
     assert rebuild(site)[0] == 0  # the copied posts, completed and rendered where they are now
     completed, rendered = [], []
     real_complete, real_render = complete.complete_post, render.render_post
@@ -319,7 +320,7 @@ def test_a_prose_edit_completes_and_renders_the_edited_post_alone(site, runs, mo
     assert (completed, rendered, runs) == (["alpha"], ["alpha"], [])  # beta's completion and page are reused
     assert "Edited prose" in (site / "site" / "alpha" / "index.html").read_text()
 
-    shutil.rmtree(site / "cache" / "reuse")  # the same build with nothing to reuse: the same site
+    monkeypatch.setenv("XDG_CACHE_HOME", str(site / "empty"))  # the same build with nothing to reuse: the same site
     again = Options(posts=site / "posts", out=site / "again", snippets=site / "snippets-again", cache=site / "cache")
     assert build(again, lambda line: None) == 0
     assert sorted(completed) == ["alpha", "alpha", "beta"] and runs == []
@@ -333,7 +334,7 @@ def test_a_damaged_reuse_entry_is_made_again(tmp_path):
     store = Reuse(tmp_path, "inputs")
     store.save("page", "k", {"html": "<p>saved</p>"})
     assert store.load("page", "k") == {"html": "<p>saved</p>"}
-    entry = tmp_path / "reuse" / "page-k.pickle"
+    entry = tmp_path / "page-k.pickle"
     entry.write_bytes(entry.read_bytes()[:5])
     assert store.load("page", "k") is None
     assert Reuse(tmp_path, "inputs", fresh=True).load("completed", "k") is None  # --force makes everything again

@@ -231,3 +231,18 @@ time.sleep(300)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["posts", "site", "started", "tmp"]
     assert list(temporary.iterdir()) == []
     assert all(gone(int(pid)) for pid in started.read_text().split())
+
+
+def test_a_post_with_errors_found_before_running_is_failed_in_the_summary(tmp_path):
+    post = write_post(tmp_path / "posts", "early.md", "# S\n\n```python\nprint(undefined_name)\n```\n\n"
+                                                       "```python\nprint('runs anyway')\n```\n")
+    command = [sys.executable, str(ROOT / "build.py"), "--keep-going", "--jobs", "1"] + [
+        f"--{name}={tmp_path / name}" for name in ("posts", "out", "snippets", "cache")]
+    for _ in range(2):  # executed, then every cell from the cache: failed both times
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 1
+        lines = done.stderr.splitlines()
+        assert lines[0] == f"{post}:4: error: name 'undefined_name' is not defined", lines
+        [row] = [line for line in lines if line.startswith(f"{post} ")]
+        assert row.split()[2] == "failed", lines
+    assert "runs anyway" in (tmp_path / "out" / "early" / "index.html").read_text()

@@ -12,6 +12,9 @@ def test_public_paths_and_precedence(index):
     assert index.import_for("VGG16") == ("keras.applications", "VGG16")
     assert index.import_for("layers") == ("keras", "layers")
     assert index.import_for("NoSuchLayer") is None
+    assert index.import_for("imdb") == ("keras.datasets", "imdb")  # every public module by its last name
+    # `image.load_img(...)`, as tutorials write it: keras.preprocessing.image, not keras.ops.image
+    assert index.import_for("image") == ("keras.preprocessing", "image")
     for modules in index.names.values():
         assert not any(".src" in m or "_tf_keras" in m or "legacy" in m for m in modules)
 
