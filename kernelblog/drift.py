@@ -301,12 +301,16 @@ class Reviser:
                 self.bindings.append((statement.lineno, target.id, functional))
 
 
+def weights_folder() -> Path:
+    """Keras's download cache of application weights."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "models"
+
+
 def _weights_cached(model: str) -> bool:
     """Whether Keras's download cache holds weights for this application model."""
-    folder = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "models"
     stem = model.lower().replace("_", "")
     try:
-        return any(path.name.lower().replace("_", "").startswith(stem) for path in folder.iterdir())
+        return any(path.name.lower().replace("_", "").startswith(stem) for path in weights_folder().iterdir())
     except OSError:
         return False
 

@@ -466,7 +466,8 @@ def complete_all(folder: Path, report: Callable[[Diagnostic], None], reuse: Reus
         raise BadInput(Diagnostic(folder, 0, "error", "no posts (*.md) in this folder"))
     reuse = reuse or Reuse(None, "")
     settings = settings_file(folder)
-    keys = [reuse.completion_key(path, settings) for path in paths]
+    data = [_bytes(path) for path in paths]  # read once: what is keyed is what is completed
+    keys = [reuse.completion_key(path, content, settings) for path, content in zip(paths, data)]
     completed = [reuse.load("completed", key) for key in keys]
     missing = [k for k, done in enumerate(completed) if done is None]
     if missing:  # read and complete these (the libraries load only now)
@@ -475,7 +476,7 @@ def complete_all(folder: Path, report: Callable[[Diagnostic], None], reuse: Reus
         from .plan import plan_post
         from .read import read_post
 
-        read = {k: read_post(paths[k]) for k in missing}
+        read = {k: read_post(paths[k], data[k]) for k in missing}
         index, aliases = build_index(), project_aliases(settings)
         for k in missing:
             completed[k] = plan_post(complete_post(read[k], index, aliases))
@@ -485,6 +486,13 @@ def complete_all(folder: Path, report: Callable[[Diagnostic], None], reuse: Reus
         for diagnostic in post.diagnostics:
             report(diagnostic)
     return completed
+
+
+def _bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None  # read_post says why
 
 
 def _unique_slugs(posts: list) -> None:

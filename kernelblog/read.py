@@ -85,14 +85,16 @@ class Post:
         return [cell for cell in self.cells if cell.kind == "code"]
 
 
-def read_post(path: Path) -> Post:
-    """Read one post; raise BadInput with its path and line when it can't be read."""
+def read_post(path: Path, data: bytes | None = None) -> Post:
+    """Read one post (from `data`, its file's bytes, when the caller has read them); raise
+    BadInput with its path and line when it can't be read."""
     path = Path(path)
     _check_inside(path, path, "the post")
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes() if data is None else data
+        text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")  # as read_text would
     except UnicodeDecodeError as error:
-        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        line = data[: error.start].count(b"\n") + 1
         raise BadInput(Diagnostic(path, line, "error", "the post is not valid UTF-8")) from None
     if "\0" in text:
         line = text.count("\n", 0, text.index("\0")) + 1

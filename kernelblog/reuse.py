@@ -40,28 +40,35 @@ class Reuse:
         self.inputs = inputs
         self.fresh = fresh  # make everything again (--force), and save it
         self.hits = {"completed": 0, "page": 0}
-        self._trees: dict[Path, str] = {}  # posts folder -> _tree of it, listed once per build
+        self._trees: dict[Path, str] = {}  # posts folder -> _tree of it and _weights, listed once per build
+        self._completions: dict[str, str] = {}  # post path -> the key of its completion in this build
 
-    def completion_key(self, path: Path, settings: Path) -> str:
-        """The digest of what completing the post at `path` reads."""
-        digest = self._digest("completed", str(path), str(path.resolve()), _bytes(path), str(path.is_symlink()),
-                              _bytes(settings))  # the path as given, too: diagnostics name it so
+    def completion_key(self, path: Path, data: bytes | None, settings: Path) -> str:
+        """The digest of what completing the post at `path`, whose file holds `data`, reads; kept
+        for its page's key."""
+        digest = self._digest("completed", str(path), str(path.resolve()), data or b"(unreadable)",
+                              str(path.is_symlink()), _bytes(settings))  # the path as given: diagnostics name it
         folder = path.parent
         if folder not in self._trees:
-            self._trees[folder] = _tree(folder)
+            self._trees[folder] = _tree(folder) + "\0" + _weights()
         digest.update(self._trees[folder].encode())
-        return digest.hexdigest()
+        key = digest.hexdigest()
+        self._completions[str(path)] = key
+        return key
 
-    def page_key(self, completed: CompletedPost, executed: ExecutedPost, site: Site) -> str:
-        """The digest of what the post's page and downloads are rendered from."""
-        path = completed.post.path
+    def page_key(self, completed: CompletedPost, executed: ExecutedPost, site: Site) -> str | None:
+        """The digest of what the post's page and downloads are rendered from: its completion
+        (by that one's key) and what it printed and drew; None if its completion has no key."""
+        completion = self._completions.get(str(completed.post.path))
+        if completion is None:
+            return None
         ran = json.dumps([executed.notebook, repr(executed.failure), executed.seconds, executed.executed_at,
                           executed.cached, [repr(f) for f in executed.failures]], sort_keys=True, default=str)
-        return self._digest("page", str(path), str(path.resolve()), _bytes(path), repr(site), ran).hexdigest()
+        return self._digest("page", completion, repr(site), ran).hexdigest()
 
-    def load(self, kind: str, key: str):
+    def load(self, kind: str, key: str | None):
         """The value saved under `key`, or None (none saved, or unreadable: then it is made again)."""
-        if self.folder is None or self.fresh:
+        if self.folder is None or self.fresh or key is None:
             return None
         entry = self.folder / f"{kind}-{key}.pickle"
         try:
@@ -72,8 +79,8 @@ class Reuse:
         self.hits[kind] += 1
         return value
 
-    def save(self, kind: str, key: str, value) -> None:
-        if self.folder is None:
+    def save(self, kind: str, key: str | None, value) -> None:
+        if self.folder is None or key is None:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -106,6 +113,17 @@ def _bytes(path: Path) -> bytes:
         return Path(path).read_bytes()
     except OSError:
         return b"(none)"
+
+
+def _weights() -> str:
+    """The application weights in Keras's download cache: completion reports an ImageNet model
+    whose weights are not there, since builds have no network."""
+    from .drift import weights_folder
+
+    try:
+        return "\n".join(sorted(path.name for path in weights_folder().iterdir()))
+    except OSError:
+        return ""
 
 
 def _tree(folder: Path) -> str:

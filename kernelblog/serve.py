@@ -189,9 +189,11 @@ def serve(options: Options, port: int = PORT, stop: threading.Event | None = Non
 
 def _announce_ready(warm: Warm, stop: threading.Event) -> None:
     """Say when the first warm kernel has started and imported what the posts use."""
-    kernels = warm.kernels
-    while kernels is not None and not stop.is_set():
-        if kernels.ready.wait(0.5):
+    while not stop.is_set():
+        kernels = warm.kernels  # new ones after a restart
+        if kernels is None:
+            stop.wait(0.5)
+        elif kernels.ready.wait(0.5):
             print("kernel ready: the next save runs on it", file=sys.stderr, flush=True)
             return
 

@@ -7,6 +7,7 @@ untouched, stops at once: it reads, executes and writes nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -36,9 +37,11 @@ def fingerprint(posts: Path, options: dict, inputs: str | None = None) -> str:
     return digest.hexdigest()
 
 
+@functools.cache
 def package_digest() -> str:
     """A digest of what every post's build shares: the package, the templates, the library
-    versions and the environment."""
+    versions and the environment; taken once per process, so that a long-lived one (serve)
+    keys what it makes by the code it runs, not by files edited since it started."""
     digest = hashlib.sha256()
     _add_files(digest, sorted(PACKAGE.rglob("*.py")) + sorted(TEMPLATES.rglob("*")))
     versions = {name: _version(name) for name in LIBRARIES}

@@ -270,14 +270,18 @@ def _signals_held():
 
 
 def write_snippets(folder: Path, snippets: dict[str, str]) -> None:
-    """Write each slug's script through a temporary file and a rename; remove the scripts
-    the build wrote for posts that no longer exist."""
+    """Write each slug's script through a temporary file and a rename, unless it holds that text
+    already; remove the scripts the build wrote for posts that no longer exist."""
     folder.mkdir(parents=True, exist_ok=True)
     for slug, text in snippets.items():
+        target = folder / f"{slug}.py"
+        with contextlib.suppress(OSError):
+            if not target.is_symlink() and target.read_bytes() == text.encode("utf-8"):
+                continue
         temporary = folder / f".{slug}.py.tmp"
         try:
             temporary.write_text(text, encoding="utf-8")
-            temporary.replace(folder / f"{slug}.py")
+            temporary.replace(target)
         finally:
             temporary.unlink(missing_ok=True)
     for script in folder.glob("*.py"):

@@ -67,6 +67,20 @@ def test_scripts_of_removed_posts_are_removed(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.py", "new.py"]
 
 
+def test_a_snippet_already_written_is_left_as_it_is(tmp_path):
+    from kernelblog.write import write_snippets
+
+    write_snippets(tmp_path, {"same": "print(1)\n", "changed": "print(2)\n", "linked": "print(3)\n"})
+    (tmp_path / "elsewhere.txt").write_text("print(3)\n")
+    (tmp_path / "linked.py").unlink()
+    (tmp_path / "linked.py").symlink_to(tmp_path / "elsewhere.txt")
+    same = (tmp_path / "same.py").stat().st_ino, (tmp_path / "same.py").stat().st_mtime_ns
+    write_snippets(tmp_path, {"same": "print(1)\n", "changed": "print(22)\n", "linked": "print(3)\n"})
+    assert ((tmp_path / "same.py").stat().st_ino, (tmp_path / "same.py").stat().st_mtime_ns) == same
+    assert (tmp_path / "changed.py").read_text() == "print(22)\n"
+    assert not (tmp_path / "linked.py").is_symlink() and (tmp_path / "linked.py").read_text() == "print(3)\n"
+
+
 def test_every_committed_snippet_has_a_post():
     slugs = {completed.post.slug for completed in complete_all(ROOT / "posts", lambda line: None)}
     assert {path.stem for path in (ROOT / "snippets").glob("*.py")} == slugs
