@@ -13,6 +13,7 @@ comes from another machine: unpickling runs code.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -73,9 +74,10 @@ class Reuse:
         entry = self.folder / f"{kind}-{key}.pickle"
         try:
             value = pickle.loads(entry.read_bytes())
-            os.utime(entry)  # used: not pruned
         except Exception:  # missing, truncated, or from a version that no longer unpickles
             return None
+        with contextlib.suppress(OSError):
+            os.utime(entry)  # used: not pruned
         self.hits[kind] += 1
         return value
 
