@@ -37,15 +37,22 @@ def fingerprint(posts: Path, options: dict, inputs: str | None = None) -> str:
     return digest.hexdigest()
 
 
-@functools.cache
 def package_digest() -> str:
-    """A digest of what every post's build shares: the package, the templates, the library
-    versions and the environment; taken once per process, so that a long-lived one (serve)
-    keys what it makes by the code it runs, not by files edited since it started."""
-    digest = hashlib.sha256()
-    _add_files(digest, sorted(PACKAGE.rglob("*.py")) + sorted(TEMPLATES.rglob("*")))
+    """A digest of what every post's build shares: the package's code, the templates, the
+    library versions and the environment."""
+    digest = hashlib.sha256(_running_code().encode())
+    _add_files(digest, sorted(TEMPLATES.rglob("*")))  # read from disk at each render
     versions = {name: _version(name) for name in LIBRARIES}
     digest.update(json.dumps([cache.environment(), versions], sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+@functools.cache
+def _running_code() -> str:
+    """A digest of the package's code, taken once per process: a long-lived one (serve) runs the
+    modules it imported, so what it makes is keyed by them, not by files edited since."""
+    digest = hashlib.sha256()
+    _add_files(digest, sorted(PACKAGE.rglob("*.py")))
     return digest.hexdigest()
 
 
