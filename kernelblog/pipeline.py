@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from . import uptodate
 from .diagnostics import BadInput, Diagnostic
 from .progress import Progress, progress_for
-from .reuse import Reuse
+from .reuse import Reuse, read_bytes
 from .settings import PACKAGE, TEMPLATES, Options, Site, load_site, settings_file, user_cache
 
 if TYPE_CHECKING:  # the stages load when the build needs them: a build with nothing to do needs none
@@ -141,9 +141,10 @@ def _build(options: Options, progress: Progress, on_interrupt: list | None = Non
         # Start kernels, and their import of keras, while the posts are read and completed, when
         # the build will likely run code: all of them for a cold cache or --force; one when code
         # was edited since the last build (an edit often re-runs one component; more start if not).
-        if own and (_cold(options) or uptodate.code_changed(record, options.posts)):
+        cold = own and _cold(options)
+        if cold or (own and uptodate.code_changed(record, options.posts)):
             kernels.warm_code = _warm_code(options.posts)
-            kernels.warm(options.jobs if _cold(options) else 1)
+            kernels.warm(options.jobs if cold else 1)
         reuse = Reuse(None if options.shard else user_cache() / "reuse", inputs, fresh=options.force)
         return _build_with(options, progress, kernels, timings, record, digest, own, reuse)
     finally:
@@ -466,7 +467,7 @@ def complete_all(folder: Path, report: Callable[[Diagnostic], None], reuse: Reus
         raise BadInput(Diagnostic(folder, 0, "error", "no posts (*.md) in this folder"))
     reuse = reuse or Reuse(None, "")
     settings = settings_file(folder)
-    data = [_bytes(path) for path in paths]  # read once: what is keyed is what is completed
+    data = [read_bytes(path) for path in paths]  # read once: what is keyed is completed (None: read_post says why)
     keys = [reuse.completion_key(path, content, settings) for path, content in zip(paths, data)]
     completed = [reuse.load("completed", key) for key in keys]
     missing = [k for k, done in enumerate(completed) if done is None]
@@ -486,13 +487,6 @@ def complete_all(folder: Path, report: Callable[[Diagnostic], None], reuse: Reus
         for diagnostic in post.diagnostics:
             report(diagnostic)
     return completed
-
-
-def _bytes(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None  # read_post says why
 
 
 def _unique_slugs(posts: list) -> None:

@@ -47,8 +47,9 @@ class Reuse:
     def completion_key(self, path: Path, data: bytes | None, settings: Path) -> str:
         """The digest of what completing the post at `path`, whose file holds `data`, reads; kept
         for its page's key."""
+        # the path as given, too: diagnostics name it so
         digest = self._digest("completed", str(path), str(path.resolve()), data or b"(unreadable)",
-                              str(path.is_symlink()), _bytes(settings))  # the path as given: diagnostics name it
+                              str(path.is_symlink()), read_bytes(settings) or b"(none)")
         folder = path.parent
         if folder not in self._trees:
             self._trees[folder] = _tree(folder) + "\0" + _weights()
@@ -110,11 +111,12 @@ class Reuse:
         return digest
 
 
-def _bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes | None:
+    """A file's bytes; None when it cannot be read."""
     try:
         return Path(path).read_bytes()
     except OSError:
-        return b"(none)"
+        return None
 
 
 def _weights() -> str:
