@@ -24,7 +24,7 @@ from .settings import DATASETS
 if TYPE_CHECKING:  # nbformat loads only when an entry is restored
     import nbformat
 
-FORMAT = 2  # bump when the entry layout or the key's contents change
+FORMAT = 3  # bump when the entry layout or the key's contents change
 PACKAGES = ("keras", "tensorflow", "numpy", "matplotlib")
 ENVIRONMENT = ("KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS")  # they change numerics
 KEEP = 3  # entries kept per component of a post, so undoing an edit finds its outputs again
@@ -42,6 +42,7 @@ class Entry:
     cells: list  # per code cell, in order: {"outputs", "execution_count", "execution"}
     executed_at: str
     seconds: float
+    sha256: str = ""  # of the outputs as stored: what identifies them
 
 
 def package_version(name: str) -> str:
@@ -63,19 +64,32 @@ def environment() -> dict:
     }
 
 
-def key(notebook: nbformat.NotebookNode, options: list[dict], shared: dict) -> str:
-    """The key of a component's (or a post's) notebook: each code cell's source and options, in
-    order, plus `shared`.
+def code_digest(notebook: nbformat.NotebookNode, options: list[dict]) -> str:
+    """The digest of a component's (or a post's) code: each code cell's source and options, in order.
 
     `options` are the fence options of its code cells (the data declarations among them);
-    captions and alt texts are words for the page, not inputs, and stay out of the key.
+    captions and alt texts are words for the page, not inputs, and stay out of it.
     """
     from .cells import CellMeta
 
     options = [{k: v for k, v in cell_options.items() if k not in FIGURE_OPTIONS} for cell_options in options]
     cells = [[cell.source, CellMeta.of(cell).key()] for cell in notebook.cells if cell.cell_type == "code"]
-    text = json.dumps({"cells": cells, "options": options, "shared": shared}, sort_keys=True, default=str)
+    return hashlib.sha256(json.dumps({"cells": cells, "options": options}, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def key(code: str, shared: dict) -> str:
+    """The key of an entry: the digest of its code (code_digest) and `shared`, what else its outputs depend on."""
+    text = json.dumps({"code": code, "shared": shared}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What an entry's manifest says: its outputs' checksum, which identifies them, and when and how long they ran."""
+
+    sha256: str
+    executed_at: str
+    seconds: float
 
 
 class Cache:
@@ -84,27 +98,38 @@ class Cache:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
 
-    def load(self, key: str) -> Entry | None:
-        """The entry for `key`; None when there is none; CorruptEntry when it is partial or damaged."""
+    def stamp(self, key: str) -> Stamp | None:
+        """The manifest of the entry for `key`, its outputs unread; None when there is none;
+        CorruptEntry when the manifest is missing or damaged."""
         entry = self.folder / key
-        if not entry.exists():
-            return None
         try:
             manifest = json.loads((entry / "manifest.json").read_text(encoding="utf-8"))
         except FileNotFoundError:
+            if not entry.exists():
+                return None
             raise CorruptEntry("the entry has no manifest (was a build interrupted?)") from None
         except (OSError, ValueError) as error:
             raise CorruptEntry(f"its manifest is unreadable: {error}") from None
-        try:
-            data = (entry / "outputs.json").read_bytes()
-        except OSError as error:
-            raise CorruptEntry(f"its outputs are unreadable: {error.strerror or error}") from None
         if not isinstance(manifest, dict) or manifest.get("key") != key:
             raise CorruptEntry("its manifest is for another key")
-        if hashlib.sha256(data).hexdigest() != manifest.get("sha256"):
+        try:
+            return Stamp(str(manifest["sha256"]), str(manifest["executed_at"]), float(manifest["seconds"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise CorruptEntry(f"it is malformed: {error!r}") from None
+
+    def load(self, key: str) -> Entry | None:
+        """The entry for `key`; None when there is none; CorruptEntry when it is partial or damaged."""
+        stamp = self.stamp(key)
+        if stamp is None:
+            return None
+        try:
+            data = (self.folder / key / "outputs.json").read_bytes()
+        except OSError as error:
+            raise CorruptEntry(f"its outputs are unreadable: {error.strerror or error}") from None
+        if hashlib.sha256(data).hexdigest() != stamp.sha256:
             raise CorruptEntry("its outputs do not match the manifest's checksum (truncated?)")
         try:
-            return Entry(json.loads(data), str(manifest["executed_at"]), float(manifest["seconds"]))
+            return Entry(json.loads(data), stamp.executed_at, stamp.seconds, stamp.sha256)
         except (KeyError, TypeError, ValueError) as error:
             raise CorruptEntry(f"it is malformed: {error!r}") from None
 

@@ -36,14 +36,19 @@ MAX_DISPLAYS = 100  # figures and other displayed outputs kept per cell
 
 @dataclass
 class ExecutedPost:
-    """The post's notebook with outputs; `failure` is set when a cell did not run through."""
+    """The post's notebook with outputs; `failure` is set when a cell did not run through.
 
-    notebook: nbformat.NotebookNode
+    When every output came from the cache, `stamps` identify them: each component's cache key and
+    its outputs' checksum. The notebook is then None if the post's page was kept (see reuse.py).
+    """
+
+    notebook: nbformat.NotebookNode | None
     failure: Diagnostic | None = None  # the first failing cell
     seconds: float = 0.0  # the sum of its components' runs, cached or not
     executed_at: str = ""  # when the kernel ran it (its latest component), ISO 8601 in UTC
     cached: bool = False  # outputs came from the execution cache, all of them
     failures: list[Diagnostic] = field(default_factory=list)  # every failing cell, with keep_going
+    stamps: tuple[tuple[str, str], ...] | None = None
 
     def cells(self) -> list[ExecutedCell]:
         """The build's code cells, each with its outputs."""

@@ -9,6 +9,7 @@ import re
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,9 @@ def build(options: Options, report: Callable[[str], None] | None = None, kernels
     Without `report`, the build reports to the console, with a summary table at the end: live
     progress on a terminal, plain lines on stderr otherwise.
     """
+    # nbformat's default validator compiles its schema on first use, about 40 ms here, more than
+    # its other one (jsonschema) takes to validate the cells of a post or two: what most builds read.
+    os.environ.setdefault("NBFORMAT_VALIDATOR", "jsonschema")
     progress = progress_for(report, github=options.format == "github")
     received = [signal.SIGINT]
     on_interrupt: list[Callable[[], None]] = []  # what stops the build's kernels, once it has them
@@ -192,7 +196,8 @@ def _build_with(options: Options, progress: Progress, kernels, timings: dict, re
                 reuse: Reuse) -> int:
     try:
         found: list[Diagnostic] = []
-        completed = complete_all(options.posts, found.append, reuse)
+        ready = ready_all(options.posts, found.append, reuse)
+        completed = [done.post for done in ready]
         _check_out(options)
         site = load_site(options.pyproject)
     except BadInput as error:
@@ -209,17 +214,16 @@ def _build_with(options: Options, progress: Progress, kernels, timings: dict, re
     from .execute import ExecutedPost  # light: nbclient loads only when something runs
 
     cache, shared = Cache(options.cache), environment()
-    runs = _Runs(options, progress, cache)
+    runs = _Runs(options, progress, cache, reuse, site)
     if options.shard:  # this shard's share of the components, and the diagnostics of its posts
-        completed, failed = _share(options, completed, found, runs, shared, progress)
-    for post in completed:
-        notebook = post.notebook()
-        cells = sum(cell.cell_type == "code" for cell in notebook.cells)
-        if not _runs(post, options):
-            progress.add(post.post.path, cells, "not run")
+        ready, failed = _share(options, ready, found, runs, shared, progress)
+        completed = [done.post for done in ready]
+    for done in ready:
+        if not _runs(done.post, options):
+            progress.add(done.post.post.path, done.code_cells, "not run")
             continue
-        progress.add(post.post.path, cells)
-        runs.add(post, notebook, shared)
+        progress.add(done.post.post.path, done.code_cells)
+        runs.add(done, shared)
     if runs.pending:
         if any("keras" in post.preamble for post, *_ in runs.pending):
             kernels.warm_code = "import keras"
@@ -241,7 +245,7 @@ def _build_with(options: Options, progress: Progress, kernels, timings: dict, re
         warnings.append(warning)
         progress.diagnostic(warning)
 
-    write_all(options, completed, executed, site, report_page, reuse)
+    write_all(options, completed, executed, site, report_page, reuse, {done.post.post.slug: done.snippet for done in ready})
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
     if failed:
         return SNIPPET_FAILED
@@ -254,8 +258,10 @@ class _Runs:
     """The components of every post: each from the cache, or run on the build's kernels, and
     each post's executed notebook once all of its components are in."""
 
-    def __init__(self, options: Options, progress: Progress, cache: Cache):
+    def __init__(self, options: Options, progress: Progress, cache: Cache, reuse: Reuse | None = None,
+                 site: Site | None = None):
         self.options, self.progress, self.cache = options, progress, cache
+        self.reuse, self.site = reuse or Reuse(None, ""), site or Site()
         self.executed: dict = {}  # slug -> ExecutedPost, once every component is in
         self.pending: list = []  # (post, component number, key, its notebook)
         self.posts: dict[str, dict] = {}  # slug -> what its components gave so far
@@ -265,13 +271,21 @@ class _Runs:
         self.lock = threading.Lock()
         self.warnings: list[Diagnostic] = []  # cells whose output was cut
 
-    def add(self, post: CompletedPost, notebook, shared: dict) -> None:
+    def add(self, ready: Ready, shared: dict) -> None:
         """Restore what the cache has of a post's components; the others are pending (with
-        --shard, those of this shard's share; the others are left to the other shards)."""
+        --shard, those of this shard's share; the others are left to the other shards).
+
+        A post whose every component is in the cache, and whose page is in the reuse store for
+        those entries, needs none of its outputs: they are not read.
+        """
+        post = ready.post
+        if self._page_kept(ready, shared):
+            return
+        notebook = post.notebook()
         state = {"post": post, "notebook": notebook, "left": len(post.components), "failures": [], "seconds": 0.0,
-                 "executed_at": "", "all_cached": True, "cached_cells": 0}
+                 "executed_at": "", "all_cached": True, "cached_cells": 0, "stamps": []}
         self.posts[post.post.slug] = state
-        for number, key, sub in components(post, notebook, shared):
+        for number, key, sub in components(ready, notebook, shared):
             entry = None if self.options.force else self._from_cache(key, post, sub)
             if entry is None and self.share is not None and f"{post.post.slug}/{number}" not in self.share:
                 self._done(post, 0.0, "", [], cached=True)  # another shard runs it
@@ -282,10 +296,38 @@ class _Runs:
             self.counts["cached"] += 1
             self.counts["cached_cells"] += len(sub.cells)
             state["cached_cells"] += len(sub.cells)
+            state["stamps"].append((key, entry.sha256))
             self._done(post, entry.seconds, entry.executed_at, [], cached=True)
         if not post.components:
             state["left"] = 1
             self._done(post, 0.0, "", [], cached=True)
+
+    def _page_kept(self, ready: Ready, shared: dict) -> bool:
+        """Whether the post's components are all in the cache and its page, rendered from those
+        entries, is in the reuse store; if so, the post is done, its outputs unread."""
+        from .cache import CorruptEntry
+        from .execute import ExecutedPost
+
+        post = ready.post
+        if self.options.force or self.share is not None or not post.components:
+            return False
+        keys = component_keys(ready, shared)
+        try:
+            stamps = [self.cache.stamp(key) for _, key, _ in keys]
+        except CorruptEntry:
+            return False  # reported when the entry is loaded
+        if None in stamps:
+            return False
+        executed = ExecutedPost(None, None, sum(stamp.seconds for stamp in stamps),
+                                max(stamp.executed_at for stamp in stamps), True, [],
+                                tuple((key, stamp.sha256) for (_, key, _), stamp in zip(keys, stamps)))
+        if self.reuse.load("page", self.reuse.page_key(post, executed, self.site)) is None:
+            return False
+        self.counts["cached"] += len(keys)
+        self.counts["cached_cells"] += sum(cells for _, _, cells in keys)
+        self.executed[post.post.slug] = executed
+        self.progress.cached(post.post.path, executed.seconds, failed=not post.ok)
+        return True
 
     def _from_cache(self, key: str, post: CompletedPost, sub):
         """The component's entry, its outputs put on its cells; None; a damaged entry is a warning."""
@@ -316,8 +358,9 @@ class _Runs:
             if state["left"]:
                 return
         failures = sorted(state["failures"], key=lambda d: d.line)
+        stamps = tuple(state["stamps"]) if state["all_cached"] and state["stamps"] else None
         result = ExecutedPost(state["notebook"], failures[0] if failures else None, state["seconds"],
-                              state["executed_at"], state["all_cached"], failures)
+                              state["executed_at"], state["all_cached"], failures, stamps)
         self.executed[post.post.slug] = result
         if state["all_cached"]:
             self.progress.cached(post.post.path, result.seconds, failed=not post.ok)
@@ -394,18 +437,55 @@ class _Runs:
                                  f"(budget {kernels.budget / 2**30:.1f} GiB for {kernels.limit} at once)")
 
 
-def components(post: CompletedPost, notebook, shared: dict):
-    """Each component of the post: its number, its cache key and its notebook."""
-    from .cache import key as cache_key
-    from .cells import CellMeta
+@dataclass(frozen=True)
+class Ready:
+    """A completed post and what the build derives from it alone, kept with it in the reuse store."""
+
+    post: CompletedPost
+    snippet: str  # snippets/<slug>.py
+    code_cells: int  # in its notebook, the components' setups included
+    codes: tuple[tuple[int, str, int], ...]  # each component's number, code digest (cache.code_digest) and cells
+
+
+def make_ready(post: CompletedPost) -> Ready:
+    from .cache import code_digest
+    from .write import snippet_text
+
+    notebook = post.notebook()
+    codes = tuple((number, code_digest(sub, _options(post, sub)), len(sub.cells))
+                  for number, sub in _component_notebooks(post, notebook))
+    return Ready(post, snippet_text(post), sum(cell.cell_type == "code" for cell in notebook.cells), codes)
+
+
+def _component_notebooks(post: CompletedPost, notebook):
     from .execute import component_notebook
 
     for component in post.components:
-        sub = component_notebook(notebook, component.number)
-        options = [post.cells[CellMeta.of(cell).cell].cell.options if CellMeta.of(cell).role == "code" else {}
-                   for cell in sub.cells]
-        # The slug is part of the key: an entry written for one post is never used for another.
-        yield component.number, cache_key(sub, options, dict(shared, post=post.post.slug)), sub
+        yield component.number, component_notebook(notebook, component.number)
+
+
+def _options(post: CompletedPost, sub) -> list[dict]:
+    """The fence options of a component's code cells (none for its setup)."""
+    from .cells import CellMeta
+
+    return [post.cells[CellMeta.of(cell).cell].cell.options if CellMeta.of(cell).role == "code" else {}
+            for cell in sub.cells]
+
+
+def component_keys(ready: Ready, shared: dict) -> list[tuple[int, str, int]]:
+    """Each component of the post: its number, its cache key and its number of cells."""
+    from .cache import key as cache_key
+
+    # The slug is part of the key: an entry written for one post is never used for another.
+    shared = dict(shared, post=ready.post.post.slug)
+    return [(number, cache_key(code, shared), cells) for number, code, cells in ready.codes]
+
+
+def components(ready: Ready, notebook, shared: dict):
+    """Each component of the post: its number, its cache key and its notebook."""
+    keys = component_keys(ready, shared)
+    for (number, key, _), (_, sub) in zip(keys, _component_notebooks(ready.post, notebook)):
+        yield number, key, sub
 
 
 def _runs(post: CompletedPost, options: Options) -> bool:
@@ -413,8 +493,8 @@ def _runs(post: CompletedPost, options: Options) -> bool:
     return post.ok or (options.keep_going and post.runnable)
 
 
-def _share(options: Options, completed: list[CompletedPost], found: list[Diagnostic], runs: _Runs, shared: dict,
-           progress: Progress) -> tuple[list[CompletedPost], bool]:
+def _share(options: Options, ready: list[Ready], found: list[Diagnostic], runs: _Runs, shared: dict,
+           progress: Progress) -> tuple[list[Ready], bool]:
     """With --shard K/N: the posts that have components in this shard's share, and whether one
     of the posts whose diagnostics it reports failed before running.
 
@@ -426,14 +506,15 @@ def _share(options: Options, completed: list[CompletedPost], found: list[Diagnos
     from .shard import assign, estimate
 
     shard = options.shard
+    completed = [done.post for done in ready]
     cells, cached, owner = {}, [], {}
-    for post in completed:
-        if not _runs(post, options):
+    for done in ready:
+        if not _runs(done.post, options):
             continue
-        for number, key, sub in components(post, post.notebook(), shared):
-            unit = f"{post.post.slug}/{number}"
-            owner[unit] = post.post.slug
-            cells[unit] = len(sub.cells)
+        for number, key, count in component_keys(done, shared):
+            unit = f"{done.post.post.slug}/{number}"
+            owner[unit] = done.post.post.slug
+            cells[unit] = count
             with contextlib.suppress(CorruptEntry):  # a damaged entry runs again
                 if not options.force and runs.cache.load(key) is not None:
                     cached.append(unit)
@@ -453,12 +534,17 @@ def _share(options: Options, completed: list[CompletedPost], found: list[Diagnos
         if not failed:
             progress.report(f"shard {shard}: nothing executed: a post has errors (another shard reports them)")
         return [], True
-    return [post for post in completed if post.post.slug in mine], failed
+    return [done for done in ready if done.post.post.slug in mine], failed
 
 
 def complete_all(folder: Path, report: Callable[[Diagnostic], None], reuse: Reuse | None = None) -> list[CompletedPost]:
     """Read and complete every post in `folder`, reporting each diagnostic; raise BadInput on
     unreadable input. With `reuse`, a post completed before as it is now is taken from there."""
+    return [done.post for done in ready_all(folder, report, reuse)]
+
+
+def ready_all(folder: Path, report: Callable[[Diagnostic], None], reuse: Reuse | None = None) -> list[Ready]:
+    """complete_all, each post with what the build derives from it alone (see Ready)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise BadInput(Diagnostic(folder, 0, "error", "posts folder not found"))
@@ -480,11 +566,11 @@ def complete_all(folder: Path, report: Callable[[Diagnostic], None], reuse: Reus
         read = {k: read_post(paths[k], data[k]) for k in missing}
         index, aliases = build_index(), project_aliases(settings)
         for k in missing:
-            completed[k] = plan_post(complete_post(read[k], index, aliases))
+            completed[k] = make_ready(plan_post(complete_post(read[k], index, aliases)))
             reuse.save("completed", keys[k], completed[k])
-    _unique_slugs([done.post for done in completed])
-    for post in completed:
-        for diagnostic in post.diagnostics:
+    _unique_slugs([done.post.post for done in completed])
+    for done in completed:
+        for diagnostic in done.post.diagnostics:
             report(diagnostic)
     return completed
 
@@ -499,14 +585,16 @@ def _unique_slugs(posts: list) -> None:
 
 
 def write_all(options: Options, completed: list[CompletedPost], executed: dict, site: Site | None = None,
-              report: Callable[[Diagnostic], None] = lambda warning: None, reuse: Reuse | None = None) -> None:
+              report: Callable[[Diagnostic], None] = lambda warning: None, reuse: Reuse | None = None,
+              snippets: dict[str, str] | None = None) -> None:
     """Render every page (those rendered before as they are now, from `reuse`) and write the
-    site and the snippets; report outputs left off a page."""
+    site and the snippets (slug -> text, made here if not given); report outputs left off a page."""
     from .site import site_files
     from .write import snippet_text, write_site, write_snippets
 
     site = site or load_site(options.pyproject)
-    snippets = {post.post.slug: snippet_text(post) for post in completed}
+    if snippets is None:
+        snippets = {post.post.slug: snippet_text(post) for post in completed}
     files = site_files(site, completed, executed, report, reuse)
     files[SITE_MARKER] = b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
     write_site(options.out, files)

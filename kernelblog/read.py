@@ -6,16 +6,42 @@ import datetime
 import math
 import posixpath
 import re
+import sys
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jupytext
 import yaml
 from markdown_it import MarkdownIt
 
 from .cells import FENCE_OPTIONS, FIGURE_OPTIONS
 from .diagnostics import BadInput, Diagnostic
+
+
+def _import_jupytext():
+    """jupytext without its Jupyter server contents managers, which reading and writing posts never
+    use. Its package import tries them under `try/except ImportError`, loading tornado and
+    jupyter_client (about 80 ms here) before they fail for want of jupyter_server, which
+    kernelblog does not install. They stay importable afterwards."""
+    blocked = [name for name in ("jupytext.sync_contentsmanager", "jupytext.async_contentsmanager")
+               if "jupytext" not in sys.modules and name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # an import of it raises ImportError
+    try:
+        import jupytext
+    except ImportError:  # a jupytext that needs them
+        for name in blocked:
+            del sys.modules[name]
+        blocked = []
+        import jupytext
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+    return jupytext
+
+
+jupytext = _import_jupytext()
 
 PYTHON_LANGUAGES = {"python", "python3", "ipython", "ipython3"}
 JUPYTEXT_KEYS = {"lines_to_next_cell", "lines_to_end_of_cell_marker", "skipline", "noskipline", "cell_marker"}

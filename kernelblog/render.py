@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import html
 import math
+import os
 import platform
 import re
 import struct
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jinja2
-import latex2mathml.converter
 import mistune
 import nh3
 from markupsafe import Markup
@@ -28,7 +28,7 @@ from .cells import ExecutedCell
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .read import Post
-from .settings import TEMPLATES
+from .settings import TEMPLATES, user_cache
 from .site import Site, tag_slug
 
 if TYPE_CHECKING:  # rendering needs no kernel machinery
@@ -63,9 +63,21 @@ class Page:
 
 def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             bytecode_cache=_compiled_templates())
     env.globals["tag_slug"] = tag_slug
     return env
+
+
+def _compiled_templates() -> jinja2.FileSystemBytecodeCache | None:
+    """Jinja's cache of compiled templates, in the user's cache folder (a template is compiled
+    again when its source changes); None where that folder cannot be written."""
+    folder = user_cache() / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder)) if os.access(folder, os.W_OK) else None
 
 
 class _ProseRenderer(mistune.HTMLRenderer):
@@ -100,6 +112,8 @@ class _ProseRenderer(mistune.HTMLRenderer):
 
 def mathml(tex: str, display: str = "inline") -> str:
     """TeX to sanitized MathML; TeX that latex2mathml can't read is shown as code."""
+    import latex2mathml.converter  # loaded for pages with math only
+
     tex = ALIGNED.sub(r"\\\1{align*}", tex)
     try:
         converted = latex2mathml.converter.convert(tex, display=display)

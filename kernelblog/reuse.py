@@ -43,6 +43,7 @@ class Reuse:
         self.hits = {"completed": 0, "page": 0}
         self._trees: dict[Path, str] = {}  # posts folder -> _tree of it and _weights, listed once per build
         self._completions: dict[str, str] = {}  # post path -> the key of its completion in this build
+        self._loaded: dict[tuple[str, str], object] = {}  # what this build read, by kind and key
 
     def completion_key(self, path: Path, data: bytes | None, settings: Path) -> str:
         """The digest of what completing the post at `path`, whose file holds `data`, reads; kept
@@ -60,18 +61,23 @@ class Reuse:
 
     def page_key(self, completed: CompletedPost, executed: ExecutedPost, site: Site) -> str | None:
         """The digest of what the post's page and downloads are rendered from: its completion
-        (by that one's key) and what it printed and drew; None if its completion has no key."""
+        (by that one's key) and what it printed and drew, by its cache entries' checksums when
+        all came from the cache; None if its completion has no key."""
         completion = self._completions.get(str(completed.post.path))
         if completion is None:
             return None
-        ran = json.dumps([executed.notebook, repr(executed.failure), executed.seconds, executed.executed_at,
+        outputs = ["stamps", executed.stamps] if executed.stamps is not None else executed.notebook
+        ran = json.dumps([outputs, repr(executed.failure), executed.seconds, executed.executed_at,
                           executed.cached, [repr(f) for f in executed.failures]], sort_keys=True, default=str)
         return self._digest("page", completion, repr(site), ran).hexdigest()
 
     def load(self, kind: str, key: str | None):
-        """The value saved under `key`, or None (none saved, or unreadable: then it is made again)."""
+        """The value saved under `key`, or None (none saved, or unreadable: then it is made again).
+        A value is read once per build."""
         if self.folder is None or self.fresh or key is None:
             return None
+        if (kind, key) in self._loaded:
+            return self._loaded[kind, key]
         entry = self.folder / f"{kind}-{key}.pickle"
         try:
             value = pickle.loads(entry.read_bytes())
@@ -80,6 +86,7 @@ class Reuse:
         with contextlib.suppress(OSError):
             os.utime(entry)  # used: not pruned
         self.hits[kind] += 1
+        self._loaded[kind, key] = value
         return value
 
     def save(self, kind: str, key: str | None, value) -> None:
@@ -92,9 +99,15 @@ class Reuse:
             pass  # a read-only cache: made again next time
 
     def prune(self) -> None:
-        """Remove the entries no build has used for PRUNE_DAYS."""
+        """Remove the entries no build has used for PRUNE_DAYS; looked for once a day."""
         if self.folder is None or not self.folder.is_dir():
             return
+        stamp = self.folder / "pruned"
+        with contextlib.suppress(OSError):
+            if stamp.stat().st_mtime > time.time() - 86400:
+                return
+        with contextlib.suppress(OSError):
+            stamp.touch()
         old = time.time() - PRUNE_DAYS * 86400
         for entry in self.folder.glob("*.pickle"):
             try:

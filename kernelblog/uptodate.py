@@ -7,11 +7,13 @@ untouched, stops at once: it reads, executes and writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
 import re
+import stat
 from importlib import metadata
 from pathlib import Path
 
@@ -89,8 +91,13 @@ def code_changed(record: Path, posts: Path) -> bool:
 
 def written(out: Path, snippets: Path) -> dict[str, list[int]]:
     """Size and modification time of each file of the site and of each snippet."""
-    files = [path for path in sorted(out.rglob("*")) if path.is_file()] + sorted(snippets.glob("*.py"))
-    return {str(path): [path.stat().st_size, path.stat().st_mtime_ns] for path in files}
+    found = {}
+    for path in [*sorted(out.rglob("*")), *sorted(snippets.glob("*.py"))]:
+        with contextlib.suppress(OSError):
+            status = path.stat()
+            if stat.S_ISREG(status.st_mode):
+                found[str(path)] = [status.st_size, status.st_mtime_ns]
+    return found
 
 
 def current(record: Path, digest: str, out: Path, snippets: Path) -> list[Diagnostic] | None:

@@ -40,7 +40,7 @@ def key_of(tmp_path, index, text, shared=None):
     path = write_post(tmp_path, "k.md", text)
     completed = complete_post(read_post(path), index)
     options = [done.cell.options for done in completed.cells if done.cell.kind == "code"]
-    return cache.key(completed.notebook(), options, shared or cache.environment())
+    return cache.key(cache.code_digest(completed.notebook(), options), shared or cache.environment())
 
 
 def test_key_ignores_prose_and_shifted_lines_but_not_code(tmp_path, index):
@@ -308,16 +308,23 @@ def test_a_prose_edit_completes_and_renders_the_edited_post_alone(site, runs, mo
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(site / "user-cache"))  # reuse/ of this test alone
     assert rebuild(site)[0] == 0  # the copied posts, completed and rendered where they are now
-    completed, rendered = [], []
-    real_complete, real_render = complete.complete_post, render.render_post
+    completed, rendered, outputs_read = [], [], []
+    real_complete, real_render, real_load = complete.complete_post, render.render_post, cache.Cache.load
     monkeypatch.setattr(complete, "complete_post",
                         lambda post, *a: completed.append(post.slug) or real_complete(post, *a))
     monkeypatch.setattr(render, "render_post",
                         lambda done, *a: rendered.append(done.post.slug) or real_render(done, *a))
+
+    def load(store, key):
+        outputs_read.append(json.loads((store.folder / key / "manifest.json").read_text())["slug"])
+        return real_load(store, key)
+
+    monkeypatch.setattr(cache.Cache, "load", load)
     post = site / "posts" / "alpha.md"
     post.write_text(post.read_text().replace("Some prose", "Edited prose"))
     assert rebuild(site)[0] == 0
     assert (completed, rendered, runs) == (["alpha"], ["alpha"], [])  # beta's completion and page are reused
+    assert set(outputs_read) == {"alpha"}  # beta's page is kept for its cache entries: its outputs are not read
     assert "Edited prose" in (site / "site" / "alpha" / "index.html").read_text()
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(site / "empty"))  # the same build with nothing to reuse: the same site
@@ -336,5 +343,5 @@ def test_a_damaged_reuse_entry_is_made_again(tmp_path):
     assert store.load("page", "k") == {"html": "<p>saved</p>"}
     entry = tmp_path / "page-k.pickle"
     entry.write_bytes(entry.read_bytes()[:5])
-    assert store.load("page", "k") is None
+    assert Reuse(tmp_path, "inputs").load("page", "k") is None  # the next build's store
     assert Reuse(tmp_path, "inputs", fresh=True).load("completed", "k") is None  # --force makes everything again
