@@ -74,7 +74,8 @@ def code_digest(notebook: nbformat.NotebookNode, options: list[dict]) -> str:
 
     options = [{k: v for k, v in cell_options.items() if k not in FIGURE_OPTIONS} for cell_options in options]
     cells = [[cell.source, CellMeta.of(cell).key()] for cell in notebook.cells if cell.cell_type == "code"]
-    return hashlib.sha256(json.dumps({"cells": cells, "options": options}, sort_keys=True, default=str).encode()).hexdigest()
+    text = json.dumps({"cells": cells, "options": options}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def key(code: str, shared: dict) -> str:

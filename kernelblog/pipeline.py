@@ -245,7 +245,8 @@ def _build_with(options: Options, progress: Progress, kernels, timings: dict, re
         warnings.append(warning)
         progress.diagnostic(warning)
 
-    write_all(options, completed, executed, site, report_page, reuse, {done.post.post.slug: done.snippet for done in ready})
+    snippets = {done.post.post.slug: done.snippet for done in ready}
+    write_all(options, completed, executed, site, report_page, reuse, snippets)
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
     if failed:
         return SNIPPET_FAILED
