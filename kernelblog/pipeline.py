@@ -598,5 +598,5 @@ def write_all(options: Options, completed: list[CompletedPost], executed: dict, 
         snippets = {post.post.slug: snippet_text(post) for post in completed}
     files = site_files(site, completed, executed, report, reuse)
     files[SITE_MARKER] = b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
-    write_site(options.out, files)
+    write_site(options.out, files, reuse.spare_site(options.out) if reuse else None)
     write_snippets(options.snippets, snippets)

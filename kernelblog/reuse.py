@@ -6,9 +6,10 @@ posts' completions and pages come from here. A completion's digest covers the po
 other files of the posts folder (images it checks), the settings, the package, the templates
 and the library versions; a page's covers the same, the site's settings and what the post's
 code printed and drew. Entries are pickles in ~/.cache/kernelblog/reuse/, written under a
-temporary name and renamed; one unused for PRUNE_DAYS is removed. They are kept out of the
-build's --cache folder, which CI saves and restores and shards merge, so that a pickle never
-comes from another machine: unpickling runs code.
+temporary name and renamed, beside each site's previous version (see write.write_site); one
+unused for PRUNE_DAYS is removed. They are kept out of the build's --cache folder, which CI
+saves and restores and shards merge, so that a pickle never comes from another machine:
+unpickling runs code.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import hashlib
 import json
 import os
 import pickle
+import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -98,8 +100,15 @@ class Reuse:
         except OSError:
             pass  # a read-only cache: made again next time
 
+    def spare_site(self, out: Path) -> Path | None:
+        """Where the site before the one in `out` is kept, to be brought up to date as the next
+        one (see write.write_site); None without a store."""
+        if self.folder is None:
+            return None
+        return self.folder / f"site-{hashlib.sha256(str(Path(out).resolve()).encode()).hexdigest()[:16]}"
+
     def prune(self) -> None:
-        """Remove the entries no build has used for PRUNE_DAYS; looked for once a day."""
+        """Remove the entries and spare sites no build has used for PRUNE_DAYS; looked for once a day."""
         if self.folder is None or not self.folder.is_dir():
             return
         stamp = self.folder / "pruned"
@@ -109,9 +118,13 @@ class Reuse:
         with contextlib.suppress(OSError):
             stamp.touch()
         old = time.time() - PRUNE_DAYS * 86400
-        for entry in self.folder.glob("*.pickle"):
+        for entry in [*self.folder.glob("*.pickle"), *self.folder.glob("site-*")]:
             try:
-                if entry.stat().st_mtime < old:
+                if entry.stat().st_mtime >= old:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
                     entry.unlink()
             except OSError:
                 pass
