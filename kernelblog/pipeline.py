@@ -112,8 +112,11 @@ def _interrupts_raise(received: list, on_interrupt: list):
 
 
 def _build(options: Options, progress: Progress, on_interrupt: list | None = None, kernels=None) -> int:
+    from .cache import environment
+
     record = uptodate.record_for(options.cache, options.out)
-    inputs = uptodate.package_digest()
+    shared = environment()  # what every component's key shares
+    inputs = uptodate.package_digest(shared)
     digest = uptodate.fingerprint(options.posts, {"out": options.out.resolve(), "snippets": options.snippets.resolve(),
                                                   "keep_going": options.keep_going, "timeout": options.timeout}, inputs)
     if not (options.force or options.check or options.shard):
@@ -146,11 +149,12 @@ def _build(options: Options, progress: Progress, on_interrupt: list | None = Non
         # the build will likely run code: all of them for a cold cache or --force; one when code
         # was edited since the last build (an edit often re-runs one component; more start if not).
         cold = own and _cold(options)
-        if cold or (own and uptodate.code_changed(record, options.posts)):
+        code = uptodate.code_digest(options.posts)
+        if cold or (own and uptodate.code_changed(record, code)):
             kernels.warm_code = _warm_code(options.posts)
             kernels.warm(options.jobs if cold else 1)
         reuse = Reuse(None if options.shard else user_cache() / "reuse", inputs, fresh=options.force)
-        return _build_with(options, progress, kernels, timings, record, digest, own, reuse)
+        return _build_with(options, progress, kernels, timings, own, reuse, shared, (record, digest, code))
     finally:
         if own:
             kernels.close()
@@ -192,8 +196,10 @@ def _warm_code(posts: Path) -> str:
     return ""
 
 
-def _build_with(options: Options, progress: Progress, kernels, timings: dict, record, digest, own: bool,
-                reuse: Reuse) -> int:
+def _build_with(options: Options, progress: Progress, kernels, timings: dict, own: bool, reuse: Reuse,
+                shared: dict, remembered: tuple) -> int:
+    """The build once its kernels are set; `remembered` is what uptodate.remember records of a
+    successful build: the record's path, the build's fingerprint and its posts' code digest."""
     try:
         found: list[Diagnostic] = []
         ready = ready_all(options.posts, found.append, reuse)
@@ -210,10 +216,10 @@ def _build_with(options: Options, progress: Progress, kernels, timings: dict, re
         if failed and not options.keep_going:
             return SNIPPET_FAILED  # found before any kernel started
 
-    from .cache import Cache, environment
+    from .cache import Cache
     from .execute import ExecutedPost  # light: nbclient loads only when something runs
 
-    cache, shared = Cache(options.cache), environment()
+    cache = Cache(options.cache)
     runs = _Runs(options, progress, cache, reuse, site)
     if options.shard:  # this shard's share of the components, and the diagnostics of its posts
         ready, failed = _share(options, ready, found, runs, shared, progress)
@@ -251,7 +257,8 @@ def _build_with(options: Options, progress: Progress, kernels, timings: dict, re
     if failed:
         return SNIPPET_FAILED
     reuse.prune()
-    uptodate.remember(record, digest, options.posts, options.out, options.snippets, warnings)
+    record, digest, code = remembered
+    uptodate.remember(record, digest, code, options.out, options.snippets, warnings)
     return OK
 
 

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import stat
 from importlib import metadata
 from pathlib import Path
 
@@ -39,13 +38,13 @@ def fingerprint(posts: Path, options: dict, inputs: str | None = None) -> str:
     return digest.hexdigest()
 
 
-def package_digest() -> str:
+def package_digest(environment: dict | None = None) -> str:
     """A digest of what every post's build shares: the package's code, the templates, the
-    library versions and the environment."""
+    library versions and the environment (`cache.environment()`, if already known)."""
     digest = hashlib.sha256(_running_code().encode())
     _add_files(digest, sorted(TEMPLATES.rglob("*")))  # read from disk at each render
     versions = {name: _version(name) for name in LIBRARIES}
-    digest.update(json.dumps([cache.environment(), versions], sort_keys=True, default=str).encode())
+    digest.update(json.dumps([environment or cache.environment(), versions], sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
 
@@ -79,24 +78,32 @@ def code_digest(posts: Path) -> str:
     return digest.hexdigest()
 
 
-def code_changed(record: Path, posts: Path) -> bool:
-    """Whether the posts' code differs from that of the last successful build, as far as
-    `code_digest` can tell; False when there is no record to tell by."""
+def code_changed(record: Path, code: str) -> bool:
+    """Whether the posts' code (their `code_digest`) differs from that of the last successful
+    build, as far as it can tell; False when there is no record to tell by."""
     try:
         saved = json.loads(record.read_text(encoding="utf-8"))["code"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    return saved != code_digest(posts)
+    return saved != code
 
 
 def written(out: Path, snippets: Path) -> dict[str, list[int]]:
-    """Size and modification time of each file of the site and of each snippet."""
-    found = {}
-    for path in [*sorted(out.rglob("*")), *sorted(snippets.glob("*.py"))]:
-        with contextlib.suppress(OSError):
-            status = path.stat()
-            if stat.S_ISREG(status.st_mode):
-                found[str(path)] = [status.st_size, status.st_mtime_ns]
+    """Size and modification time of each file of the site (symbolic links too) and of each snippet."""
+    found: dict[str, list[int]] = {}
+
+    def add(folder: str, depth: int | None) -> None:
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if depth is None:
+                        add(entry.path, None)
+                elif depth is None or entry.name.endswith(".py"):
+                    status = entry.stat(follow_symlinks=False)
+                    found[entry.path] = [status.st_size, status.st_mtime_ns]
+
+    add(str(out), None)
+    add(str(snippets), 0)
     return found
 
 
@@ -113,11 +120,12 @@ def current(record: Path, digest: str, out: Path, snippets: Path) -> list[Diagno
     return None
 
 
-def remember(record: Path, digest: str, posts: Path, out: Path, snippets: Path, warnings: list[Diagnostic]) -> None:
-    """Record a successful build and its warnings (through a temporary file and a rename)."""
+def remember(record: Path, digest: str, code: str, out: Path, snippets: Path, warnings: list[Diagnostic]) -> None:
+    """Record a successful build, the `code_digest` of its posts, and its warnings (through a
+    temporary file and a rename)."""
     record.parent.mkdir(parents=True, exist_ok=True)
     temporary = record.with_name(f".{record.name}.{os.getpid()}.tmp")
-    state = {"fingerprint": digest, "code": code_digest(posts), "written": written(out, snippets),
+    state = {"fingerprint": digest, "code": code, "written": written(out, snippets),
              "warnings": [[str(w.path), w.line, w.severity, w.message] for w in warnings]}
     temporary.write_text(json.dumps(state), encoding="utf-8")
     temporary.replace(record)

@@ -277,29 +277,29 @@ def test_a_rebuild_with_nothing_changed_repeats_the_warnings(site):
 
 
 def test_only_an_edit_to_code_starts_kernels_before_the_posts_are_read(tmp_path):
-    from kernelblog.uptodate import code_changed, remember
+    from kernelblog.uptodate import code_changed, code_digest, remember
 
     posts, record = tmp_path / "posts", tmp_path / "cache" / "site.json"
     post = write_post(posts, "alpha.md", "---\ntitle: Alpha\n---\n\nProse with `{python} total`.\n\n"
                                          "```python\ntotal = 6 * 7\n```\n\n~~~\nplain = 1\n~~~\n")
-    assert not code_changed(record, posts)  # no build yet: no guess (a cold cache starts kernels early anyway)
+    assert not code_changed(record, code_digest(posts))  # no build yet: no guess (a cold cache starts kernels)
     (tmp_path / "site").mkdir()
-    remember(record, "digest", posts, tmp_path / "site", tmp_path / "snippets", [])
-    assert not code_changed(record, posts)
+    remember(record, "digest", code_digest(posts), tmp_path / "site", tmp_path / "snippets", [])
+    assert not code_changed(record, code_digest(posts))
     original = post.read_text()
     unchanged = [original.replace("title: Alpha", "title: Beta"),  # front matter
                  original.replace("Prose with", "Prose, edited, with") + "\nA closing sentence.\n"]
     for text in unchanged:
         post.write_text(text)
-        assert not code_changed(record, posts), text
+        assert not code_changed(record, code_digest(posts)), text
     for text in [original.replace("6 * 7", "6 * 8"),  # a snippet
                  original.replace("`{python} total`", "`{python} total + 1`"),  # an inline value
                  original.replace("plain = 1", "plain = 2")]:  # an untagged fence, which may run
         post.write_text(text)
-        assert code_changed(record, posts), text
+        assert code_changed(record, code_digest(posts)), text
     post.write_text(original)
     write_post(posts, "beta.md", "---\ntitle: Beta\n---\n\n```python\nprint(1)\n```\n")
-    assert code_changed(record, posts)  # a new post
+    assert code_changed(record, code_digest(posts))  # a new post
 
 
 @pytest.mark.slow
