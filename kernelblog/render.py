@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import html
 import math
 import os
@@ -62,22 +63,26 @@ class Page:
 
 
 def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             bytecode_cache=_compiled_templates())
+    options = {"autoescape": True, "undefined": jinja2.StrictUndefined, "keep_trailing_newline": True}
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), bytecode_cache=_compiled_templates(options),
+                             **options)
     env.globals["tag_slug"] = tag_slug
     return env
 
 
-def _compiled_templates() -> jinja2.FileSystemBytecodeCache | None:
-    """Jinja's cache of compiled templates, in the user's cache folder (a template is compiled
-    again when its source changes); None where that folder cannot be written."""
+def _compiled_templates(options: dict) -> jinja2.FileSystemBytecodeCache | None:
+    """Jinja's cache of compiled templates, in the user's cache folder: a template is compiled
+    again when its source, Jinja's version or the environment's `options` change. None where
+    that folder cannot be written."""
     folder = user_cache() / "templates"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return jinja2.FileSystemBytecodeCache(str(folder)) if os.access(folder, os.W_OK) else None
+    if not os.access(folder, os.W_OK):
+        return None
+    compiled_by = hashlib.sha256(repr([jinja2.__version__, sorted(options.items())]).encode()).hexdigest()[:12]
+    return jinja2.FileSystemBytecodeCache(str(folder), f"{compiled_by}-%s.cache")
 
 
 class _ProseRenderer(mistune.HTMLRenderer):

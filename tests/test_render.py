@@ -239,3 +239,19 @@ def test_captions_that_do_not_match_the_figures_are_warned_about_at_the_fence(tm
                                                                              warning):
     _, page = rendered(tmp_path, index, [FIGURE * figures], figure_post(options))
     assert [str(w).split(":", 1)[1] for w in page.warnings] == [f"5: warning: {warning}"]
+
+
+def test_compiled_templates_are_compiled_again_when_a_template_changes(tmp_path, monkeypatch):
+    import shutil
+
+    from kernelblog.settings import TEMPLATES
+    from kernelblog.site import Site
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    first = environment(templates).get_template("tags.html").render(tags={}, site=Site(), root="")
+    assert any((tmp_path / "cache" / "kernelblog" / "templates").iterdir())  # compiled once, kept
+    (templates / "tags.html").write_text((templates / "tags.html").read_text().replace("<h1>Tags", "<h1>All tags"))
+    again = environment(templates).get_template("tags.html").render(tags={}, site=Site(), root="")
+    assert "<h1>Tags</h1>" in first and again == first.replace("<h1>Tags", "<h1>All tags")
