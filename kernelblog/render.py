@@ -10,6 +10,7 @@ import os
 import platform
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -20,9 +21,6 @@ import mistune
 import nh3
 from markupsafe import Markup
 from mistune.util import striptags
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import PythonLexer
 
 from . import outputs as out
 from .cells import ExecutedCell
@@ -36,7 +34,6 @@ if TYPE_CHECKING:  # rendering needs no kernel machinery
     from .execute import ExecutedPost
 
 PLUGINS = ["strikethrough", "table", "footnotes", "url", "math"]
-FORMATTER = HtmlFormatter(nowrap=True)
 CODE_STYLES = {"light": "xcode", "dark": "monokai"}  # Pygments styles with 4.5:1 contrast on our code background
 LONG_OUTPUT = 30  # lines; longer text outputs start collapsed, with a "show all" control
 WORDS_PER_MINUTE = 200
@@ -159,12 +156,32 @@ def markdown_html(text: str, values: dict[str, str] | None = None) -> Markup:
 
 
 def code_html(code: str) -> Markup:
-    return Markup(highlight(code, PythonLexer(stripnl=False), FORMATTER).rstrip("\n"))
+    """Python code, highlighted by Pygments."""
+    from pygments import highlight  # loaded when code is highlighted: about 50 ms with its first use
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    return Markup(highlight(code, PythonLexer(stripnl=False), HtmlFormatter(nowrap=True)).rstrip("\n"))
+
+
+class Highlighter:
+    """code_html, taken from `known` (code -> HTML that code_html gave) where it has the code;
+    `used` is what the page highlighted, to be known next time."""
+
+    def __init__(self, known: dict[str, str] | None = None):
+        self.known = known or {}
+        self.used: dict[str, str] = {}
+
+    def __call__(self, code: str) -> Markup:
+        if code not in self.used:
+            self.used[code] = self.known[code] if code in self.known else str(code_html(code))
+        return Markup(self.used[code])
 
 
 def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.Environment,
-                site: Site | None = None) -> Page:
-    """The post's page: prose, then each code cell with what it printed and drew."""
+                site: Site | None = None, highlight: Callable[[str], Markup] = code_html) -> Page:
+    """The post's page: prose, then each code cell with what it printed and drew; `highlight`
+    turns code into HTML."""
     site = site or Site()
     page = Page("")
     prose = Prose()
@@ -226,12 +243,12 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
         cells.append({
             "kind": "code",
             "line": done.cell.line,
-            "imports": code_html("\n".join(done.imports)) if done.imports else None,
-            "setup": code_html("\n".join(done.setup)) if done.setup else None,
-            "before": code_html(done.before) if done.setup_at else None,
-            "code": code_html(done.after),
+            "imports": highlight("\n".join(done.imports)) if done.imports else None,
+            "setup": highlight("\n".join(done.setup)) if done.setup else None,
+            "before": highlight(done.before) if done.setup_at else None,
+            "code": highlight(done.after),
             "note": done.note or done.cell.options.get("data", ""),
-            "reseed": code_html(first_code[number]) if number in first_code else None,
+            "reseed": highlight(first_code[number]) if number in first_code else None,
             "changes": done.changes,
             "outputs": blocks,
             "ran": executed_cell.ran,
@@ -239,7 +256,7 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
             "seconds": seconds(executed_cell.execution),
         })
     post = completed.post
-    context = dict(post=post, cells=cells, preamble=code_html(completed.preamble), provenance=provenance(executed),
+    context = dict(post=post, cells=cells, preamble=highlight(completed.preamble), provenance=provenance(executed),
                    contents=prose.contents(), minutes=reading_minutes(post), site=site, long_output=LONG_OUTPUT)
     page.content = env.get_template("article.html").render(**context, root="", feed=True)
     page.html = env.get_template("post.html").render(**context, root="../", feed=False)
@@ -373,6 +390,8 @@ def render_404(env: jinja2.Environment, site: Site) -> str:
 
 def static_files() -> dict[str, bytes]:
     """The static files every page links to, and the code colours for light and dark."""
+    from pygments.formatters import HtmlFormatter
+
     files = {path.name: path.read_bytes() for path in (TEMPLATES / "static").iterdir() if path.is_file()}
     light = HtmlFormatter(style=CODE_STYLES["light"], nobackground=True).get_style_defs(".code")
     dark = HtmlFormatter(style=CODE_STYLES["dark"], nobackground=True).get_style_defs(".code")

@@ -21,6 +21,7 @@ import os
 import pickle
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,7 +43,7 @@ class Reuse:
         self.folder = Path(folder) if folder is not None else None
         self.inputs = inputs
         self.fresh = fresh  # make everything again (--force), and save it
-        self.hits = {"completed": 0, "page": 0}
+        self.hits: Counter[str] = Counter()  # values read, by kind
         self._trees: dict[Path, str] = {}  # posts folder -> _tree of it and _weights, listed once per build
         self._completions: dict[str, str] = {}  # post path -> the key of its completion in this build
         self._loaded: dict[tuple[str, str], object] = {}  # what this build read, by kind and key
@@ -72,6 +73,10 @@ class Reuse:
         ran = json.dumps([outputs, repr(executed.failure), executed.seconds, executed.executed_at,
                           executed.cached, [repr(f) for f in executed.failures]], sort_keys=True, default=str)
         return self._digest("page", completion, repr(site), ran).hexdigest()
+
+    def key(self, kind: str, *parts: str) -> str:
+        """The key of a value of this `kind` made from `parts` alone (and the package, templates and libraries)."""
+        return self._digest(kind, *parts).hexdigest()
 
     def load(self, kind: str, key: str | None):
         """The value saved under `key`, or None (none saved, or unreadable: then it is made again).

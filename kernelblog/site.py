@@ -35,7 +35,11 @@ def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, E
 
     reuse = reuse or Reuse(None, "")
     env = render.environment()
-    files = {f"static/{name}": content for name, content in render.static_files().items()}
+    static = reuse.load("static", reuse.key("static"))
+    if static is None:
+        static = render.static_files()
+        reuse.save("static", reuse.key("static"), static)
+    files = {f"static/{name}": content for name, content in static.items()}
     posts = [done.post for done in completed]
     pages = {}
     for done in completed:
@@ -43,7 +47,7 @@ def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, E
         key = reuse.page_key(done, executed[slug], site)
         made = reuse.load("page", key)
         if made is None:
-            made = _post_files(done, executed[slug], env, site)
+            made = _post_files(done, executed[slug], env, site, reuse)
             reuse.save("page", key, made)
         page, downloads, warnings = made
         for warning in page.warnings + warnings:
@@ -64,13 +68,18 @@ def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, E
     return files
 
 
-def _post_files(done: CompletedPost, executed: ExecutedPost, env, site: Site) -> tuple:
-    """The post's page; its downloads (name -> content); warnings about the downloads."""
+def _post_files(done: CompletedPost, executed: ExecutedPost, env, site: Site, reuse: Reuse) -> tuple:
+    """The post's page; its downloads (name -> content); warnings about the downloads. The code
+    the post's page highlighted last time is not highlighted again: a prose edit changes none."""
     from . import render
     from .write import download_notebook_text, download_script_text, download_warnings
 
     slug = done.post.slug
-    page = render.render_post(done, executed, env, site)
+    highlighted = reuse.key("highlighted", str(done.post.path))
+    highlight = render.Highlighter(reuse.load("highlighted", highlighted))
+    page = render.render_post(done, executed, env, site, highlight)
+    if highlight.used != highlight.known:
+        reuse.save("highlighted", highlighted, highlight.used)
     run, url = executed.notebook, site.url(f"{slug}/")
     downloads = {f"{slug}.py": download_script_text(done, run, url).encode(),
                  f"{slug}.ipynb": download_notebook_text(done, run, url).encode()}

@@ -310,6 +310,7 @@ def test_a_prose_edit_completes_and_renders_the_edited_post_alone(site, runs, mo
     assert rebuild(site)[0] == 0  # the copied posts, completed and rendered where they are now
     completed, rendered, outputs_read = [], [], []
     real_complete, real_render, real_load = complete.complete_post, render.render_post, cache.Cache.load
+    real_highlight = render.code_html
     monkeypatch.setattr(complete, "complete_post",
                         lambda post, *a: completed.append(post.slug) or real_complete(post, *a))
     monkeypatch.setattr(render, "render_post",
@@ -320,11 +321,14 @@ def test_a_prose_edit_completes_and_renders_the_edited_post_alone(site, runs, mo
         return real_load(store, key)
 
     monkeypatch.setattr(cache.Cache, "load", load)
+    highlighted = []
+    monkeypatch.setattr(render, "code_html", lambda code: highlighted.append(code) or real_highlight(code))
     post = site / "posts" / "alpha.md"
     post.write_text(post.read_text().replace("Some prose", "Edited prose"))
     assert rebuild(site)[0] == 0
     assert (completed, rendered, runs) == (["alpha"], ["alpha"], [])  # beta's completion and page are reused
     assert set(outputs_read) == {"alpha"}  # beta's page is kept for its cache entries: its outputs are not read
+    assert highlighted == []  # alpha's code is as it was: its highlighted HTML is kept too
     assert "Edited prose" in (site / "site" / "alpha" / "index.html").read_text()
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(site / "empty"))  # the same build with nothing to reuse: the same site
