@@ -11,9 +11,9 @@ import importlib.util
 import json
 import os
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
+from .cache import package_version
 from .settings import user_cache
 
 # Where a name exists in several modules, the shortest path wins, then this order.
@@ -145,10 +145,7 @@ def api_root() -> Path:
 def build_index(root: Path | None = None, cache: Path | None = None) -> KerasIndex:
     """The index of keras's public API, from the cache kept per keras version, or parsed."""
     root = root or api_root()
-    try:
-        version = metadata.version("keras")
-    except metadata.PackageNotFoundError:
-        version = "source"
+    version = package_version("keras").replace("not installed", "source")
     cache = cache or user_cache()
     entry = cache / f"keras-index-3-{version}-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]}.json"
     try:

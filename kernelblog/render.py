@@ -12,7 +12,6 @@ import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,7 @@ from markupsafe import Markup
 from mistune.util import striptags
 
 from . import outputs as out
+from .cache import package_version
 from .cells import ExecutedCell
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
@@ -332,10 +332,8 @@ def provenance(executed: ExecutedPost) -> dict:
     """What ran the code: versions, when (UTC), and how long it took."""
     versions = {"Python": platform.python_version()}
     for package in ("keras", "tensorflow", "numpy"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            pass
+        if (version := package_version(package)) != "not installed":
+            versions[package] = version
     when = _instant(executed.executed_at) if executed.executed_at else None
     return {
         "versions": versions,

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-from importlib import metadata
 from pathlib import Path
 
 from . import cache
@@ -43,7 +42,7 @@ def package_digest(environment: dict | None = None) -> str:
     library versions and the environment (`cache.environment()`, if already known)."""
     digest = hashlib.sha256(_running_code().encode())
     _add_files(digest, sorted(TEMPLATES.rglob("*")))  # read from disk at each render
-    versions = {name: _version(name) for name in LIBRARIES}
+    versions = {name: cache.package_version(name) for name in LIBRARIES}
     digest.update(json.dumps([environment or cache.environment(), versions], sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
@@ -136,8 +135,3 @@ def record_for(cache_folder: Path, out: Path) -> Path:
     return cache_folder / f"site-{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]}.json"
 
 
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"

@@ -349,3 +349,25 @@ def test_a_damaged_reuse_entry_is_made_again(tmp_path):
     entry.write_bytes(entry.read_bytes()[:5])
     assert Reuse(tmp_path, "inputs").load("page", "k") is None  # the next build's store
     assert Reuse(tmp_path, "inputs", fresh=True).load("completed", "k") is None  # --force makes everything again
+
+
+def test_package_versions_are_read_again_only_after_an_install(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    packages = tmp_path / "packages"
+    packages.mkdir()
+    monkeypatch.setattr("sys.path", [str(packages), *__import__("sys").path])
+    read = []
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: read.append(name) or real(name))
+    monkeypatch.setattr(cache, "_versions", {})
+    assert cache.package_version("numpy") == real("numpy") and read == ["numpy"]
+    cache._versions.clear()  # a new process: from the file
+    assert cache.package_version("numpy") == real("numpy") and read == ["numpy"]
+    (packages / "notes.txt").write_text("a file, not a package")
+    cache._versions.clear()
+    assert cache.package_version("numpy") == real("numpy") and read == ["numpy"]
+    (packages / "numpy-0.0.1.dist-info").mkdir()  # an install
+    assert cache.package_version("numpy") == real("numpy") and read == ["numpy", "numpy"]
+    assert cache.package_version("no-such-package-here") == "not installed"

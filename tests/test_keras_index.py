@@ -43,7 +43,7 @@ def test_index_is_cached_per_keras_version(tmp_path, monkeypatch):
     [entry] = tmp_path.glob("keras-index-*.json")
     monkeypatch.setattr(keras_index, "parse_index", lambda root: pytest.fail("parsed again"))
     assert build_index(cache=tmp_path) == first  # read from the cache
-    monkeypatch.setattr(keras_index.metadata, "version", lambda name: "0.0.1")
+    monkeypatch.setattr(keras_index, "package_version", lambda name: "0.0.1")
     with pytest.raises(pytest.fail.Exception):
         build_index(cache=tmp_path)  # another keras version: the cache does not apply
 
