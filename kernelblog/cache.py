@@ -70,7 +70,7 @@ def package_version(name: str) -> str:
             versions[name] = "not installed"
         with contextlib.suppress(OSError):
             _versions_file().parent.mkdir(parents=True, exist_ok=True)
-            _write(_versions_file(), json.dumps(_versions).encode())
+            _write(_versions_file(), json.dumps(_versions).encode(), durable=False)
     return versions[name]
 
 
@@ -100,7 +100,8 @@ def _metadata(place: str) -> list[str] | None:
 
 
 def _versions_file() -> Path:
-    return user_cache() / "versions.json"
+    """One per sys.path: Pythons, virtual environments and scripts in other folders keep their own."""
+    return user_cache() / f"versions-{hashlib.sha256(json.dumps(sys.path).encode()).hexdigest()[:16]}.json"
 
 
 def environment() -> dict:
@@ -268,14 +269,16 @@ def restore(notebook: nbformat.NotebookNode, entry: Entry) -> None:
         raise CorruptEntry(f"its cells are malformed: {error!r}") from None
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder and a rename."""
+def _write(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write through a temporary file in the same folder and a rename; `durable`: on disk before
+    the rename (what a later run may only recompute need not be)."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()
-            os.fsync(file.fileno())
+            if durable:
+                os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -101,7 +101,9 @@ class Reuse:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            _write(self.folder / f"{kind}-{key}.pickle", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            # not synced to disk: an entry cut short by a crash does not unpickle, and is made again
+            _write(self.folder / f"{kind}-{key}.pickle", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
+                   durable=False)
         except OSError:
             pass  # a read-only cache: made again next time
 

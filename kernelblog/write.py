@@ -49,7 +49,7 @@ def download_notebook(completed: CompletedPost, executed: nbformat.NotebookNode,
     uses copied in at the top, a temporary working folder, then its code with the outputs the
     page shows and its prose with the inline values the page shows (escaped for Markdown with
     `markdown`, as plain text without)."""
-    notebook = nbformat.reads(nbformat.writes(executed), as_version=4)  # a copy
+    notebook = nbformat.from_dict(executed)  # a copy: new dicts and lists throughout
     cells, values, codes = [], None, []
     for cell in notebook.cells:
         role = role_of(cell)
@@ -70,8 +70,9 @@ def download_notebook(completed: CompletedPost, executed: nbformat.NotebookNode,
 
 
 def download_notebook_text(completed: CompletedPost, executed: nbformat.NotebookNode, url: str = "") -> str:
-    """`<slug>.ipynb`: the download notebook, with its outputs."""
-    return nbformat.writes(download_notebook(completed, executed, url))
+    """`<slug>.ipynb`: the download notebook, with its outputs (written as nbformat.writes does,
+    without validating it: its cells are made by nbformat, and tests validate downloads)."""
+    return nbformat.v4.writes(download_notebook(completed, executed, url))
 
 
 def download_script_text(completed: CompletedPost, executed: nbformat.NotebookNode, url: str = "") -> str:
