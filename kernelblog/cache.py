@@ -50,16 +50,17 @@ def package_version(name: str) -> str:
     """An installed package's version ("not installed" if it is not), read from its metadata
     without importing it, or from the versions kept in the user's cache folder while the package
     metadata of the folders Python imports from (sys.path) is as it was: installing, upgrading or
-    removing a package adds or removes a metadata folder, which is named with the version.
-    (importlib.metadata and its lookups take about 40 ms.)"""
+    removing a package adds or removes a metadata folder named with its version, or rewrites the
+    metadata of one named without (a development install). (importlib.metadata and its lookups
+    take about 40 ms.)"""
     if not _versions or not _same_places(_versions["places"]):
         _versions.clear()
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
+        with contextlib.suppress(OSError, ValueError, LookupError, TypeError, AttributeError):  # none, or malformed
             saved = json.loads(_versions_file().read_text(encoding="utf-8"))
             if _same_places(saved["places"]) and isinstance(saved["versions"], dict):
                 _versions.update(saved)
         if not _versions:
-            _versions.update(places={place: [_mtime(place), _metadata(place)] for place in sys.path}, versions={})
+            _versions.update(places=[_place(place) for place in sys.path], versions={})
     versions = _versions["versions"]
     if name not in versions:
         from importlib import metadata
@@ -74,14 +75,23 @@ def package_version(name: str) -> str:
     return versions[name]
 
 
-_versions: dict = {}  # what package_version knows: {"places": {place: [mtime, metadata]}, "versions": {...}}
+_versions: dict = {}  # what package_version knows: {"places": [_place(...) for sys.path], "versions": {...}}
 
 
-def _same_places(saved: dict[str, list]) -> bool:
+def _place(place: str) -> list:
+    """A folder Python imports from: its path, modification time, package metadata folders, and
+    the modification time of the metadata of those named without a version."""
+    names = _metadata(place)
+    return [place, _mtime(place), names, _unversioned(place, names)]
+
+
+def _same_places(saved: list) -> bool:
     """Whether sys.path and the package metadata in each of its folders are as `saved`; a folder
     is listed again only if it was modified."""
-    return list(saved) == sys.path and all(_mtime(place) == mtime or _metadata(place) == names
-                                           for place, (mtime, names) in saved.items())
+    if [entry[0] for entry in saved] != sys.path:
+        return False
+    return all((_mtime(place) == mtime or _metadata(place) == names) and _unversioned(place, names) == unversioned
+               for place, mtime, names, unversioned in saved)
 
 
 def _mtime(place: str) -> int | None:
@@ -97,6 +107,17 @@ def _metadata(place: str) -> list[str] | None:
         return sorted(name for name in os.listdir(place or ".") if name.endswith((".dist-info", ".egg-info")))
     except OSError:
         return None
+
+
+def _unversioned(place: str, names: list[str] | None) -> dict[str, int | None]:
+    """The modification time of the metadata of each of `names` named without a version."""
+    found = {}
+    for name in names or []:
+        if "-" not in name.rsplit(".", 1)[0]:  # mine.egg-info, not mine-1.0.dist-info
+            folder = os.path.join(place or ".", name)
+            found[name] = max(filter(None, (_mtime(os.path.join(folder, file)) for file in ("PKG-INFO", "METADATA"))),
+                              default=_mtime(folder))
+    return found
 
 
 def _versions_file() -> Path:

@@ -36,9 +36,6 @@ def build(options: Options, report: Callable[[str], None] | None = None, kernels
     Without `report`, the build reports to the console, with a summary table at the end: live
     progress on a terminal, plain lines on stderr otherwise.
     """
-    # nbformat's default validator compiles its schema on first use, about 40 ms here, more than
-    # its other one (jsonschema) takes to validate the cells of a post or two: what most builds read.
-    os.environ.setdefault("NBFORMAT_VALIDATOR", "jsonschema")
     progress = progress_for(report, github=options.format == "github")
     received = [signal.SIGINT]
     on_interrupt: list[Callable[[], None]] = []  # what stops the build's kernels, once it has them
@@ -252,7 +249,7 @@ def _build_with(options: Options, progress: Progress, kernels, timings: dict, ow
         progress.diagnostic(warning)
 
     snippets = {done.post.post.slug: done.snippet for done in ready}
-    write_all(options, completed, executed, site, report_page, reuse, snippets)
+    write_all(options, completed, executed, site, report_page, reuse, snippets, runs.kept)
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
     if failed:
         return SNIPPET_FAILED
@@ -278,6 +275,7 @@ class _Runs:
         self.share: set[str] | None = None  # with --shard: the units this shard runs
         self.lock = threading.Lock()
         self.warnings: list[Diagnostic] = []  # cells whose output was cut
+        self.kept: dict[str, tuple] = {}  # slug -> the page and downloads kept for its post (see _page_kept)
 
     def add(self, ready: Ready, shared: dict) -> None:
         """Restore what the cache has of a post's components; the others are pending (with
@@ -317,8 +315,8 @@ class _Runs:
         from .execute import ExecutedPost
 
         post = ready.post
-        if self.options.force or self.share is not None or not post.components:
-            return False
+        if self.options.force or self.options.check or self.share is not None or not post.components:
+            return False  # --check reads every output: a damaged entry runs again
         keys = component_keys(ready, shared)
         try:
             stamps = [self.cache.stamp(key) for _, key, _ in keys]
@@ -329,8 +327,10 @@ class _Runs:
         executed = ExecutedPost(None, None, sum(stamp.seconds for stamp in stamps),
                                 max(stamp.executed_at for stamp in stamps), True, [],
                                 tuple((key, stamp.sha256) for (_, key, _), stamp in zip(keys, stamps)))
-        if self.reuse.load("page", self.reuse.page_key(post, executed, self.site)) is None:
+        kept = self.reuse.load("page", self.reuse.page_key(post, executed, self.site))
+        if kept is None:
             return False
+        self.kept[post.post.slug] = kept
         self.counts["cached"] += len(keys)
         self.counts["cached_cells"] += sum(cells for _, _, cells in keys)
         self.executed[post.post.slug] = executed
@@ -594,16 +594,17 @@ def _unique_slugs(posts: list) -> None:
 
 def write_all(options: Options, completed: list[CompletedPost], executed: dict, site: Site | None = None,
               report: Callable[[Diagnostic], None] = lambda warning: None, reuse: Reuse | None = None,
-              snippets: dict[str, str] | None = None) -> None:
-    """Render every page (those rendered before as they are now, from `reuse`) and write the
-    site and the snippets (slug -> text, made here if not given); report outputs left off a page."""
+              snippets: dict[str, str] | None = None, kept: dict[str, tuple] | None = None) -> None:
+    """Render every page (those rendered before as they are now, from `reuse`; `kept`, by slug,
+    for posts whose outputs were not read) and write the site and the snippets (slug -> text,
+    made here if not given); report outputs left off a page."""
     from .site import site_files
     from .write import snippet_text, write_site, write_snippets
 
     site = site or load_site(options.pyproject)
     if snippets is None:
         snippets = {post.post.slug: snippet_text(post) for post in completed}
-    files = site_files(site, completed, executed, report, reuse)
+    files = site_files(site, completed, executed, report, reuse, kept)
     files[SITE_MARKER] = b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
-    write_site(options.out, files, reuse.spare_site(options.out) if reuse else None)
+    write_site(options.out, files, spare=reuse is not None and reuse.folder is not None)
     write_snippets(options.snippets, snippets)

@@ -6,10 +6,9 @@ posts' completions and pages come from here. A completion's digest covers the po
 other files of the posts folder (images it checks), the settings, the package, the templates
 and the library versions; a page's covers the same, the site's settings and what the post's
 code printed and drew. Entries are pickles in ~/.cache/kernelblog/reuse/, written under a
-temporary name and renamed, beside each site's previous version (see write.write_site); one
-unused for PRUNE_DAYS is removed. They are kept out of the build's --cache folder, which CI
-saves and restores and shards merge, so that a pickle never comes from another machine:
-unpickling runs code.
+temporary name and renamed; one unused for PRUNE_DAYS is removed. They are kept out of the
+build's --cache folder, which CI saves and restores and shards merge, so that a pickle never
+comes from another machine: unpickling runs code.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import hashlib
 import json
 import os
 import pickle
-import shutil
 import time
 from collections import Counter
 from pathlib import Path
@@ -46,7 +44,6 @@ class Reuse:
         self.hits: Counter[str] = Counter()  # values read, by kind
         self._trees: dict[Path, str] = {}  # posts folder -> _tree of it and _weights, listed once per build
         self._completions: dict[str, str] = {}  # post path -> the key of its completion in this build
-        self._loaded: dict[tuple[str, str], object] = {}  # what this build read, by kind and key
 
     def completion_key(self, path: Path, data: bytes | None, settings: Path) -> str:
         """The digest of what completing the post at `path`, whose file holds `data`, reads; kept
@@ -79,12 +76,9 @@ class Reuse:
         return self._digest(kind, *parts).hexdigest()
 
     def load(self, kind: str, key: str | None):
-        """The value saved under `key`, or None (none saved, or unreadable: then it is made again).
-        A value is read once per build."""
+        """The value saved under `key`, or None (none saved, or unreadable: then it is made again)."""
         if self.folder is None or self.fresh or key is None:
             return None
-        if (kind, key) in self._loaded:
-            return self._loaded[kind, key]
         entry = self.folder / f"{kind}-{key}.pickle"
         try:
             value = pickle.loads(entry.read_bytes())
@@ -93,7 +87,6 @@ class Reuse:
         with contextlib.suppress(OSError):
             os.utime(entry)  # used: not pruned
         self.hits[kind] += 1
-        self._loaded[kind, key] = value
         return value
 
     def save(self, kind: str, key: str | None, value) -> None:
@@ -107,15 +100,8 @@ class Reuse:
         except OSError:
             pass  # a read-only cache: made again next time
 
-    def spare_site(self, out: Path) -> Path | None:
-        """Where the site before the one in `out` is kept, to be brought up to date as the next
-        one (see write.write_site); None without a store."""
-        if self.folder is None:
-            return None
-        return self.folder / f"site-{hashlib.sha256(str(Path(out).resolve()).encode()).hexdigest()[:16]}"
-
     def prune(self) -> None:
-        """Remove the entries and spare sites no build has used for PRUNE_DAYS; looked for once a day."""
+        """Remove the entries no build has used for PRUNE_DAYS; looked for once a day."""
         if self.folder is None or not self.folder.is_dir():
             return
         stamp = self.folder / "pruned"
@@ -125,13 +111,9 @@ class Reuse:
         with contextlib.suppress(OSError):
             stamp.touch()
         old = time.time() - PRUNE_DAYS * 86400
-        for entry in [*self.folder.glob("*.pickle"), *self.folder.glob("site-*")]:
+        for entry in self.folder.glob("*.pickle"):
             try:
-                if entry.stat().st_mtime >= old:
-                    continue
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry)
-                else:
+                if entry.stat().st_mtime < old:
                     entry.unlink()
             except OSError:
                 pass

@@ -27,10 +27,11 @@ def tag_slug(tag: str) -> str:
 
 def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, ExecutedPost],
                report: Callable[[Diagnostic], None] = lambda warning: None,
-               reuse: Reuse | None = None) -> dict[str, bytes]:
+               reuse: Reuse | None = None, kept: dict[str, tuple] | None = None) -> dict[str, bytes]:
     """Every file of the site (relative path -> content); warnings about outputs left off a page,
     or about a download that could differ from the page, go to `report`. A post whose page was
-    rendered before from what it is now has its page and downloads taken from `reuse`."""
+    rendered before from what it is now has its page and downloads taken from `kept` (by slug:
+    those of posts whose outputs were not read) or `reuse`."""
     from . import render
 
     reuse = reuse or Reuse(None, "")
@@ -44,8 +45,10 @@ def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, E
     pages = {}
     for done in completed:
         slug = done.post.slug
-        key = reuse.page_key(done, executed[slug], site)
-        made = reuse.load("page", key)
+        made = (kept or {}).get(slug)
+        if made is None:
+            key = reuse.page_key(done, executed[slug], site)
+            made = reuse.load("page", key)
         if made is None:
             made = _post_files(done, executed[slug], env, site, reuse)
             reuse.save("page", key, made)

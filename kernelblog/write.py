@@ -174,19 +174,19 @@ def _setup_cells(completed: CompletedPost, library: Library | None, url: str) ->
     return made
 
 
-def write_site(out: Path, files: dict[str, bytes], spare: Path | None = None) -> None:
+def write_site(out: Path, files: dict[str, bytes], spare: bool = False) -> None:
     """Write `files` (relative path -> content) to a folder aside, then swap it in for `out`. A
     file the current site has with the same content is linked, not written again.
 
-    `spare` is a folder kept between builds on the file system of `out`, which holds the site
-    before the current one: it is brought up to date as the folder aside, in place of a new one,
-    and holds the replaced site after the swap. Making a large site's folders anew is most of
-    what writing it costs when few of its pages changed.
+    With `spare`, the folder aside is `.<out>.spare` beside `out`, kept between builds: it holds
+    the site before the current one, is brought up to date in place of a new folder, and holds
+    the replaced site after the swap. Making a large site's folders anew is most of what writing
+    it costs when few of its pages changed.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out)
-    staging = _spare(spare, out)
+    staging = _spare(out) if spare else None
     kept_spare = staging is not None
     if staging is None:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
@@ -200,7 +200,8 @@ def write_site(out: Path, files: dict[str, bytes], spare: Path | None = None) ->
                 target.parent.mkdir(parents=True, exist_ok=True)
                 folders.add(target.parent)
             if name not in unchanged and not _link_same(real / name, target, content):
-                target.write_bytes(content)
+                with open(target, "xb") as file:  # a new file: never one the live site shares
+                    file.write(content)
         previous = out.parent / f".{out.name}.old-{os.getpid()}"
         with _signals_held():  # Ctrl-C between the renames would leave no site at all
             if out.exists() and exchange(staging, out):
@@ -224,19 +225,14 @@ def write_site(out: Path, files: dict[str, bytes], spare: Path | None = None) ->
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _spare(spare: Path | None, out: Path) -> Path | None:
-    """`spare`, made if missing, when it is a plain folder on the file system of `out`; else None."""
-    if spare is None or out.resolve() in [spare.resolve(), *spare.resolve().parents]:
-        return None
+def _spare(out: Path) -> Path | None:
+    """The spare folder beside `out`, made if missing; None if it is not a plain folder."""
+    spare = out.parent / f".{out.name}.spare"
     try:
-        spare.parent.mkdir(parents=True, exist_ok=True)
         spare.mkdir(exist_ok=True)
-        if spare.is_symlink() or os.stat(spare).st_dev != os.stat(out.parent).st_dev:
-            return None
-        os.utime(spare)  # used: not pruned
     except OSError:
         return None
-    return spare
+    return None if spare.is_symlink() or not spare.is_dir() else spare
 
 
 def _clear(folder: Path, files: dict[str, bytes]) -> tuple[set[Path], set[str]]:
@@ -244,7 +240,11 @@ def _clear(folder: Path, files: dict[str, bytes]) -> tuple[set[Path], set[str]]:
     included; return the folders left and the names of the files that are."""
     needed = {parent for name in files for parent in Path(name).parents}
     folders, unchanged = {folder}, set()
-    for root, subfolders, names in os.walk(folder):
+
+    def unreadable(error: OSError) -> None:  # a folder it cannot list could keep files the live site shares
+        raise error
+
+    for root, subfolders, names in os.walk(folder, onerror=unreadable):
         here = Path(root)
         for name in list(subfolders):
             path = here / name

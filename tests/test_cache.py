@@ -371,3 +371,21 @@ def test_package_versions_are_read_again_only_after_an_install(tmp_path, monkeyp
     (packages / "numpy-0.0.1.dist-info").mkdir()  # an install
     assert cache.package_version("numpy") == real("numpy") and read == ["numpy", "numpy"]
     assert cache.package_version("no-such-package-here") == "not installed"
+    develop = packages / "mine.egg-info"  # a development install: its name has no version
+    develop.mkdir()
+    (develop / "PKG-INFO").write_text("Name: mine\nVersion: 1.0\n")
+    read.clear()
+    assert cache.package_version("numpy") == real("numpy") and read == ["numpy"]
+    import os
+
+    os.utime(develop / "PKG-INFO", ns=(1, 1))  # rewritten in place: the folder's listing is the same
+    cache._versions.clear()
+    assert cache.package_version("numpy") == real("numpy") and read == ["numpy", "numpy"]
+    monkeypatch.setattr("sys.path", [*__import__("sys").path, str(packages)])  # listed twice
+    cache.package_version("numpy")
+    cache._versions.clear()
+    read.clear()
+    assert cache.package_version("numpy") == real("numpy") and read == []
+    cache._versions_file().write_text('{"places": {"a": [1, []]}, "versions": {}}')  # an older layout
+    cache._versions.clear()
+    assert cache.package_version("numpy") == real("numpy") and read == ["numpy"]
