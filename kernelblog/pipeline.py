@@ -456,6 +456,7 @@ class Ready:
 
 
 def make_ready(post: CompletedPost) -> Ready:
+    """The post with what the build derives from its completion alone."""
     from .cache import code_digest
     from .write import snippet_text
 
