@@ -15,6 +15,7 @@ cold builds run in turn --repeats times (2), and each is the mean of its runs.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import re
 import shutil
@@ -153,6 +154,9 @@ def main() -> None:
     parser.add_argument("--no-serve", action="store_true", help="skip the measurement under serve")
     parser.add_argument("--repeats", type=int, default=2, help="runs of the floor and of each cold build (2)")
     args = parser.parse_args()
+    # The package byte-compiled, as Python leaves it after a first import wherever it may write
+    # bytecode (this machine sets PYTHONDONTWRITEBYTECODE=1, so an edited module compiles at every start).
+    compileall.compile_dir(ROOT / "kernelblog", quiet=1)
     work = Path(tempfile.mkdtemp(prefix="kernelblog-components-"))
     rows: list[tuple[str, float, str]] = []
     try:

@@ -12,6 +12,7 @@ alone (read and complete every post, in a process that has imported the package;
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import re
 import shutil
@@ -95,6 +96,9 @@ def main() -> None:
     parser.add_argument("--posts", type=Path, default=ROOT / "posts", help="the posts to build (posts/)")
     parser.add_argument("--post", default="first-convnet", help="the post to edit in (d) and (e)")
     args = parser.parse_args()
+    # The package byte-compiled, as Python leaves it after a first import wherever it may write
+    # bytecode (this machine sets PYTHONDONTWRITEBYTECODE=1, so an edited module compiles at every start).
+    compileall.compile_dir(ROOT / "kernelblog", quiet=1)
     work = Path(tempfile.mkdtemp(prefix="kernelblog-bench-"))
     try:
         shutil.copytree(args.posts, work / "posts")
