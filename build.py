@@ -50,53 +50,122 @@ def shard(text: str) -> Shard:
 
 
 def build_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--posts", type=Path, default=DEFAULT.posts,
-                        help=f"folder of Markdown posts ({DEFAULT.posts}/)")
-    parser.add_argument("--out", type=Path, default=DEFAULT.out, help=f"site folder, replaced whole ({DEFAULT.out}/)")
-    parser.add_argument("--snippets", type=Path, default=DEFAULT.snippets,
-                        help=f"folder for <slug>.py ({DEFAULT.snippets}/)")
-    parser.add_argument("--cache", type=Path, default=DEFAULT.cache, help=f"execution cache folder ({DEFAULT.cache}/)")
-    parser.add_argument("--force", action="store_true", help="execute everything, ignoring the cache")
-    parser.add_argument("--jobs", type=at_least_one, default=DEFAULT.jobs,
-                        help=f"kernels running components in parallel ({DEFAULT.jobs}, the number of cores)")
-    parser.add_argument("--timeout", type=positive, default=DEFAULT.timeout,
-                        help=f"limit for one cell, in seconds ({DEFAULT.timeout:g})")
-    parser.add_argument("--memory", type=positive, default=DEFAULT.memory, metavar="GIB",
-                        help="memory the kernels may use together, in GiB (half of what is available)")
-    parser.add_argument("--isolation", choices=("auto", "required", "off"),
-                        help="run kernels in the bubblewrap sandbox: auto (where bwrap works, the default; "
-                             "or the isolation setting), required (exit 2 without it), off")
-    parser.add_argument("--kernel-memory", type=size, help="memory one kernel's processes may use, such as 4G "
-                        "(default: 4G, less where --jobs kernels would not fit); a cell over it is stopped")
-    parser.add_argument("--disk", type=size, help="size of each writable folder of a sandboxed kernel "
-                        "(its working folder, /tmp, /dev/shm; default: 1G, less where --jobs would not fit)")
-    parser.add_argument("--processes", type=at_least_one, help="processes one kernel may run at once (256)")
-    parser.add_argument("--format", choices=FORMATS, default=default_format(),
-                        help="github: also print each diagnostic as a GitHub Actions annotation and write the "
-                             "summary to $GITHUB_STEP_SUMMARY (the default when GITHUB_ACTIONS=true)")
+    parser.add_argument(
+        "--posts",
+        type=Path,
+        default=DEFAULT.posts,
+        help=f"folder of Markdown posts ({DEFAULT.posts}/)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT.out,
+        help=f"site folder, replaced whole ({DEFAULT.out}/)",
+    )
+    parser.add_argument(
+        "--snippets",
+        type=Path,
+        default=DEFAULT.snippets,
+        help=f"folder for <slug>.py ({DEFAULT.snippets}/)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=DEFAULT.cache,
+        help=f"execution cache folder ({DEFAULT.cache}/)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="execute everything, ignoring the cache"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=at_least_one,
+        default=DEFAULT.jobs,
+        help=f"kernels running components in parallel ({DEFAULT.jobs}, the number of cores)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=positive,
+        default=DEFAULT.timeout,
+        help=f"limit for one cell, in seconds ({DEFAULT.timeout:g})",
+    )
+    parser.add_argument(
+        "--memory",
+        type=positive,
+        default=DEFAULT.memory,
+        metavar="GIB",
+        help="memory the kernels may use together, in GiB (half of what is available)",
+    )
+    parser.add_argument(
+        "--isolation",
+        choices=("auto", "required", "off"),
+        help="run kernels in the bubblewrap sandbox: auto (where bwrap works, the default; "
+        "or the isolation setting), required (exit 2 without it), off",
+    )
+    parser.add_argument(
+        "--kernel-memory",
+        type=size,
+        help="memory one kernel's processes may use, such as 4G "
+        "(default: 4G, less where --jobs kernels would not fit); a cell over it is stopped",
+    )
+    parser.add_argument(
+        "--disk",
+        type=size,
+        help="size of each writable folder of a sandboxed kernel "
+        "(its working folder, /tmp, /dev/shm; default: 1G, less where --jobs would not fit)",
+    )
+    parser.add_argument(
+        "--processes", type=at_least_one, help="processes one kernel may run at once (256)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=default_format(),
+        help="github: also print each diagnostic as a GitHub Actions annotation and write the "
+        "summary to $GITHUB_STEP_SUMMARY (the default when GITHUB_ACTIONS=true)",
+    )
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["serve"]:
-        parser = argparse.ArgumentParser(prog="build.py serve", description=(
-            "Build, serve the site on localhost, and rebuild and reload the page when a post, a template "
-            "or the package changes. Failing snippets show on the page (as with --keep-going)."))
+        parser = argparse.ArgumentParser(
+            prog="build.py serve",
+            description=(
+                "Build, serve the site on localhost, and rebuild and reload the page when a post, a template "
+                "or the package changes. Failing snippets show on the page (as with --keep-going)."
+            ),
+        )
         build_options(parser)
-        parser.add_argument("--port", type=port, default=PORT, help=f"port on 127.0.0.1 ({PORT}; 0 picks a free one)")
+        parser.add_argument(
+            "--port",
+            type=port,
+            default=PORT,
+            help=f"port on 127.0.0.1 ({PORT}; 0 picks a free one)",
+        )
         args = vars(parser.parse_args(argv[1:]))
         from kernelblog.serve import serve
 
         chosen = args.pop("port")
         return serve(Options(**args), chosen, script=Path(__file__).resolve())
-    parser = argparse.ArgumentParser(description="Complete, execute and publish the posts' Keras snippets.",
-                                     epilog="python build.py serve --help: live preview.")
+    parser = argparse.ArgumentParser(
+        description="Complete, execute and publish the posts' Keras snippets.",
+        epilog="python build.py serve --help: live preview.",
+    )
     build_options(parser)
-    parser.add_argument("--check", action="store_true", help="execute every snippet and report; write no site")
-    parser.add_argument("--keep-going", action="store_true", help="write the site even when snippets fail")
-    parser.add_argument("--shard", type=shard, metavar="K/N",
-                        help="execute only the K-th of N balanced shares of the work and cache it; write no site "
-                             "(run the N shares on N machines, merge their caches by copying, then build)")
+    parser.add_argument(
+        "--check", action="store_true", help="execute every snippet and report; write no site"
+    )
+    parser.add_argument(
+        "--keep-going", action="store_true", help="write the site even when snippets fail"
+    )
+    parser.add_argument(
+        "--shard",
+        type=shard,
+        metavar="K/N",
+        help="execute only the K-th of N balanced shares of the work and cache it; write no site "
+        "(run the N shares on N machines, merge their caches by copying, then build)",
+    )
     return build(Options(**vars(parser.parse_args(argv))))
 
 

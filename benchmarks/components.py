@@ -34,8 +34,11 @@ COMPONENTS = re.compile(r"^components: .*$", re.M)
 
 
 def env() -> dict:
-    return dict(os.environ, **SCRIPT_ENV,
-                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    return dict(
+        os.environ,
+        **SCRIPT_ENV,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
 
 
 def timed(command: list[str], cwd: Path) -> tuple[float, str]:
@@ -43,13 +46,29 @@ def timed(command: list[str], cwd: Path) -> tuple[float, str]:
     done = subprocess.run(command, cwd=cwd, env=env(), capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
-        sys.exit(f"{' '.join(map(str, command))} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        sys.exit(
+            f"{' '.join(map(str, command))} failed ({done.returncode}):\n{done.stderr[-3000:]}"
+        )
     return seconds, done.stderr
 
 
 def build(work: Path, *extra: str) -> tuple[float, str]:
-    return timed([sys.executable, str(ROOT / "build.py"), "--posts", str(work / "posts"), "--out", str(work / "site"),
-                  "--snippets", str(work / "snippets"), "--cache", str(work / "cache"), *extra], work)
+    return timed(
+        [
+            sys.executable,
+            str(ROOT / "build.py"),
+            "--posts",
+            str(work / "posts"),
+            "--out",
+            str(work / "site"),
+            "--snippets",
+            str(work / "snippets"),
+            "--cache",
+            str(work / "cache"),
+            *extra,
+        ],
+        work,
+    )
 
 
 def scripts(posts: Path, work: Path) -> tuple[Path, list[Path]]:
@@ -62,7 +81,9 @@ def scripts(posts: Path, work: Path) -> tuple[Path, list[Path]]:
     whole.write_text(snippet_text(post), encoding="utf-8")
     parts = []
     for component in post.components:
-        code = [component.setup] + [post.cells[n].code for n in component.cells if post.cells[n].cell.kind == "code"]
+        code = [component.setup] + [
+            post.cells[n].code for n in component.cells if post.cells[n].cell.kind == "code"
+        ]
         part = work / f"section{component.number}.py"
         part.write_text("\n\n".join(code) + "\n", encoding="utf-8")
         parts.append(part)
@@ -72,8 +93,10 @@ def scripts(posts: Path, work: Path) -> tuple[Path, list[Path]]:
 def together(commands: list[list[str]], cwd: Path) -> float:
     """Wall time of commands run at once."""
     started = time.perf_counter()
-    processes = [subprocess.Popen(c, cwd=cwd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                 for c in commands]
+    processes = [
+        subprocess.Popen(c, cwd=cwd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for c in commands
+    ]
     for process in processes:
         if process.wait() != 0:
             sys.exit(f"a plain script failed: {process.stderr.read().decode()[-2000:]}")
@@ -88,13 +111,29 @@ def edit_section(text: str, marker: str, old: str, new: str) -> str:
 
 def serve_edit(work: Path, post: Path, edited: str, expect: str) -> float:
     """Under `serve`: seconds from saving the edit to the page showing `expect`."""
-    command = [sys.executable, str(ROOT / "build.py"), "serve", "--port", "0", "--posts", str(work / "posts"),
-               "--out", str(work / "site"), "--snippets", str(work / "snippets"), "--cache", str(work / "cache")]
-    server = subprocess.Popen(command, cwd=work, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True)
+    command = [
+        sys.executable,
+        str(ROOT / "build.py"),
+        "serve",
+        "--port",
+        "0",
+        "--posts",
+        str(work / "posts"),
+        "--out",
+        str(work / "site"),
+        "--snippets",
+        str(work / "snippets"),
+        "--cache",
+        str(work / "cache"),
+    ]
+    server = subprocess.Popen(
+        command, cwd=work, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     try:
         url, ready = None, False
-        for line in server.stderr:  # wait until serve listens and its warm kernel has imported keras
+        for (
+            line
+        ) in server.stderr:  # wait until serve listens and its warm kernel has imported keras
             match = re.search(r"serving (http://\S+)", line)
             url = match.group(1) if match else url
             if line.startswith("kernel ready"):
@@ -135,7 +174,9 @@ def blog_prose_edit(count: int, work: Path) -> tuple[float, float, float]:
     for k in range(count):
         (blog / "posts" / f"post-{k:03d}.md").write_text(
             f"---\ntitle: Post {k}\ndate: 2026-01-01\ntags: [t{k % 7}]\n---\n\nSome prose {k}.\n\n"
-            f"```python\nvalues = np.arange({k + 3})\nprint(values.sum())\n```\n\nMore prose.\n", encoding="utf-8")
+            f"```python\nvalues = np.arange({k + 3})\nprint(values.sum())\n```\n\nMore prose.\n",
+            encoding="utf-8",
+        )
     build(blog)
     noop = build(blog)[0]
     post = blog / "posts" / "post-007.md"
@@ -149,10 +190,16 @@ def blog_prose_edit(count: int, work: Path) -> tuple[float, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--post", type=Path, default=ROOT / "benchmarks" / "posts" / "five-techniques.md")
-    parser.add_argument("--blog", type=int, default=0, help="also a prose edit on a blog of N posts")
+    parser.add_argument(
+        "--post", type=Path, default=ROOT / "benchmarks" / "posts" / "five-techniques.md"
+    )
+    parser.add_argument(
+        "--blog", type=int, default=0, help="also a prose edit on a blog of N posts"
+    )
     parser.add_argument("--no-serve", action="store_true", help="skip the measurement under serve")
-    parser.add_argument("--repeats", type=int, default=2, help="runs of the floor and of each cold build (2)")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="runs of the floor and of each cold build (2)"
+    )
     args = parser.parse_args()
     # The package byte-compiled, as Python leaves it after a first import wherever it may write
     # bytecode (this machine sets PYTHONDONTWRITEBYTECODE=1, so an edited module compiles at every start).
@@ -171,7 +218,9 @@ def main() -> None:
         split = []
         for k, group in enumerate((parts[:half], parts[half:])):
             script = work / f"half{k}.py"
-            script.write_text("\n\n".join(p.read_text(encoding="utf-8") for p in group), encoding="utf-8")
+            script.write_text(
+                "\n\n".join(p.read_text(encoding="utf-8") for p in group), encoding="utf-8"
+            )
             split.append([sys.executable, str(script)])
         two_plain = together(split, work)
 
@@ -194,8 +243,12 @@ def main() -> None:
         edit_first, said_first = build(work, "--jobs", "2")
         serve = None
         if not args.no_serve:
-            edited = edit_section(first, "## Transfer learning", "epochs=4, batch_size=32", "epochs=3, batch_size=32")
-            edited = edited.replace("with the pretrained, frozen base", "with the pretrained, frozen base (3 epochs)")
+            edited = edit_section(
+                first, "## Transfer learning", "epochs=4, batch_size=32", "epochs=3, batch_size=32"
+            )
+            edited = edited.replace(
+                "with the pretrained, frozen base", "with the pretrained, frozen base (3 epochs)"
+            )
             serve = serve_edit(work, post, edited, "frozen base (3 epochs)")
         blog = blog_prose_edit(args.blog, work) if args.blog else None
     finally:
@@ -209,24 +262,47 @@ def main() -> None:
     row("two plain processes splitting the sections", two_plain, f"{two_plain / floor:.2f}x floor")
     row("last section alone, plain script", last_alone, f"{last_alone / floor:.2f}x floor")
     row("first section alone, plain script", first_alone, f"{first_alone / floor:.2f}x floor")
-    row("cold build --jobs 1", cold1, f"{cold1 / floor:.2f}x floor (target <= 1.10)" + (f"; {each}" if each else ""))
-    row("cold build --jobs 2", cold2, f"{cold2 / floor:.2f}x floor (target <= 0.85)" + (f"; {each}" if each else ""))
+    row(
+        "cold build --jobs 1",
+        cold1,
+        f"{cold1 / floor:.2f}x floor (target <= 1.10)" + (f"; {each}" if each else ""),
+    )
+    row(
+        "cold build --jobs 2",
+        cold2,
+        f"{cold2 / floor:.2f}x floor (target <= 0.85)" + (f"; {each}" if each else ""),
+    )
     row("rebuild, nothing changed (median of 3)", noops[1], "target <= 0.15 s")
-    row("code edit to the last section, build.py", edit_last,
-        f"{edit_last / last_alone:.2f}x that section alone (target <= 1.3)")
-    row("code edit to the first technique, build.py", edit_first,
-        f"{edit_first / first_alone:.2f}x that section alone (target <= 1.3)")
+    row(
+        "code edit to the last section, build.py",
+        edit_last,
+        f"{edit_last / last_alone:.2f}x that section alone (target <= 1.3)",
+    )
+    row(
+        "code edit to the first technique, build.py",
+        edit_first,
+        f"{edit_first / first_alone:.2f}x that section alone (target <= 1.3)",
+    )
     if serve is not None:
-        row("code edit to the last section, serve", serve,
-            f"{serve / last_alone:.2f}x that section alone (target <= 0.6)")
+        row(
+            "code edit to the last section, serve",
+            serve,
+            f"{serve / last_alone:.2f}x that section alone (target <= 0.6)",
+        )
     if blog:
         row(f"blog of {args.blog} posts: nothing changed", blog[0], "target <= 0.15 s")
-        row(f"blog of {args.blog} posts: first prose edit", blog[1], "every page re-rendered once: outputs now cached")
+        row(
+            f"blog of {args.blog} posts: first prose edit",
+            blog[1],
+            "every page re-rendered once: outputs now cached",
+        )
         row(f"blog of {args.blog} posts: prose edit (median of 5)", blog[2], "target <= 0.5 s")
     print(f"benchmark on {os.cpu_count()} cores, post {args.post.name}, {len(parts)} sections")
     for name, seconds, note in rows:
         print(f"{name:<48} {seconds:7.2f} s  {note}")
-    for line in KERNELS.findall(said2) + COMPONENTS.findall(said_last) + COMPONENTS.findall(said_first):
+    for line in (
+        KERNELS.findall(said2) + COMPONENTS.findall(said_last) + COMPONENTS.findall(said_first)
+    ):
         print(line)
 
 

@@ -31,10 +31,14 @@ CACHED = re.compile(r"^(\S+): \d+ cells cached", re.M)
 SCRIPT_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
 
 
-def measure(command: list[str], env: dict | None = None, cwd: Path = ROOT) -> tuple[float, int, str]:
+def measure(
+    command: list[str], env: dict | None = None, cwd: Path = ROOT
+) -> tuple[float, int, str]:
     """Run `command`; return its wall time, the peak memory of its process tree, and its stderr."""
     started = time.perf_counter()
-    process = psutil.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = psutil.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     peak, done = 0, threading.Event()
 
     def sample():
@@ -65,8 +69,21 @@ def measure(command: list[str], env: dict | None = None, cwd: Path = ROOT) -> tu
 
 
 def build(work: Path, *extra: str) -> tuple[float, int, str]:
-    return measure([sys.executable, str(ROOT / "build.py"), "--posts", str(work / "posts"), "--out",
-                    str(work / "site"), "--snippets", str(work / "snippets"), "--cache", str(work / "cache"), *extra])
+    return measure(
+        [
+            sys.executable,
+            str(ROOT / "build.py"),
+            "--posts",
+            str(work / "posts"),
+            "--out",
+            str(work / "site"),
+            "--snippets",
+            str(work / "snippets"),
+            "--cache",
+            str(work / "cache"),
+            *extra,
+        ]
+    )
 
 
 def prose_edit(text: str, k: int = 0) -> str:
@@ -93,7 +110,9 @@ def mib(size: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--posts", type=Path, default=ROOT / "posts", help="the posts to build (posts/)")
+    parser.add_argument(
+        "--posts", type=Path, default=ROOT / "posts", help="the posts to build (posts/)"
+    )
     parser.add_argument("--post", default="first-convnet", help="the post to edit in (d) and (e)")
     args = parser.parse_args()
     # The package byte-compiled, as Python leaves it after a first import wherever it may write
@@ -108,22 +127,39 @@ def main() -> None:
         print(f"benchmark on {os.cpu_count()} cores, posts: {names}; editing {args.post}")
 
         # The completion stage first, before any build's kernels and files are about.
-        timed = ("import time; from pathlib import Path; from kernelblog.pipeline import complete_all;"
-                 "import kernelblog.complete, kernelblog.read, kernelblog.keras_index;"  # the stage's modules
-                 f"t = time.perf_counter(); complete_all(Path({str(work / 'posts')!r}), lambda line: None);"
-                 "print(time.perf_counter() - t)")
-        stages = sorted(float(subprocess.run([sys.executable, "-c", timed], cwd=ROOT, capture_output=True, text=True,
-                                             check=True).stdout) for _ in range(5))  # each in a fresh process
+        timed = (
+            "import time; from pathlib import Path; from kernelblog.pipeline import complete_all;"
+            "import kernelblog.complete, kernelblog.read, kernelblog.keras_index;"  # the stage's modules
+            f"t = time.perf_counter(); complete_all(Path({str(work / 'posts')!r}), lambda line: None);"
+            "print(time.perf_counter() - t)"
+        )
+        stages = sorted(
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", timed],
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+            for _ in range(5)
+        )  # each in a fresh process
         stage = stages[2]
 
         a = build(work, "--force")
         post_seconds = {Path(path).stem: float(s) for path, s in RAN.findall(a[2])}
 
-        env = dict(os.environ, **SCRIPT_ENV, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
-                                                                                   os.environ.get("PYTHONPATH")])))
+        env = dict(
+            os.environ,
+            **SCRIPT_ENV,
+            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        )
         b_seconds, b_peak = 0.0, 0
         for script in sorted((work / "snippets").glob("*.py")):
-            seconds, peak, _ = measure([sys.executable, str(script)], env, cwd=work)  # files they save go there
+            seconds, peak, _ = measure(
+                [sys.executable, str(script)], env, cwd=work
+            )  # files they save go there
             b_seconds, b_peak = b_seconds + seconds, max(b_peak, peak)
         b = (b_seconds, b_peak)
 
@@ -153,15 +189,21 @@ def main() -> None:
     ]
     for name, seconds, peak, note in rows:
         print(f"{name:<44} {seconds:8.2f} s  peak {mib(peak)}  {note}")
-    print(f"{'completion stage alone':<44} {stage:8.3f} s  "
-          "(read and complete every post, imports done; median of 5 processes)")
+    print(
+        f"{'completion stage alone':<44} {stage:8.3f} s  "
+        "(read and complete every post, imports done; median of 5 processes)"
+    )
     alone = post_seconds.get(args.post, float("nan"))
     checks = [
         ("(a) / (b)", a[0] / b[0], "<= 1.10", a[0] / b[0] <= 1.10),
         ("(c)", c[0], "<= 0.5 s", c[0] <= 0.5),
         ("(d)", d[0], "<= 1 s", d[0] <= 1.0),
-        (f"((e) - (c)) / {args.post}'s execution in (a) ({alone:.1f} s)", (e[0] - c[0]) / alone,
-         "about 1", executed(e[2]) == [args.post]),
+        (
+            f"((e) - (c)) / {args.post}'s execution in (a) ({alone:.1f} s)",
+            (e[0] - c[0]) / alone,
+            "about 1",
+            executed(e[2]) == [args.post],
+        ),
         ("completion stage", stage, "< 0.2 s", stage < 0.2),
     ]
     for name, value, target, met in checks:

@@ -41,8 +41,12 @@ def start(chosen: isolation.Isolation) -> float:
 
         async def run() -> float:
             started = time.perf_counter()
-            await manager.start_kernel(extra_arguments=[STARTUP], env=dict(os.environ, **KERNEL_ENV), stderr=DEVNULL,
-                                       cwd=str(runtime / "work"))
+            await manager.start_kernel(
+                extra_arguments=[STARTUP],
+                env=dict(os.environ, **KERNEL_ENV),
+                stderr=DEVNULL,
+                cwd=str(runtime / "work"),
+            )
             client = manager.client()
             client.start_channels()
             await client.wait_for_ready(timeout=120)
@@ -66,7 +70,10 @@ def main() -> None:
         path.write_text("# One\n\n```python\nprint(1)\n```\n", encoding="utf-8")
         completed = complete_post(read_post(path), build_index())
     limits = isolation.default_limits(1)
-    kinds = {"sandboxed": isolation.Isolation(True, limits), "unsandboxed": isolation.Isolation(False, limits)}
+    kinds = {
+        "sandboxed": isolation.Isolation(True, limits),
+        "unsandboxed": isolation.Isolation(False, limits),
+    }
     starts: dict[str, list[float]] = {kind: [] for kind in kinds}
     posts: dict[str, list[float]] = {kind: [] for kind in kinds}
     with Kernels(1, isolation=kinds["unsandboxed"]) as kernels:
@@ -80,15 +87,24 @@ def main() -> None:
             posts[kind].append(time.perf_counter() - started)
             if result.failure:
                 sys.exit(f"{kind}: {result.failure}")
-    print(f"on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; median of {args.runs} each, alternating:")
-    for title, seconds in (("kernel start until it answers", starts), ("one-cell post, start to cleanup", posts)):
+    print(
+        f"on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; median of {args.runs} each, alternating:"
+    )
+    for title, seconds in (
+        ("kernel start until it answers", starts),
+        ("one-cell post, start to cleanup", posts),
+    ):
         medians = {kind: statistics.median(values) for kind, values in seconds.items()}
         print(f"{title}:")
         for kind, value in medians.items():
-            print(f"  {kind:12} {value:6.3f} s   (all: {', '.join(f'{v:.2f}' for v in seconds[kind])})")
+            print(
+                f"  {kind:12} {value:6.3f} s   (all: {', '.join(f'{v:.2f}' for v in seconds[kind])})"
+            )
         print(f"  sandbox cost: {medians['sandboxed'] - medians['unsandboxed']:+.3f} s")
     cost = statistics.median(starts["sandboxed"]) - statistics.median(starts["unsandboxed"])
-    print(f"sandbox cost per kernel start: {cost:+.3f} s; target < {TARGET} s: {'met' if cost < TARGET else 'NOT met'}")
+    print(
+        f"sandbox cost per kernel start: {cost:+.3f} s; target < {TARGET} s: {'met' if cost < TARGET else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -55,7 +55,9 @@ def package_version(name: str) -> str:
     take about 40 ms.)"""
     if not _versions or not _same_places(_versions["places"]):
         _versions.clear()
-        with contextlib.suppress(OSError, ValueError, LookupError, TypeError, AttributeError):  # none, or malformed
+        with contextlib.suppress(
+            OSError, ValueError, LookupError, TypeError, AttributeError
+        ):  # none, or malformed
             saved = json.loads(_versions_file().read_text(encoding="utf-8"))
             if _same_places(saved["places"]) and isinstance(saved["versions"], dict):
                 _versions.update(saved)
@@ -90,8 +92,11 @@ def _same_places(saved: list) -> bool:
     is listed again only if it was modified."""
     if [entry[0] for entry in saved] != sys.path:
         return False
-    return all((_mtime(place) == mtime or _metadata(place) == names) and _unversioned(place, names) == unversioned
-               for place, mtime, names, unversioned in saved)
+    return all(
+        (_mtime(place) == mtime or _metadata(place) == names)
+        and _unversioned(place, names) == unversioned
+        for place, mtime, names, unversioned in saved
+    )
 
 
 def _mtime(place: str) -> int | None:
@@ -104,7 +109,9 @@ def _mtime(place: str) -> int | None:
 def _metadata(place: str) -> list[str] | None:
     """The package metadata folders in a folder Python imports from; None for an archive or none."""
     try:
-        return sorted(name for name in os.listdir(place or ".") if name.endswith((".dist-info", ".egg-info")))
+        return sorted(
+            name for name in os.listdir(place or ".") if name.endswith((".dist-info", ".egg-info"))
+        )
     except OSError:
         return None
 
@@ -115,14 +122,21 @@ def _unversioned(place: str, names: list[str] | None) -> dict[str, int | None]:
     for name in names or []:
         if "-" not in name.rsplit(".", 1)[0]:  # mine.egg-info, not mine-1.0.dist-info
             folder = os.path.join(place or ".", name)
-            found[name] = max(filter(None, (_mtime(os.path.join(folder, file)) for file in ("PKG-INFO", "METADATA"))),
-                              default=_mtime(folder))
+            found[name] = max(
+                filter(
+                    None, (_mtime(os.path.join(folder, file)) for file in ("PKG-INFO", "METADATA"))
+                ),
+                default=_mtime(folder),
+            )
     return found
 
 
 def _versions_file() -> Path:
     """One per sys.path: Pythons, virtual environments and scripts in other folders keep their own."""
-    return user_cache() / f"versions-{hashlib.sha256(json.dumps(sys.path).encode()).hexdigest()[:16]}.json"
+    return (
+        user_cache()
+        / f"versions-{hashlib.sha256(json.dumps(sys.path).encode()).hexdigest()[:16]}.json"
+    )
 
 
 def environment() -> dict:
@@ -144,8 +158,15 @@ def code_digest(notebook: nbformat.NotebookNode, options: list[dict]) -> str:
     """
     from .cells import CellMeta
 
-    options = [{k: v for k, v in cell_options.items() if k not in FIGURE_OPTIONS} for cell_options in options]
-    cells = [[cell.source, CellMeta.of(cell).key()] for cell in notebook.cells if cell.cell_type == "code"]
+    options = [
+        {k: v for k, v in cell_options.items() if k not in FIGURE_OPTIONS}
+        for cell_options in options
+    ]
+    cells = [
+        [cell.source, CellMeta.of(cell).key()]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
     text = json.dumps({"cells": cells, "options": options}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -186,7 +207,9 @@ class Cache:
         if not isinstance(manifest, dict) or manifest.get("key") != key:
             raise CorruptEntry("its manifest is for another key")
         try:
-            return Stamp(str(manifest["sha256"]), str(manifest["executed_at"]), float(manifest["seconds"]))
+            return Stamp(
+                str(manifest["sha256"]), str(manifest["executed_at"]), float(manifest["seconds"])
+            )
         except (KeyError, TypeError, ValueError) as error:
             raise CorruptEntry(f"it is malformed: {error!r}") from None
 
@@ -206,13 +229,26 @@ class Cache:
         except (KeyError, TypeError, ValueError) as error:
             raise CorruptEntry(f"it is malformed: {error!r}") from None
 
-    def store(self, key: str, slug: str, notebook: nbformat.NotebookNode, executed_at: str, seconds: float,
-              unit: str | None = None) -> None:
+    def store(
+        self,
+        key: str,
+        slug: str,
+        notebook: nbformat.NotebookNode,
+        executed_at: str,
+        seconds: float,
+        unit: str | None = None,
+    ) -> None:
         """Save the code cells' outputs of an executed notebook; the manifest goes last. `unit`
         names the component (`slug/number`), whose older entries are pruned."""
-        cells = [{"outputs": cell.get("outputs", []), "execution_count": cell.get("execution_count"),
-                  "execution": cell.metadata.get("execution", {})}
-                 for cell in notebook.cells if cell.cell_type == "code"]
+        cells = [
+            {
+                "outputs": cell.get("outputs", []),
+                "execution_count": cell.get("execution_count"),
+                "execution": cell.metadata.get("execution", {}),
+            }
+            for cell in notebook.cells
+            if cell.cell_type == "code"
+        ]
         data = json.dumps(cells).encode()
         entry = self.folder / key
         entry.mkdir(parents=True, exist_ok=True)
@@ -220,8 +256,14 @@ class Cache:
         for leftover in entry.glob(".*.tmp"):  # from a build killed while writing
             leftover.unlink(missing_ok=True)
         _write(entry / "outputs.json", data)
-        manifest = {"key": key, "slug": slug, "unit": unit or slug, "sha256": hashlib.sha256(data).hexdigest(),
-                    "executed_at": executed_at, "seconds": seconds}
+        manifest = {
+            "key": key,
+            "slug": slug,
+            "unit": unit or slug,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "executed_at": executed_at,
+            "seconds": seconds,
+        }
         _write(entry / "manifest.json", json.dumps(manifest, indent=1).encode())
         self._prune(unit or slug)
 
@@ -243,7 +285,10 @@ class Cache:
             try:
                 saved = json.loads(manifest.read_text(encoding="utf-8"))
                 unit, seconds = str(saved.get("unit", saved["slug"])), float(saved["seconds"])
-                when = (str(saved["executed_at"]), manifest.parent.name)  # what the files say, not their times
+                when = (
+                    str(saved["executed_at"]),
+                    manifest.parent.name,
+                )  # what the files say, not their times
             except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 continue
             if unit not in newest or when > newest[unit][:2]:

@@ -5,13 +5,22 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # nbformat loads when a notebook is made: a build with nothing to do never needs it
+if (
+    TYPE_CHECKING
+):  # nbformat loads when a notebook is made: a build with nothing to do never needs it
     import nbformat
 
 FENCE_OPTIONS = {"data", "timeout", "raises", "after", "caption", "alt"}
-FIGURE_OPTIONS = {"caption", "alt"}  # words for the page's figures: they change no output, so no cache key
+FIGURE_OPTIONS = {
+    "caption",
+    "alt",
+}  # words for the page's figures: they change no output, so no cache key
 KEY = "kernelblog"  # the notebook-metadata key that holds a CellMeta
-ROLES = ("setup", "code", "inline")  # the build's setup at a component's start, a snippet, a prose cell's values
+ROLES = (
+    "setup",
+    "code",
+    "inline",
+)  # the build's setup at a component's start, a snippet, a prose cell's values
 
 
 @dataclass(frozen=True)
@@ -25,7 +34,9 @@ class CellMeta:
     component: int = 0  # the component it runs in
     timeout: int | None = None
     raises: str | None = None
-    static_error: str | None = None  # found before running (--keep-going): only the build's lines run
+    static_error: str | None = (
+        None  # found before running (--keep-going): only the build's lines run
+    )
     additions: str | None = None  # those lines: the imports the build added
 
     def metadata(self) -> dict:
@@ -44,16 +55,32 @@ class CellMeta:
         meta = cell.get("metadata", {}).get(KEY)
         if not meta:
             return None
-        return cls(meta["role"], meta["cell"], meta["line"], tuple(meta["lines"]), meta.get("component", 0),
-                   meta.get("timeout"), meta.get("raises"), meta.get("static_error"), meta.get("additions"))
+        return cls(
+            meta["role"],
+            meta["cell"],
+            meta["line"],
+            tuple(meta["lines"]),
+            meta.get("component", 0),
+            meta.get("timeout"),
+            meta.get("raises"),
+            meta.get("static_error"),
+            meta.get("additions"),
+        )
 
 
 def code_cell(source: str, meta: CellMeta) -> nbformat.NotebookNode:
     """A code cell, built as a plain node: nbformat's constructors validate each cell, which is slow."""
     import nbformat
 
-    return nbformat.from_dict({"cell_type": "code", "execution_count": None, "metadata": meta.metadata(),
-                               "outputs": [], "source": source})
+    return nbformat.from_dict(
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "metadata": meta.metadata(),
+            "outputs": [],
+            "source": source,
+        }
+    )
 
 
 def markdown_cell(source: str) -> nbformat.NotebookNode:
@@ -79,9 +106,17 @@ class ExecutedCell:
 
 def executed_cells(notebook: nbformat.NotebookNode) -> list[ExecutedCell]:
     """The build's code cells of an executed notebook, in order, each with its outputs."""
-    return [ExecutedCell(meta, cell.source, cell.get("outputs", []), cell.get("execution_count"),
-                         cell.metadata.get("execution", {}))
-            for cell in notebook.cells if (meta := CellMeta.of(cell)) is not None]
+    return [
+        ExecutedCell(
+            meta,
+            cell.source,
+            cell.get("outputs", []),
+            cell.get("execution_count"),
+            cell.metadata.get("execution", {}),
+        )
+        for cell in notebook.cells
+        if (meta := CellMeta.of(cell)) is not None
+    ]
 
 
 def role_of(cell: nbformat.NotebookNode) -> str | None:

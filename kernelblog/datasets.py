@@ -9,12 +9,28 @@ from __future__ import annotations
 
 import numpy as np
 
-IMAGE_PATTERNS = ("horizontal stripes", "vertical stripes", "diagonal stripes", "ring",
-                  "checkerboard", "blob", "cross", "square")
+IMAGE_PATTERNS = (
+    "horizontal stripes",
+    "vertical stripes",
+    "diagonal stripes",
+    "ring",
+    "checkerboard",
+    "blob",
+    "cross",
+    "square",
+)
 
 
-def images(n_train: int = 600, n_test: int = 200, classes: int = 4, size: int = 32,
-           noise: float = 0.25, seed: int = 0, patterns: tuple[str, ...] | None = None, channels: int = 3):
+def images(
+    n_train: int = 600,
+    n_test: int = 200,
+    classes: int = 4,
+    size: int = 32,
+    noise: float = 0.25,
+    seed: int = 0,
+    patterns: tuple[str, ...] | None = None,
+    channels: int = 3,
+):
     """Colour images of textures and shapes, one pattern per class.
 
     x: float32 (n, size, size, channels) in [0, 1]; y: int64 (n,) in [0, classes).
@@ -36,7 +52,9 @@ def images(n_train: int = 600, n_test: int = 200, classes: int = 4, size: int = 
     for i, label in enumerate(labels):
         pattern = _pattern(IMAGE_PATTERNS.index(patterns[label]), xx, yy, rng)
         foreground, background = rng.uniform(0, 1, channels), rng.uniform(0, 1, channels)
-        while np.abs(foreground - background).sum() < 0.8 * channels / 3:  # keep the pattern visible
+        while (
+            np.abs(foreground - background).sum() < 0.8 * channels / 3
+        ):  # keep the pattern visible
             foreground, background = rng.uniform(0, 1, channels), rng.uniform(0, 1, channels)
         image = pattern[..., None] * foreground + (1 - pattern[..., None]) * background
         x[i] = np.clip(image + rng.normal(0, noise, image.shape), 0, 1)
@@ -64,13 +82,17 @@ def _pattern(label: int, xx: np.ndarray, yy: np.ndarray, rng: np.random.Generato
         return (radius < rng.uniform(0.15, 0.3)).astype(float)
     half, width = rng.uniform(0.15, 0.3), 0.05
     if label == 6:
-        return (((np.abs(xx - cx) < width) & (np.abs(yy - cy) < half))
-                | ((np.abs(yy - cy) < width) & (np.abs(xx - cx) < half))).astype(float)
+        return (
+            ((np.abs(xx - cx) < width) & (np.abs(yy - cy) < half))
+            | ((np.abs(yy - cy) < width) & (np.abs(xx - cx) < half))
+        ).astype(float)
     box = np.maximum(np.abs(xx - cx), np.abs(yy - cy))
     return (np.abs(box - half) < width).astype(float)
 
 
-def sequences(n_train: int = 800, n_test: int = 200, length: int = 32, noise: float = 0.1, seed: int = 0):
+def sequences(
+    n_train: int = 800, n_test: int = 200, length: int = 32, noise: float = 0.1, seed: int = 0
+):
     """Noisy sums of two sine waves; the target is the next value of the clean signal.
 
     x: float32 (n, length, 1); y: float32 (n,). Frequencies, phases and amplitudes are
@@ -83,7 +105,10 @@ def sequences(n_train: int = 800, n_test: int = 200, length: int = 32, noise: fl
     frequencies = rng.uniform(0.02, 0.15, (n, 2))
     phases = rng.uniform(0, 2 * np.pi, (n, 2))
     amplitudes = rng.uniform(0.3, 1.0, (n, 2))
-    clean = (amplitudes[:, :, None] * np.sin(2 * np.pi * frequencies[:, :, None] * t + phases[:, :, None])).sum(1)
+    clean = (
+        amplitudes[:, :, None]
+        * np.sin(2 * np.pi * frequencies[:, :, None] * t + phases[:, :, None])
+    ).sum(1)
     observed = clean[:, :length] + rng.normal(0, noise, (n, length))
     x = observed[..., None].astype(np.float32)
     y = clean[:, length].astype(np.float32)
@@ -109,8 +134,14 @@ def recall(n_train: int = 2000, n_test: int = 500, length: int = 40, seed: int =
     return _split(x, values[np.arange(n), where].astype(np.float32), n_train)
 
 
-def signals(n_train: int = 1000, n_test: int = 400, length: int = 64, anomalies: float = 0.5,
-            noise: float = 0.05, seed: int = 0):
+def signals(
+    n_train: int = 1000,
+    n_test: int = 400,
+    length: int = 64,
+    anomalies: float = 0.5,
+    noise: float = 0.05,
+    seed: int = 0,
+):
     """Smooth waveforms for anomaly detection; the anomalies carry a spike or a step.
 
     x: float32 (n, length). A normal signal is a sine with random frequency, phase and
@@ -130,7 +161,7 @@ def signals(n_train: int = 1000, n_test: int = 400, length: int = 64, anomalies:
     for i in np.flatnonzero(y):
         where = rng.integers(4, length - 4)
         if rng.random() < 0.5:
-            x[i, where:where + 3] += rng.choice([-1, 1]) * rng.uniform(1.0, 1.5)
+            x[i, where : where + 3] += rng.choice([-1, 1]) * rng.uniform(1.0, 1.5)
         else:
             x[i, where:] += rng.choice([-1, 1]) * rng.uniform(0.6, 1.0)
     return _split(x.astype(np.float32), y, n_train)
@@ -145,12 +176,13 @@ def crescent(n_train: int = 2000, n_test: int = 500, noise: float = 0.15, seed: 
     rng = np.random.default_rng(seed)
     n = n_train + n_test
     u = rng.uniform(-1.5, 1.5, n)
-    x = np.stack([u, 0.5 * u ** 2 - 0.375], axis=1) + rng.normal(0, noise, (n, 2))
+    x = np.stack([u, 0.5 * u**2 - 0.375], axis=1) + rng.normal(0, noise, (n, 2))
     return _split(x.astype(np.float32), np.zeros(n, dtype=np.int64), n_train)
 
 
-def tabular(n_train: int = 800, n_test: int = 200, features: int = 8, classes: int | None = 3,
-            seed: int = 0):
+def tabular(
+    n_train: int = 800, n_test: int = 200, features: int = 8, classes: int | None = 3, seed: int = 0
+):
     """Feature vectors for classification or, with ``classes=None``, regression.
 
     x: float32 (n, features), standardised. Classification: each class is a Gaussian
@@ -170,8 +202,15 @@ def tabular(n_train: int = 800, n_test: int = 200, features: int = 8, classes: i
     return _split(x.astype(np.float32), labels.astype(np.int64), n_train)
 
 
-def matching(input_shape: tuple[int, ...], targets: str = "sparse", outputs: int = 2,
-             vocabulary: int | None = None, n_train: int = 800, n_test: int = 200, seed: int = 0):
+def matching(
+    input_shape: tuple[int, ...],
+    targets: str = "sparse",
+    outputs: int = 2,
+    vocabulary: int | None = None,
+    n_train: int = 800,
+    n_test: int = 200,
+    seed: int = 0,
+):
     """Data shaped for a model: inputs of `input_shape`, targets for its loss.
 
     A list of shapes, for a model with several inputs, gives x as a list of arrays, one per
@@ -190,7 +229,9 @@ def matching(input_shape: tuple[int, ...], targets: str = "sparse", outputs: int
         if len({s[:-1] for s in shapes}) != 1 or targets == "inputs":
             raise ValueError("several inputs must differ in their last dimension only")
         joint = shapes[0][:-1] + (sum(s[-1] for s in shapes),)
-        (x, y), (x_test, y_test) = matching(joint, targets, outputs, vocabulary, n_train, n_test, seed)
+        (x, y), (x_test, y_test) = matching(
+            joint, targets, outputs, vocabulary, n_train, n_test, seed
+        )
         cuts = np.cumsum([s[-1] for s in shapes])[:-1]
         return (np.split(x, cuts, axis=-1), y), (np.split(x_test, cuts, axis=-1), y_test)
     rng = np.random.default_rng(seed)
@@ -202,12 +243,21 @@ def matching(input_shape: tuple[int, ...], targets: str = "sparse", outputs: int
         raise ValueError("classification needs at least 2 classes")
     if vocabulary is not None:
         x, y = _tokens(rng, n, shape, vocabulary, classes, targets, outputs)
-    elif len(shape) == 1 and (classes or (targets == "regression" and outputs == 1 and shape[0] >= 3)):
+    elif len(shape) == 1 and (
+        classes or (targets == "regression" and outputs == 1 and shape[0] >= 3)
+    ):
         (x, y), (x_test, y_test) = tabular(n_train, n_test, shape[0], classes, seed=seed)
         x, y = np.concatenate([x, x_test]), np.concatenate([y, y_test])
-    elif (classes and len(shape) == 3 and shape[0] == shape[1] and classes <= len(IMAGE_PATTERNS)
-          and targets != "multilabel"):
-        (x, y), (x_test, y_test) = images(n_train, n_test, classes, shape[0], seed=seed, channels=shape[2])
+    elif (
+        classes
+        and len(shape) == 3
+        and shape[0] == shape[1]
+        and classes <= len(IMAGE_PATTERNS)
+        and targets != "multilabel"
+    ):
+        (x, y), (x_test, y_test) = images(
+            n_train, n_test, classes, shape[0], seed=seed, channels=shape[2]
+        )
         x, y = np.concatenate([x, x_test]), np.concatenate([y, y_test])
     else:
         x, y = _structured(rng, n, shape, classes, targets, outputs)
@@ -221,8 +271,14 @@ def matching(input_shape: tuple[int, ...], targets: str = "sparse", outputs: int
     return _split(x, y, n_train)
 
 
-def _structured(rng: np.random.Generator, n: int, shape: tuple[int, ...], classes: int | None, targets: str,
-                outputs: int):
+def _structured(
+    rng: np.random.Generator,
+    n: int,
+    shape: tuple[int, ...],
+    classes: int | None,
+    targets: str,
+    outputs: int,
+):
     """Float inputs made of waves along the flattened input, with a random phase per example
     and noise: a class has its own frequency; regression targets are the waves' amplitudes
     (in [0, 1]);
@@ -245,17 +301,28 @@ def _structured(rng: np.random.Generator, n: int, shape: tuple[int, ...], classe
     x = np.zeros((n, steps, channels))
     for k in range(components):
         phase = rng.uniform(0, 2 * np.pi, (n, 1, channels))
-        x += weights[:, k, None, None] * np.sin(2 * np.pi * frequencies[k] * t[None, :, None] + phase)
+        x += weights[:, k, None, None] * np.sin(
+            2 * np.pi * frequencies[k] * t[None, :, None] + phase
+        )
     x += rng.normal(0, 0.5, x.shape)
     return x.reshape((n,) + shape).astype(np.float32), y
 
 
-def _tokens(rng: np.random.Generator, n: int, shape: tuple[int, ...], vocabulary: int, classes: int | None,
-            targets: str, outputs: int):
+def _tokens(
+    rng: np.random.Generator,
+    n: int,
+    shape: tuple[int, ...],
+    vocabulary: int,
+    classes: int | None,
+    targets: str,
+    outputs: int,
+):
     """Token ids; each class (or output) has keywords, and a sequence carries those of its label."""
     components = classes or outputs
     if vocabulary < 2 + 3 * components:
-        raise ValueError(f"a vocabulary of {vocabulary} is too small for {components} classes of keywords")
+        raise ValueError(
+            f"a vocabulary of {vocabulary} is too small for {components} classes of keywords"
+        )
     keywords = rng.permutation(np.arange(1, vocabulary))[: 3 * components].reshape(components, 3)
     x = rng.integers(1, vocabulary, (n,) + shape)
     flat = x.reshape(n, -1)
@@ -276,7 +343,9 @@ def _tokens(rng: np.random.Generator, n: int, shape: tuple[int, ...], vocabulary
     return flat.reshape((n,) + shape).astype(np.int64), y
 
 
-def _balanced_labels(rng: np.random.Generator, n_train: int, n_test: int, classes: int) -> np.ndarray:
+def _balanced_labels(
+    rng: np.random.Generator, n_train: int, n_test: int, classes: int
+) -> np.ndarray:
     """Shuffled labels with every class equally often in train and in test (up to one)."""
     return np.concatenate([rng.permutation(np.arange(n) % classes) for n in (n_train, n_test)])
 
@@ -290,10 +359,28 @@ def _split(x: np.ndarray, y: np.ndarray, n_train: int):
 # dataset, a few thousand seeded examples, and structure a model can learn. Each class's
 # `summary` is shown on the page where the stand-in replaces the real one.
 
-DIGIT_SEGMENTS = ("abcdef", "bc", "abged", "abgcd", "fgbc", "afgcd", "afgedc", "abc", "abcdefg", "abcdfg")
+DIGIT_SEGMENTS = (
+    "abcdef",
+    "bc",
+    "abged",
+    "abgcd",
+    "fgbc",
+    "afgcd",
+    "afgedc",
+    "abc",
+    "abcdefg",
+    "abcdfg",
+)
 # Segments of a seven-segment digit as lines (x0, y0, x1, y1) in a unit box, y down.
-SEGMENT_LINES = {"a": (0, 0, 1, 0), "b": (1, 0, 1, 0.5), "c": (1, 0.5, 1, 1), "d": (0, 1, 1, 1),
-                 "e": (0, 0.5, 0, 1), "f": (0, 0, 0, 0.5), "g": (0, 0.5, 1, 0.5)}
+SEGMENT_LINES = {
+    "a": (0, 0, 1, 0),
+    "b": (1, 0, 1, 0.5),
+    "c": (1, 0.5, 1, 1),
+    "d": (0, 1, 1, 1),
+    "e": (0, 0.5, 0, 1),
+    "f": (0, 0, 0, 0.5),
+    "g": (0, 0.5, 1, 0.5),
+}
 # Fashion-MNIST's ten classes as unions of boxes (x0, y0, x1, y1) in a unit square.
 GARMENTS = (
     ((0.3, 0.15, 0.7, 0.85), (0.1, 0.15, 0.3, 0.4), (0.7, 0.15, 0.9, 0.4)),  # T-shirt/top
@@ -307,15 +394,95 @@ GARMENTS = (
     ((0.15, 0.4, 0.85, 0.9), (0.35, 0.2, 0.4, 0.4), (0.6, 0.2, 0.65, 0.4)),  # bag
     ((0.4, 0.1, 0.7, 0.8), (0.1, 0.6, 0.7, 0.85)),  # ankle boot
 )
-REVIEW_WORDS = ("the", "and", "a", "of", "to", "is", "br", "in", "it", "i", "this", "that", "was", "as", "for",
-                "with", "movie", "but", "film", "on", "not", "you", "are", "his", "have", "he", "be", "one")
-POSITIVE_WORDS = ("great", "excellent", "wonderful", "best", "loved", "beautiful", "brilliant", "perfect")
+REVIEW_WORDS = (
+    "the",
+    "and",
+    "a",
+    "of",
+    "to",
+    "is",
+    "br",
+    "in",
+    "it",
+    "i",
+    "this",
+    "that",
+    "was",
+    "as",
+    "for",
+    "with",
+    "movie",
+    "but",
+    "film",
+    "on",
+    "not",
+    "you",
+    "are",
+    "his",
+    "have",
+    "he",
+    "be",
+    "one",
+)
+POSITIVE_WORDS = (
+    "great",
+    "excellent",
+    "wonderful",
+    "best",
+    "loved",
+    "beautiful",
+    "brilliant",
+    "perfect",
+)
 NEGATIVE_WORDS = ("bad", "worst", "awful", "boring", "terrible", "waste", "poor", "stupid")
-REUTERS_TOPICS = ("cocoa", "grain", "veg-oil", "earn", "acq", "wheat", "copper", "housing", "money-supply",
-                  "coffee", "sugar", "trade", "reserves", "ship", "cotton", "carcass", "crude", "nat-gas",
-                  "cpi", "money-fx", "interest", "gnp", "meal-feed", "alum", "oilseed", "gold", "tin",
-                  "strategic-metal", "livestock", "retail", "ipi", "iron-steel", "rubber", "heat", "jobs",
-                  "lei", "bop", "zinc", "orange", "pet-chem", "dlr", "gas", "silver", "wpi", "hog", "lead")
+REUTERS_TOPICS = (
+    "cocoa",
+    "grain",
+    "veg-oil",
+    "earn",
+    "acq",
+    "wheat",
+    "copper",
+    "housing",
+    "money-supply",
+    "coffee",
+    "sugar",
+    "trade",
+    "reserves",
+    "ship",
+    "cotton",
+    "carcass",
+    "crude",
+    "nat-gas",
+    "cpi",
+    "money-fx",
+    "interest",
+    "gnp",
+    "meal-feed",
+    "alum",
+    "oilseed",
+    "gold",
+    "tin",
+    "strategic-metal",
+    "livestock",
+    "retail",
+    "ipi",
+    "iron-steel",
+    "rubber",
+    "heat",
+    "jobs",
+    "lei",
+    "bop",
+    "zinc",
+    "orange",
+    "pet-chem",
+    "dlr",
+    "gas",
+    "silver",
+    "wpi",
+    "hog",
+    "lead",
+)
 VOCABULARY = 5000  # words in the stand-in text datasets, by decreasing frequency
 
 
@@ -326,7 +493,10 @@ def _strokes(rng: np.random.Generator, n: int, side: int, lines_of) -> np.ndarra
     x = np.empty((n, side, side), dtype=np.uint8)
     for i in range(n):
         width, height = rng.uniform(0.3, 0.45) * side, rng.uniform(0.55, 0.7) * side
-        left, top = rng.uniform(0.1 * side, 0.9 * side - width), rng.uniform(0.1 * side, 0.9 * side - height)
+        left, top = (
+            rng.uniform(0.1 * side, 0.9 * side - width),
+            rng.uniform(0.1 * side, 0.9 * side - height),
+        )
         slant, thickness = rng.uniform(-0.25, 0.25), rng.uniform(0.9, 1.8)
         image = np.zeros((side, side))
         for x0, y0, x1, y1 in lines_of(i):
@@ -344,7 +514,9 @@ def _strokes(rng: np.random.Generator, n: int, side: int, lines_of) -> np.ndarra
 def _digits(n_train: int, n_test: int, seed: int):
     rng = np.random.default_rng(seed)
     labels = _balanced_labels(rng, n_train, n_test, 10)
-    x = _strokes(rng, len(labels), 28, lambda i: [SEGMENT_LINES[s] for s in DIGIT_SEGMENTS[labels[i]]])
+    x = _strokes(
+        rng, len(labels), 28, lambda i: [SEGMENT_LINES[s] for s in DIGIT_SEGMENTS[labels[i]]]
+    )
     return _split(x, labels.astype(np.uint8), n_train)
 
 
@@ -359,7 +531,9 @@ def _garments(n_train: int, n_test: int, seed: int):
         shape = np.zeros((28, 28), dtype=bool)
         for x0, y0, x1, y1 in GARMENTS[label]:
             shape |= (u >= x0) & (u <= x1) & (v >= y0) & (v <= y1)
-        texture = rng.uniform(0.5, 0.9) + 0.1 * np.sin(2 * np.pi * rng.uniform(2, 6) * v + rng.uniform(0, 6))
+        texture = rng.uniform(0.5, 0.9) + 0.1 * np.sin(
+            2 * np.pi * rng.uniform(2, 6) * v + rng.uniform(0, 6)
+        )
         image = shape * texture + rng.normal(0, 0.05, shape.shape)
         x[i] = np.clip(image * 255, 0, 255).astype(np.uint8)
     return _split(x, labels.astype(np.uint8), n_train)
@@ -385,12 +559,32 @@ def _colour_images(n_train: int, n_test: int, classes: int, seed: int, label_dty
 
 def _word_index(topics: tuple[str, ...] = ()) -> dict[str, int]:
     """Word -> frequency rank (from 1): common words, sentiment or topic words, then `w<rank>`."""
-    known = list(REVIEW_WORDS) + list(POSITIVE_WORDS) + list(NEGATIVE_WORDS) + [t.replace("-", "") for t in topics]
-    return {(known[rank - 1] if rank <= len(known) else f"w{rank}"): rank for rank in range(1, VOCABULARY + 1)}
+    known = (
+        list(REVIEW_WORDS)
+        + list(POSITIVE_WORDS)
+        + list(NEGATIVE_WORDS)
+        + [t.replace("-", "") for t in topics]
+    )
+    return {
+        (known[rank - 1] if rank <= len(known) else f"w{rank}"): rank
+        for rank in range(1, VOCABULARY + 1)
+    }
 
 
-def _texts(n_train: int, n_test: int, classes: int, keyword_ranks, lengths: tuple[int, int], seed: int,
-           num_words, skip_top: int, maxlen, start_char: int, oov_char, index_from: int):
+def _texts(
+    n_train: int,
+    n_test: int,
+    classes: int,
+    keyword_ranks,
+    lengths: tuple[int, int],
+    seed: int,
+    num_words,
+    skip_top: int,
+    maxlen,
+    start_char: int,
+    oov_char,
+    index_from: int,
+):
     """Lists of word indices, encoded as keras.datasets encodes IMDB and Reuters: each list
     starts with `start_char`, a word of rank r is r + index_from, ranks under `skip_top` or
     from `num_words` up become `oov_char` (or are dropped when it is None), and lists longer
@@ -407,15 +601,21 @@ def _texts(n_train: int, n_test: int, classes: int, keyword_ranks, lengths: tupl
         ranks[spots] = rng.choice(keyword_ranks[label], size=len(spots))
         words = ranks + index_from
         if oov_char is not None:
-            words = np.where((ranks < skip_top) | (num_words is not None and words >= (num_words or 0)),
-                             oov_char, words)
+            words = np.where(
+                (ranks < skip_top) | (num_words is not None and words >= (num_words or 0)),
+                oov_char,
+                words,
+            )
         else:
             words = words[(ranks >= skip_top) & ((num_words is None) | (words < (num_words or 0)))]
         xs.append([start_char] + [int(w) for w in words])
     keep = [i for i, x in enumerate(xs) if maxlen is None or len(x) <= maxlen]
     train, test = [i for i in keep if i < n_train], [i for i in keep if i >= n_train]
     as_array = lambda picked: np.array([xs[i] for i in picked] + [None], dtype=object)[:-1]  # noqa: E731
-    return (as_array(train), labels[train].astype(np.int64)), (as_array(test), labels[test].astype(np.int64))
+    return (as_array(train), labels[train].astype(np.int64)), (
+        as_array(test),
+        labels[test].astype(np.int64),
+    )
 
 
 def _houses(n: int, features: int, test_split: float, seed: int, dtype):
@@ -423,7 +623,14 @@ def _houses(n: int, features: int, test_split: float, seed: int, dtype):
     rng = np.random.default_rng(seed)
     scales = rng.uniform(1, 100, features)
     z = rng.normal(0, 1, (n, features))
-    price = 22 + 6 * z[:, 0] - 4 * z[:, 1] + 3 * np.tanh(z[:, 2]) + 2 * z[:, 3] * z[:, 4] + rng.normal(0, 1.5, n)
+    price = (
+        22
+        + 6 * z[:, 0]
+        - 4 * z[:, 1]
+        + 3 * np.tanh(z[:, 2])
+        + 2 * z[:, 3] * z[:, 4]
+        + rng.normal(0, 1.5, n)
+    )
     x = (np.abs(z * 0.3 + 1) * scales).astype(dtype)
     n_train = int(n * (1 - test_split))
     return _split(x, np.clip(price, 5, 50).astype(dtype), n_train)
@@ -482,12 +689,35 @@ class imdb:
     summary = "2,000/500 reviews of 20 to 200 words, a 5,000-word vocabulary, 2 classes"
 
     @staticmethod
-    def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1,
-                  oov_char=2, index_from=3, n_train=2000, n_test=500, **kwargs):
+    def load_data(
+        path="imdb.npz",
+        num_words=None,
+        skip_top=0,
+        maxlen=None,
+        seed=113,
+        start_char=1,
+        oov_char=2,
+        index_from=3,
+        n_train=2000,
+        n_test=500,
+        **kwargs,
+    ):
         index = _word_index()
         keywords = [[index[w] for w in NEGATIVE_WORDS], [index[w] for w in POSITIVE_WORDS]]
-        return _texts(n_train, n_test, 2, keywords, (20, 200), seed, num_words, skip_top, maxlen, start_char,
-                      oov_char, index_from)
+        return _texts(
+            n_train,
+            n_test,
+            2,
+            keywords,
+            (20, 200),
+            seed,
+            num_words,
+            skip_top,
+            maxlen,
+            start_char,
+            oov_char,
+            index_from,
+        )
 
     @staticmethod
     def get_word_index(path="imdb_word_index.json"):
@@ -501,12 +731,38 @@ class reuters:
     summary = "2,000/500 newswires of 20 to 120 words, a 5,000-word vocabulary, 46 topics"
 
     @staticmethod
-    def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_split=0.2, seed=113,
-                  start_char=1, oov_char=2, index_from=3, n_train=2000, n_test=500):
+    def load_data(
+        path="reuters.npz",
+        num_words=None,
+        skip_top=0,
+        maxlen=None,
+        test_split=0.2,
+        seed=113,
+        start_char=1,
+        oov_char=2,
+        index_from=3,
+        n_train=2000,
+        n_test=500,
+    ):
         index = _word_index(REUTERS_TOPICS)
-        keywords = [[index[t.replace("-", "")], 400 + 7 * k, 401 + 7 * k] for k, t in enumerate(REUTERS_TOPICS)]
-        return _texts(n_train, n_test, len(REUTERS_TOPICS), keywords, (20, 120), seed, num_words, skip_top,
-                      maxlen, start_char, oov_char, index_from)
+        keywords = [
+            [index[t.replace("-", "")], 400 + 7 * k, 401 + 7 * k]
+            for k, t in enumerate(REUTERS_TOPICS)
+        ]
+        return _texts(
+            n_train,
+            n_test,
+            len(REUTERS_TOPICS),
+            keywords,
+            (20, 120),
+            seed,
+            num_words,
+            skip_top,
+            maxlen,
+            start_char,
+            oov_char,
+            index_from,
+        )
 
     @staticmethod
     def get_word_index(path="reuters_word_index.json"):
@@ -532,7 +788,7 @@ class california_housing:
     """Stand-in for keras.datasets.california_housing: float32 (n, 8) features, a float32
     value that depends on them; version="small" gives 600 examples, as Keras's does."""
 
-    summary = "2,000/500 districts (480/120 with version=\"small\"), 8 float32 features, a value"
+    summary = '2,000/500 districts (480/120 with version="small"), 8 float32 features, a value'
 
     @staticmethod
     def load_data(version="large", path="california_housing.npz", test_split=0.2, seed=113):

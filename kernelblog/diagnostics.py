@@ -40,7 +40,9 @@ class Diagnostic:
             properties["line"] = str(self.line)
         properties["title"] = f"kernelblog {self.severity}"
         command = "error" if self.severity == "error" else "warning"
-        fields = ",".join(f"{name}={_escape(value, property=True)}" for name, value in properties.items())
+        fields = ",".join(
+            f"{name}={_escape(value, property=True)}" for name, value in properties.items()
+        )
         return f"::{command} {fields}::{_escape(ANSI.sub('', self.message))}"
 
 

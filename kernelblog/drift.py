@@ -31,48 +31,106 @@ RENAMED_KEYWORDS = {
     "alpha": (("LeakyReLU",), "negative_slope"),
 }
 # Methods Keras 3 removed whose replacement takes the same arguments.
-RENAMED_METHODS = {"fit_generator": "fit", "evaluate_generator": "evaluate", "predict_generator": "predict",
-                   "predict_proba": "predict"}
-GENERATOR_ONLY = ("workers", "use_multiprocessing", "max_queue_size")  # arguments Keras 3's fit does not take
-NETWORK_WEIGHTS = ("{model} loads its ImageNet weights from the network, and builds have none: pass weights=None "
-                   "to train it from scratch, or run this where the weights are in Keras's cache (~/.keras/models)")
-GENERATOR_MESSAGE = ("Keras 3 removed {method}: use {new}, which takes the generator or a keras.utils.PyDataset, "
-                     "without {arguments}")
+RENAMED_METHODS = {
+    "fit_generator": "fit",
+    "evaluate_generator": "evaluate",
+    "predict_generator": "predict",
+    "predict_proba": "predict",
+}
+GENERATOR_ONLY = (
+    "workers",
+    "use_multiprocessing",
+    "max_queue_size",
+)  # arguments Keras 3's fit does not take
+NETWORK_WEIGHTS = (
+    "{model} loads its ImageNet weights from the network, and builds have none: pass weights=None "
+    "to train it from scratch, or run this where the weights are in Keras's cache (~/.keras/models)"
+)
+GENERATOR_MESSAGE = (
+    "Keras 3 removed {method}: use {new}, which takes the generator or a keras.utils.PyDataset, "
+    "without {arguments}"
+)
 # Class renames: old name -> the Keras 3 name; applied where the installed Keras lacks the old name.
-RENAMED_NAMES = {"Convolution1D": "Conv1D", "Convolution2D": "Conv2D", "Convolution3D": "Conv3D",
-                 "CuDNNLSTM": "LSTM", "CuDNNGRU": "GRU"}
+RENAMED_NAMES = {
+    "Convolution1D": "Conv1D",
+    "Convolution2D": "Conv2D",
+    "Convolution3D": "Conv3D",
+    "CuDNNLSTM": "LSTM",
+    "CuDNNGRU": "GRU",
+}
 # Removed APIs: the name, module or keyword as written -> (what to use instead, the Keras 3 names it mentions).
 REMOVED = {
-    "decay": ("Keras 3 ignores decay= (with a warning); for the same schedule pass "
-              "learning_rate=keras.optimizers.schedules.InverseTimeDecay(lr, decay_steps=1, decay_rate=decay)",
-              ("keras.optimizers.schedules.InverseTimeDecay",)),
-    "predict_classes": ("Keras 3 removed predict_classes: use np.argmax(model.predict(x), axis=-1), or "
-                        "(model.predict(x) > 0.5).astype('int32') for a sigmoid output", ("keras.Model",)),
-    "merge": ("Keras 3 removed keras.layers.merge and Merge: use keras.layers.concatenate, add, multiply, "
-              "average or dot (or the layers Concatenate, Add, ...)",
-              ("keras.layers.concatenate", "keras.layers.Concatenate", "keras.layers.add", "keras.layers.dot")),
+    "decay": (
+        "Keras 3 ignores decay= (with a warning); for the same schedule pass "
+        "learning_rate=keras.optimizers.schedules.InverseTimeDecay(lr, decay_steps=1, decay_rate=decay)",
+        ("keras.optimizers.schedules.InverseTimeDecay",),
+    ),
+    "predict_classes": (
+        "Keras 3 removed predict_classes: use np.argmax(model.predict(x), axis=-1), or "
+        "(model.predict(x) > 0.5).astype('int32') for a sigmoid output",
+        ("keras.Model",),
+    ),
+    "merge": (
+        "Keras 3 removed keras.layers.merge and Merge: use keras.layers.concatenate, add, multiply, "
+        "average or dot (or the layers Concatenate, Add, ...)",
+        (
+            "keras.layers.concatenate",
+            "keras.layers.Concatenate",
+            "keras.layers.add",
+            "keras.layers.dot",
+        ),
+    ),
     "Merge": None,  # as merge
-    "scikit_learn": ("Keras 3 removed keras.wrappers.scikit_learn (KerasClassifier, KerasRegressor): use "
-                     "keras.wrappers.SKLearnClassifier or SKLearnRegressor, which take the model or a function "
-                     "that builds it", ("keras.wrappers.SKLearnClassifier", "keras.wrappers.SKLearnRegressor")),
-    "ImageDataGenerator": ("Keras 3 removed ImageDataGenerator: load images with "
-                           "keras.utils.image_dataset_from_directory and augment them with layers such as "
-                           "keras.layers.RandomFlip, RandomRotation and RandomZoom",
-                           ("keras.utils.image_dataset_from_directory", "keras.layers.RandomFlip",
-                            "keras.layers.RandomRotation", "keras.layers.RandomZoom")),
-    "Tokenizer": ("Keras 3 removed keras.preprocessing.text and its Tokenizer: use the layer "
-                  "keras.layers.TextVectorization", ("keras.layers.TextVectorization",)),
-    "functional add": ("a functional model has no .add (only a Sequential has): build "
-                       "keras.Sequential([{name}, ...]), or call the new layers on {name}.output and make a "
-                       "keras.Model", ("keras.Sequential", "keras.Model")),
+    "scikit_learn": (
+        "Keras 3 removed keras.wrappers.scikit_learn (KerasClassifier, KerasRegressor): use "
+        "keras.wrappers.SKLearnClassifier or SKLearnRegressor, which take the model or a function "
+        "that builds it",
+        ("keras.wrappers.SKLearnClassifier", "keras.wrappers.SKLearnRegressor"),
+    ),
+    "ImageDataGenerator": (
+        "Keras 3 removed ImageDataGenerator: load images with "
+        "keras.utils.image_dataset_from_directory and augment them with layers such as "
+        "keras.layers.RandomFlip, RandomRotation and RandomZoom",
+        (
+            "keras.utils.image_dataset_from_directory",
+            "keras.layers.RandomFlip",
+            "keras.layers.RandomRotation",
+            "keras.layers.RandomZoom",
+        ),
+    ),
+    "Tokenizer": (
+        "Keras 3 removed keras.preprocessing.text and its Tokenizer: use the layer "
+        "keras.layers.TextVectorization",
+        ("keras.layers.TextVectorization",),
+    ),
+    "functional add": (
+        "a functional model has no .add (only a Sequential has): build "
+        "keras.Sequential([{name}, ...]), or call the new layers on {name}.output and make a "
+        "keras.Model",
+        ("keras.Sequential", "keras.Model"),
+    ),
 }
 # Sizes of the real datasets (train, test): code that reshapes to them means "all the examples".
-REAL_SIZES = {"mnist": (60000, 10000), "fashion_mnist": (60000, 10000), "cifar10": (50000, 10000),
-              "cifar100": (50000, 10000), "imdb": (25000, 25000), "reuters": (8982, 2246),
-              "california_housing": (16512, 4128)}
-REMOVED_NAMES = ("ImageDataGenerator", "Tokenizer", "merge", "Merge")  # names Keras 3 no longer exports
-REMOVED_MODULES = {"keras.layers.merge": "merge", "keras.wrappers.scikit_learn": "scikit_learn",
-                   "keras.preprocessing.text": "Tokenizer"}
+REAL_SIZES = {
+    "mnist": (60000, 10000),
+    "fashion_mnist": (60000, 10000),
+    "cifar10": (50000, 10000),
+    "cifar100": (50000, 10000),
+    "imdb": (25000, 25000),
+    "reuters": (8982, 2246),
+    "california_housing": (16512, 4128),
+}
+REMOVED_NAMES = (
+    "ImageDataGenerator",
+    "Tokenizer",
+    "merge",
+    "Merge",
+)  # names Keras 3 no longer exports
+REMOVED_MODULES = {
+    "keras.layers.merge": "merge",
+    "keras.wrappers.scikit_learn": "scikit_learn",
+    "keras.preprocessing.text": "Tokenizer",
+}
 
 
 @dataclass
@@ -80,10 +138,14 @@ class Revision:
     """One cell's code after the corrections, and what they were, by line of the cell (from 1)."""
 
     source: str
-    notes: list[tuple[int, str]] = field(default_factory=list)  # (line or 0, what the build replaced or corrected)
+    notes: list[tuple[int, str]] = field(
+        default_factory=list
+    )  # (line or 0, what the build replaced or corrected)
     problems: list[tuple[int, str, str]] = field(default_factory=list)  # (line, severity, message)
     standins: set[str] = field(default_factory=set)  # stand-ins the code now names
-    referenced: set[str] = field(default_factory=set)  # those named where keras.datasets.<name> was: to import
+    referenced: set[str] = field(
+        default_factory=set
+    )  # those named where keras.datasets.<name> was: to import
 
 
 class Reviser:
@@ -92,15 +154,35 @@ class Reviser:
     def __init__(self, index: KerasIndex, standins: dict[str, str]):
         self.index, self.standins = index, standins  # stand-in name -> its summary
         self.functional: dict[str, str] = {}  # name -> how it was built, "VGG16(...)"
-        self.dataset_modules: set[str] = set()  # names bound to keras.datasets: `from keras import datasets`
+        self.dataset_modules: set[str] = (
+            set()
+        )  # names bound to keras.datasets: `from keras import datasets`
         self.seen: set[str] = set()  # stand-ins the post has used so far
-        self.optimizers = {name for name, modules in index.names.items() if "keras.optimizers" in modules
-                           and name[:1].isupper()}
+        self.optimizers = {
+            name
+            for name, modules in index.names.items()
+            if "keras.optimizers" in modules and name[:1].isupper()
+        }
         # only what the installed Keras really renamed: Keras 3.x still has Convolution2D as an alias
-        self.renamed = {old: new for old, new in RENAMED_NAMES.items() if old not in index.names and new in index.names}
-        applications = {name for name, modules in index.names.items() if "keras.applications" in modules}
-        words = ({"keras", "datasets", "add", "reshape"} | set(standins) | set(RENAMED_KEYWORDS) | set(RENAMED_METHODS)
-                 | set(REMOVED) | set(REMOVED_NAMES) | set(self.renamed) | applications | {"decay", "predict_classes"})
+        self.renamed = {
+            old: new
+            for old, new in RENAMED_NAMES.items()
+            if old not in index.names and new in index.names
+        }
+        applications = {
+            name for name, modules in index.names.items() if "keras.applications" in modules
+        }
+        words = (
+            {"keras", "datasets", "add", "reshape"}
+            | set(standins)
+            | set(RENAMED_KEYWORDS)
+            | set(RENAMED_METHODS)
+            | set(REMOVED)
+            | set(REMOVED_NAMES)
+            | set(self.renamed)
+            | applications
+            | {"decay", "predict_classes"}
+        )
         self.triggers = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b")
 
     def revise(self, source: str, tree: ast.Module) -> Revision:
@@ -110,14 +192,22 @@ class Reviser:
             self._remember()
             return revision
         lines = source.split("\n")
-        edits: list[tuple[int, int, int, str]] = []  # (line, start, end, text): characters of one line
+        edits: list[
+            tuple[int, int, int, str]
+        ] = []  # (line, start, end, text): characters of one line
 
         def replace(node, text: str, start: int | None = None, end: int | None = None) -> bool:
             if node.lineno != node.end_lineno and end is None:
                 return False
             line = lines[node.lineno - 1]
-            edits.append((node.lineno, _chars(line, node.col_offset) if start is None else start,
-                          _chars(line, node.end_col_offset) if end is None else end, text))
+            edits.append(
+                (
+                    node.lineno,
+                    _chars(line, node.col_offset) if start is None else start,
+                    _chars(line, node.end_col_offset) if end is None else end,
+                    text,
+                )
+            )
             return True
 
         def problem(line: int, key: str, severity: str = "error", **names) -> None:
@@ -125,19 +215,25 @@ class Reviser:
             revision.problems.append((line, severity, message))
 
         def correct(line: int, old: str, new: str, why: str = "Keras 3") -> None:
-            revision.problems.append((line, "warning", f"corrected by the build for {why}: {old} → {new}"))
+            revision.problems.append(
+                (line, "warning", f"corrected by the build for {why}: {old} → {new}")
+            )
             revision.notes.append((line, f"{old} → {new} ({why})"))
 
         self._bind_functional(tree)
-        self.seen |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in self.standins}
+        self.seen |= {
+            n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in self.standins
+        }
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 self._import(node, lines, edits, revision, problem, correct)
             elif isinstance(node, ast.Attribute):
                 dotted = _dotted(node)
                 stem, _, leaf = (dotted or "").rpartition(".")
-                if leaf in self.standins and (stem in tuple(p + ".datasets" for p in KERAS_PREFIXES)
-                                              or stem in self.dataset_modules):
+                if leaf in self.standins and (
+                    stem in tuple(p + ".datasets" for p in KERAS_PREFIXES)
+                    or stem in self.dataset_modules
+                ):
                     if replace(node, leaf):
                         revision.standins.add(leaf)
                         revision.referenced.add(leaf)
@@ -145,7 +241,11 @@ class Reviser:
                     for module, key in REMOVED_MODULES.items():
                         if _unprefixed(dotted).startswith(module):
                             problem(node.lineno, key)
-            elif isinstance(node, ast.Name) and node.id in REMOVED_NAMES and node.id not in self.index.names:
+            elif (
+                isinstance(node, ast.Name)
+                and node.id in REMOVED_NAMES
+                and node.id not in self.index.names
+            ):
                 if isinstance(node.ctx, ast.Load) and not _binds(tree, node.id):
                     problem(node.lineno, node.id)
             if isinstance(node, ast.Call):
@@ -160,11 +260,14 @@ class Reviser:
         self.seen |= revision.standins
         revision.notes = sorted(set(revision.notes)) + [
             (0, f"keras.datasets.{name} is replaced by a synthetic stand-in: {self.standins[name]}")
-            for name in sorted(revision.standins)]
+            for name in sorted(revision.standins)
+        ]
         revision.problems = sorted(set(revision.problems))
         return revision
 
-    def _import(self, node: ast.ImportFrom, lines, edits, revision: Revision, problem, correct) -> None:
+    def _import(
+        self, node: ast.ImportFrom, lines, edits, revision: Revision, problem, correct
+    ) -> None:
         module = node.module
         if not any(module == p or module.startswith(p + ".") for p in KERAS_PREFIXES):
             return
@@ -172,17 +275,24 @@ class Reviser:
         names = [alias.name for alias in node.names]
         line = lines[node.lineno - 1]
         if plain == "keras":
-            self.dataset_modules.update(a.asname or a.name for a in node.names if a.name == "datasets")
+            self.dataset_modules.update(
+                a.asname or a.name for a in node.names if a.name == "datasets"
+            )
         if plain == "keras.utils" and names == ["np_utils"] and line.count("np_utils") == 1:
             # Keras 2's module of to_categorical: Keras 3 has the function in keras.utils itself
             start = line.index("np_utils")
             edits.append((node.lineno, start, start + len("np_utils"), "utils as np_utils"))
             found = re.match(r"\s*from\s+([\w.]+)", line)
             edits.append((node.lineno, found.start(1), found.end(1), module.rpartition(".")[0]))
-            correct(node.lineno, f"from {module} import np_utils",
-                    f"from {module.rpartition('.')[0]} import utils as np_utils")
+            correct(
+                node.lineno,
+                f"from {module} import np_utils",
+                f"from {module.rpartition('.')[0]} import utils as np_utils",
+            )
             return
-        found = re.match(r"\s*from\s+(" + re.escape(module).replace(r"\.", r"\s*\.\s*") + r")\b", line)
+        found = re.match(
+            r"\s*from\s+(" + re.escape(module).replace(r"\.", r"\s*\.\s*") + r")\b", line
+        )
         if plain == "keras.datasets" and all(n in self.standins for n in names) and found:
             edits.append((node.lineno, found.start(1), found.end(1), DATASETS_MODULE))
             revision.standins.update(names)
@@ -217,8 +327,12 @@ class Reviser:
             edits.append((node.lineno, found.start(1), found.end(1), home))
             correct(node.lineno, module, home)
 
-    def _call(self, node: ast.Call, lines: list[str], revision: Revision, replace, problem, correct) -> None:
-        callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+    def _call(
+        self, node: ast.Call, lines: list[str], revision: Revision, replace, problem, correct
+    ) -> None:
+        callee = (
+            node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        )
         for keyword in node.keywords:
             if keyword.arg in RENAMED_KEYWORDS:
                 applies, new = RENAMED_KEYWORDS[keyword.arg]
@@ -229,23 +343,42 @@ class Reviser:
                     correct(line, f"{keyword.arg}=", f"{new}=")
             if keyword.arg == "decay" and callee in self.optimizers:
                 if isinstance(keyword.value, ast.Constant) and keyword.value.value == 0:
-                    revision.problems.append((keyword.lineno, "warning", "Keras 3 ignores decay= (with a warning); "
-                                              "decay=0 changes nothing, so it can go"))
+                    revision.problems.append(
+                        (
+                            keyword.lineno,
+                            "warning",
+                            "Keras 3 ignores decay= (with a warning); "
+                            "decay=0 changes nothing, so it can go",
+                        )
+                    )
                 else:
                     problem(keyword.lineno, "decay")
         if "keras.applications" in self.index.names.get(callee, ()) and callee[:1].isupper():
             weights = next((k.value for k in node.keywords if k.arg == "weights"), None)
-            if (weights is None or (isinstance(weights, ast.Constant) and weights.value == "imagenet")) \
-                    and not _weights_cached(callee):
-                revision.problems.append((node.lineno, "error", NETWORK_WEIGHTS.format(model=callee)))
+            if (
+                weights is None
+                or (isinstance(weights, ast.Constant) and weights.value == "imagenet")
+            ) and not _weights_cached(callee):
+                revision.problems.append(
+                    (node.lineno, "error", NETWORK_WEIGHTS.format(model=callee))
+                )
         if callee == "reshape" and self.seen | revision.standins:
             self._reshape(node, lines, revision, replace, correct)
         if isinstance(node.func, ast.Attribute):
             method, receiver = node.func.attr, node.func.value
             if method in RENAMED_METHODS:
                 if any(k.arg in GENERATOR_ONLY for k in node.keywords):
-                    revision.problems.append((node.func.end_lineno, "error", GENERATOR_MESSAGE.format(
-                        method=method, new=RENAMED_METHODS[method], arguments=", ".join(GENERATOR_ONLY))))
+                    revision.problems.append(
+                        (
+                            node.func.end_lineno,
+                            "error",
+                            GENERATOR_MESSAGE.format(
+                                method=method,
+                                new=RENAMED_METHODS[method],
+                                arguments=", ".join(GENERATOR_ONLY),
+                            ),
+                        )
+                    )
                 else:
                     end = _chars(lines[node.func.end_lineno - 1], node.func.end_col_offset)
                     span = ast.Name(lineno=node.func.end_lineno, end_lineno=node.func.end_lineno)
@@ -253,23 +386,38 @@ class Reviser:
                     correct(node.func.end_lineno, f".{method}(", f".{RENAMED_METHODS[method]}(")
             elif method == "predict_classes":
                 problem(node.func.end_lineno, "predict_classes")
-            elif method == "add" and isinstance(receiver, ast.Name) and self._functional_at(receiver.id, node.lineno):
-                if not any(message.startswith("a functional model has no .add") and f"[{receiver.id}," in message
-                           for _, _, message in revision.problems):  # once per model and cell
+            elif (
+                method == "add"
+                and isinstance(receiver, ast.Name)
+                and self._functional_at(receiver.id, node.lineno)
+            ):
+                if not any(
+                    message.startswith("a functional model has no .add")
+                    and f"[{receiver.id}," in message
+                    for _, _, message in revision.problems
+                ):  # once per model and cell
                     problem(node.lineno, "functional add", name=receiver.id)
 
     def _reshape(self, node: ast.Call, lines, revision: Revision, replace, correct) -> None:
         """`x_train.reshape(60000, 784)` on a stand-in: the real dataset's size becomes -1."""
-        numpy_style = isinstance(node.func, ast.Attribute) and getattr(node.func.value, "id", "") in ("np", "numpy")
+        numpy_style = isinstance(node.func, ast.Attribute) and getattr(
+            node.func.value, "id", ""
+        ) in ("np", "numpy")
         shape = node.args[1:] if numpy_style else node.args
         first = shape[0] if shape else None
         if isinstance(first, (ast.Tuple, ast.List)) and first.elts:
             first = first.elts[0]
-        sizes = {size for name in self.seen | revision.standins for size in REAL_SIZES.get(name, ())}
+        sizes = {
+            size for name in self.seen | revision.standins for size in REAL_SIZES.get(name, ())
+        }
         if isinstance(first, ast.Constant) and type(first.value) is int and first.value in sizes:
             if replace(first, "-1"):
-                correct(first.lineno, f"reshape({first.value}, ...)", "reshape(-1, ...)",
-                        "the stand-in, smaller than the real dataset")
+                correct(
+                    first.lineno,
+                    f"reshape({first.value}, ...)",
+                    "reshape(-1, ...)",
+                    "the stand-in, smaller than the real dataset",
+                )
 
     def _remember(self) -> None:
         """Carry this cell's bindings of functional models to the next cells."""
@@ -281,23 +429,35 @@ class Reviser:
 
     def _functional_at(self, name: str, line: int) -> bool:
         """Whether `name` holds a functional model at this line of the cell being revised."""
-        bound = [functional for at, bound_name, functional in self.bindings if bound_name == name and at < line]
+        bound = [
+            functional
+            for at, bound_name, functional in self.bindings
+            if bound_name == name and at < line
+        ]
         return bound[-1] if bound else name in self.functional
 
     def _bind_functional(self, tree: ast.Module) -> None:
         """Remember the names this cell binds to functional models, at module level, in order."""
-        self.bindings: list[tuple[int, str, bool]] = []  # (line, name, whether a functional model) in this cell
+        self.bindings: list[
+            tuple[int, str, bool]
+        ] = []  # (line, name, whether a functional model) in this cell
         for statement in tree.body:
             if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
                 target = statement.targets[0]
                 if not isinstance(target, ast.Name):
                     continue
                 value = statement.value
-                callee = (value.func.attr if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
-                          else getattr(getattr(value, "func", None), "id", ""))
-                functional = (callee in ("Model", "Functional")
-                              or "keras.applications" in self.index.names.get(callee, ())
-                              or isinstance(value, ast.Name) and self._functional_at(value.id, statement.lineno))
+                callee = (
+                    value.func.attr
+                    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+                    else getattr(getattr(value, "func", None), "id", "")
+                )
+                functional = (
+                    callee in ("Model", "Functional")
+                    or "keras.applications" in self.index.names.get(callee, ())
+                    or isinstance(value, ast.Name)
+                    and self._functional_at(value.id, statement.lineno)
+                )
                 self.bindings.append((statement.lineno, target.id, functional))
 
 
@@ -310,7 +470,10 @@ def _weights_cached(model: str) -> bool:
     """Whether Keras's download cache holds weights for this application model."""
     stem = model.lower().replace("_", "")
     try:
-        return any(path.name.lower().replace("_", "").startswith(stem) for path in weights_folder().iterdir())
+        return any(
+            path.name.lower().replace("_", "").startswith(stem)
+            for path in weights_folder().iterdir()
+        )
     except OSError:
         return False
 
@@ -329,7 +492,7 @@ def _unprefixed(dotted: str) -> str:
     """`tf.keras.layers` and `tensorflow.keras.layers` as `keras.layers`."""
     for prefix in ("tf.keras", "tensorflow.keras"):
         if dotted == prefix or dotted.startswith(prefix + "."):
-            return "keras" + dotted[len(prefix):]
+            return "keras" + dotted[len(prefix) :]
     return dotted
 
 
@@ -337,7 +500,8 @@ def _binds(tree: ast.Module, name: str) -> bool:
     """Whether the cell binds `name` itself (an import, an assignment, a def)."""
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
-                (a.asname or a.name).split(".")[0] == name for a in node.names):
+            (a.asname or a.name).split(".")[0] == name for a in node.names
+        ):
             return True
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name:
             return True
@@ -349,4 +513,3 @@ def _binds(tree: ast.Module, name: str) -> bool:
 def _chars(line: str, offset: int) -> int:
     """The character index of ast's UTF-8 byte offset in `line`."""
     return len(line.encode("utf-8")[:offset].decode("utf-8", errors="ignore"))
-

@@ -72,9 +72,16 @@ def now() -> str:
 def component_notebook(notebook: nbformat.NotebookNode, number: int) -> nbformat.NotebookNode:
     """One component's code cells (its setup first), as a notebook sharing the post notebook's cell
     objects: outputs put on one are on the other."""
-    cells = [cell for cell in notebook.cells if (meta := CellMeta.of(cell)) and meta.component == number]
-    return nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "metadata": notebook.metadata, "cells": []}) \
-        if not cells else _sharing(notebook, cells)
+    cells = [
+        cell for cell in notebook.cells if (meta := CellMeta.of(cell)) and meta.component == number
+    ]
+    return (
+        nbformat.from_dict(
+            {"nbformat": 4, "nbformat_minor": 5, "metadata": notebook.metadata, "cells": []}
+        )
+        if not cells
+        else _sharing(notebook, cells)
+    )
 
 
 def _sharing(notebook: nbformat.NotebookNode, cells: list) -> nbformat.NotebookNode:
@@ -83,9 +90,14 @@ def _sharing(notebook: nbformat.NotebookNode, cells: list) -> nbformat.NotebookN
     return sub
 
 
-def execute_component(kernel: Kernel, path: Path, notebook: nbformat.NotebookNode, timeout: float = Options.timeout,
-                      keep_going: bool = False, on_cell: Callable[[nbformat.NotebookNode], None] | None = None
-                      ) -> ComponentRun:
+def execute_component(
+    kernel: Kernel,
+    path: Path,
+    notebook: nbformat.NotebookNode,
+    timeout: float = Options.timeout,
+    keep_going: bool = False,
+    on_cell: Callable[[nbformat.NotebookNode], None] | None = None,
+) -> ComponentRun:
     """Run a component's cells in order in a kernel already reset; stop at the first cell that
     fails, or with `keep_going` run the rest too (a dead kernel stops it).
 
@@ -119,8 +131,13 @@ def execute_component(kernel: Kernel, path: Path, notebook: nbformat.NotebookNod
     return result
 
 
-def execute_post(completed: CompletedPost, timeout: float = Options.timeout, keep_going: bool = False,
-                 on_cell: Callable[[int, int], None] | None = None, kernels: Kernels | None = None) -> ExecutedPost:
+def execute_post(
+    completed: CompletedPost,
+    timeout: float = Options.timeout,
+    keep_going: bool = False,
+    on_cell: Callable[[int, int], None] | None = None,
+    kernels: Kernels | None = None,
+) -> ExecutedPost:
     """Run every component of a post, in order, in one kernel; stop at the first failure, or with
     `keep_going` run the rest too. `on_cell(i, n)` is called before the i-th of n code cells runs."""
     from .kernels import Job, Kernels
@@ -136,10 +153,17 @@ def execute_post(completed: CompletedPost, timeout: float = Options.timeout, kee
         def run(kernel):
             if result.failures and not keep_going:
                 return
-            done = execute_component(kernel, completed.post.path, component_notebook(notebook, number), timeout,
-                                     keep_going, on_cell and (lambda cell: on_cell(position[id(cell)], len(code))))
+            done = execute_component(
+                kernel,
+                completed.post.path,
+                component_notebook(notebook, number),
+                timeout,
+                keep_going,
+                on_cell and (lambda cell: on_cell(position[id(cell)], len(code))),
+            )
             result.failures.extend(done.failures)
             result.seconds += done.seconds
+
         return Job(len(numbers) - order, run, errors.append)
 
     with contextlib.ExitStack() as stack:
@@ -206,8 +230,10 @@ class _Watchdog:
 
     def __init__(self, kernel: Kernel, limit: float):
         self.fired: str | None = None
-        self.timers = [threading.Timer(limit, self._send, (kernel.pgid, signal.SIGINT, "interrupted")),
-                       threading.Timer(limit + GRACE, self._send, (kernel.pgid, signal.SIGKILL, "killed"))]
+        self.timers = [
+            threading.Timer(limit, self._send, (kernel.pgid, signal.SIGINT, "interrupted")),
+            threading.Timer(limit + GRACE, self._send, (kernel.pgid, signal.SIGKILL, "killed")),
+        ]
         for timer in self.timers:
             timer.daemon = True
             timer.start()
@@ -235,7 +261,9 @@ def bounded_client() -> type:
             content = msg["content"]
             if msg["msg_type"] == "stream":
                 self.cap = self.cap or TextCap(MAX_TEXT)
-                text = without_noise(content.get("text", ""))  # TF's C++ logging, from the kernel's fd 2
+                text = without_noise(
+                    content.get("text", "")
+                )  # TF's C++ logging, from the kernel's fd 2
                 content["text"] = self.cap.take(content.get("name", "stdout"), text)
                 if not content["text"]:
                     return None
@@ -257,9 +285,13 @@ def _note_truncation(client, cell) -> None:
     if client.cap.cut:
         dropped.append(f"the middle {client.cap.cut:,} characters of its printed text")
     if client.displays > MAX_DISPLAYS:
-        dropped.append(f"{client.displays - MAX_DISPLAYS:,} displayed outputs after the first {MAX_DISPLAYS}")
+        dropped.append(
+            f"{client.displays - MAX_DISPLAYS:,} displayed outputs after the first {MAX_DISPLAYS}"
+        )
         more = client.displays - MAX_DISPLAYS
-        marker = f"\n[output truncated by the build: {more:,} more displayed outputs were not kept]\n"
+        marker = (
+            f"\n[output truncated by the build: {more:,} more displayed outputs were not kept]\n"
+        )
         cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=marker))
     if dropped:
         client.truncated = f"the cell's output was cut: the build left out {' and '.join(dropped)}"

@@ -32,20 +32,28 @@ def library_imports(code: str) -> list[ast.ImportFrom]:
         tree = ast.parse(code)
     except SyntaxError:
         return []
-    return [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0
-            and (node.module or "").startswith(PACKAGE + ".")]
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and node.level == 0
+        and (node.module or "").startswith(PACKAGE + ".")
+    ]
 
 
 def without_library_imports(code: str) -> str:
     """`code` with its imports from the package left out (an alias `as b` becomes `b = a`)."""
     lines = code.split("\n")
     for node in sorted(library_imports(code), key=lambda node: node.lineno, reverse=True):
-        indent = lines[node.lineno - 1][:node.col_offset]
-        renames = [f"{indent}{alias.asname} = {alias.name}" for alias in node.names
-                   if alias.asname and alias.asname != alias.name]
+        indent = lines[node.lineno - 1][: node.col_offset]
+        renames = [
+            f"{indent}{alias.asname} = {alias.name}"
+            for alias in node.names
+            if alias.asname and alias.asname != alias.name
+        ]
         if not renames and node.col_offset:  # inside a block, which must keep a statement
             renames = [f"{indent}pass"]
-        lines[node.lineno - 1:node.end_lineno] = renames
+        lines[node.lineno - 1 : node.end_lineno] = renames
     return "\n".join(lines)
 
 
@@ -65,7 +73,9 @@ def library_for(codes: list[str], root: Path = ROOT.parent) -> Library | None:
         for name in names:
             collected.need(module, name)
     names = tuple(name for names in wanted.values() for name in names)
-    return Library(collected.source(), names, tuple(_relative(module) for module in collected.order))
+    return Library(
+        collected.source(), names, tuple(_relative(module) for module in collected.order)
+    )
 
 
 def bound_names(code: str, imports: bool = True) -> list[tuple[str, int]]:
@@ -75,8 +85,12 @@ def bound_names(code: str, imports: bool = True) -> list[tuple[str, int]]:
         body = ast.parse(code).body
     except SyntaxError:
         return []
-    return [(name, statement.lineno) for statement in body
-            if imports or not isinstance(statement, (ast.Import, ast.ImportFrom)) for name in _bound(statement)]
+    return [
+        (name, statement.lineno)
+        for statement in body
+        if imports or not isinstance(statement, (ast.Import, ast.ImportFrom))
+        for name in _bound(statement)
+    ]
 
 
 def _relative(module: str) -> str:
@@ -100,10 +114,12 @@ class _Module:
     def text(self, index: int) -> str:
         """A statement's lines, with its decorators and the comment lines right above it."""
         statement = self.body[index]
-        first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])])
+        first = min(
+            [statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])]
+        )
         while first > 1 and self.lines[first - 2].lstrip().startswith("#"):
             first -= 1
-        return "\n".join(self.lines[first - 1:statement.end_lineno])
+        return "\n".join(self.lines[first - 1 : statement.end_lineno])
 
 
 def _module(name: str, root: Path) -> _Module:
@@ -132,7 +148,9 @@ class _Collector:
         self.renames: dict[str, list[str]] = {}  # module -> "b = a" for `from .x import a as b`
         self.seen: list[str] = []  # modules, in the order first needed
         self.uses: dict[str, set[str]] = {}  # module -> the package's modules it imports from
-        self.where: dict[str, tuple[str, int]] = {}  # a copied name -> (module, statement) defining it
+        self.where: dict[
+            str, tuple[str, int]
+        ] = {}  # a copied name -> (module, statement) defining it
         self.taken: set[tuple[str, int]] = set()  # (module, statement) looked at
 
     def need(self, module: str, name: str) -> None:
@@ -149,21 +167,31 @@ class _Collector:
 
     def _take(self, source: _Module, index: int) -> None:
         statement = source.body[index]
-        if isinstance(statement, ast.ImportFrom) and (statement.level or (statement.module or "").startswith(PACKAGE)):
-            self.chosen[source.name].discard(index)  # the library's own module: copy what it names instead
+        if isinstance(statement, ast.ImportFrom) and (
+            statement.level or (statement.module or "").startswith(PACKAGE)
+        ):
+            self.chosen[source.name].discard(
+                index
+            )  # the library's own module: copy what it names instead
             base = source.name.rsplit(".", statement.level)[0] if statement.level else ""
             module = ".".join(filter(None, [base, statement.module]))
             self.uses[source.name].add(module)
             for alias in statement.names:
                 self.need(module, alias.name)
                 if alias.asname and alias.asname != alias.name:
-                    self.renames.setdefault(source.name, []).append(f"{alias.asname} = {alias.name}")
+                    self.renames.setdefault(source.name, []).append(
+                        f"{alias.asname} = {alias.name}"
+                    )
             return
         for name in _bound(statement):
             earlier = self.where.setdefault(name, (source.name, index))
-            if earlier[0] != source.name and not isinstance(statement, (ast.Import, ast.ImportFrom)):
-                raise ValueError(f"{_relative(source.name)} and {_relative(earlier[0])} both define '{name}': "
-                                 "a download that copies both would keep only one")
+            if earlier[0] != source.name and not isinstance(
+                statement, (ast.Import, ast.ImportFrom)
+            ):
+                raise ValueError(
+                    f"{_relative(source.name)} and {_relative(earlier[0])} both define '{name}': "
+                    "a download that copies both would keep only one"
+                )
         used = {node.id for node in ast.walk(statement) if isinstance(node, ast.Name)}
         for name in sorted(used - set(_bound(statement))):
             if name in source.binders:
@@ -220,7 +248,9 @@ def _bound(statement: ast.stmt) -> list[str]:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.append(node.name)
             return
-        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        if isinstance(
+            node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+        ):
             return
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.append(node.id)

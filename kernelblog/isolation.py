@@ -32,13 +32,17 @@ from .diagnostics import BadInput, Diagnostic
 MODES = ("auto", "required", "off")
 BWRAP = "bwrap"
 INSTALL = "install bubblewrap (apt-get install bubblewrap) to isolate them"
-RUNTIME_PREFIX = "kernelblog-run-"  # + the build's pid: kernels' connection files, sockets and working folder
+RUNTIME_PREFIX = (
+    "kernelblog-run-"  # + the build's pid: kernels' connection files, sockets and working folder
+)
 INTERVAL = 0.2  # seconds between two looks at a kernel's processes
 GIB = 1 << 30
 # What a kernel's environment keeps of the build's: the rest (tokens, CI secrets) stays outside.
-ENV_KEPT = re.compile(r"^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|TZ|TERM|LC_\w+|PYTHON\w*|KERAS_\w+|TF_\w+|XLA_\w+"
-                      r"|OMP_\w+|MKL_\w+|OPENBLAS_\w+|CUDA_\w+|NVIDIA_\w+|LD_LIBRARY_PATH|MPLBACKEND|JPY_SESSION_NAME"
-                      r"|VIRTUAL_ENV|CONDA_PREFIX|PYENV_\w+)$")
+ENV_KEPT = re.compile(
+    r"^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|TZ|TERM|LC_\w+|PYTHON\w*|KERAS_\w+|TF_\w+|XLA_\w+"
+    r"|OMP_\w+|MKL_\w+|OPENBLAS_\w+|CUDA_\w+|NVIDIA_\w+|LD_LIBRARY_PATH|MPLBACKEND|JPY_SESSION_NAME"
+    r"|VIRTUAL_ENV|CONDA_PREFIX|PYENV_\w+)$"
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,9 @@ def default_limits(jobs: int) -> Limits:
     would not fit in the machine's memory (tmpfs folders are memory too)."""
     total = psutil.virtual_memory().total
     jobs = max(jobs, 1)
-    return Limits(memory=_round(min(4 * GIB, total * 0.6 / jobs)), disk=_round(min(GIB, total * 0.1 / jobs)))
+    return Limits(
+        memory=_round(min(4 * GIB, total * 0.6 / jobs)), disk=_round(min(GIB, total * 0.1 / jobs))
+    )
 
 
 def _round(size: float) -> int:
@@ -91,7 +97,9 @@ def unavailable() -> str | None:
     if path is None:
         return "bwrap (bubblewrap) is not installed"
     try:
-        run = subprocess.run([path, *_namespace_args(), "--", "true"], capture_output=True, text=True, timeout=30)
+        run = subprocess.run(
+            [path, *_namespace_args(), "--", "true"], capture_output=True, text=True, timeout=30
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"bwrap does not start: {error}"
     if run.returncode:
@@ -112,17 +120,34 @@ def choose(mode: str, limits: Limits, warn=lambda diagnostic: None) -> Isolation
     """The isolation `mode` gives on this machine: `required` without a working bwrap is
     BadInput; `auto` without it warns (a Diagnostic to `warn`) and runs kernels unsandboxed."""
     if mode not in MODES:
-        raise BadInput(Diagnostic(Path("--isolation"), 0, "error", f"expected one of {', '.join(MODES)}, not {mode!r}"))
+        raise BadInput(
+            Diagnostic(
+                Path("--isolation"), 0, "error", f"expected one of {', '.join(MODES)}, not {mode!r}"
+            )
+        )
     if mode == "off":
         return Isolation(False, limits)
     reason = unavailable()
     if reason is None:
         return Isolation(True, limits)
     if mode == "required":
-        raise BadInput(Diagnostic(Path("--isolation"), 0, "error",
-                                  f"required, but kernels cannot be sandboxed: {reason}; {INSTALL}"))
-    warn(Diagnostic(Path("--isolation"), 0, "warning", f"kernels run without isolation: {reason}; "
-                    f"{INSTALL}, or pass --isolation off to silence this"))
+        raise BadInput(
+            Diagnostic(
+                Path("--isolation"),
+                0,
+                "error",
+                f"required, but kernels cannot be sandboxed: {reason}; {INSTALL}",
+            )
+        )
+    warn(
+        Diagnostic(
+            Path("--isolation"),
+            0,
+            "warning",
+            f"kernels run without isolation: {reason}; "
+            f"{INSTALL}, or pass --isolation off to silence this",
+        )
+    )
     return Isolation(False, limits)
 
 
@@ -141,28 +166,72 @@ def runtime_folder() -> tempfile.TemporaryDirectory:
 
 
 def _namespace_args() -> list[str]:
-    return ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all",
-            "--die-with-parent", "--new-session"]
+    return [
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+    ]
 
 
-def sandbox_command(command: list[str], runtime: Path, workdir: Path, limits: Limits, env: dict) -> list[str]:
+def sandbox_command(
+    command: list[str], runtime: Path, workdir: Path, limits: Limits, env: dict
+) -> list[str]:
     """`command` wrapped in bwrap: read-only root, private size-limited /tmp, /dev/shm and
     working folder, `runtime` (the sockets) bound writable, no network, only `env` kept."""
     size = str(limits.disk)
-    args = [shutil.which(BWRAP) or BWRAP, "--ro-bind", "/", "/",
-            "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
-            "--proc", "/proc", "--unshare-all", "--die-with-parent", "--new-session",
-            "--size", size, "--tmpfs", "/tmp",
-            *[arg for folder in _code_under_tmp(env) for arg in ("--ro-bind", str(folder), str(folder))],
-            "--bind", str(runtime / "ipc"), str(runtime / "ipc"),
-            "--size", size, "--tmpfs", str(workdir), "--chdir", str(workdir),
-            "--clearenv"]
+    args = [
+        shutil.which(BWRAP) or BWRAP,
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--size",
+        size,
+        "--tmpfs",
+        "/dev/shm",
+        "--remount-ro",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--size",
+        size,
+        "--tmpfs",
+        "/tmp",
+        *[
+            arg
+            for folder in _code_under_tmp(env)
+            for arg in ("--ro-bind", str(folder), str(folder))
+        ],
+        "--bind",
+        str(runtime / "ipc"),
+        str(runtime / "ipc"),
+        "--size",
+        size,
+        "--tmpfs",
+        str(workdir),
+        "--chdir",
+        str(workdir),
+        "--clearenv",
+    ]
     kept = {name: value for name, value in env.items() if ENV_KEPT.match(name)}
     # JPY_PARENT_PID=1: the kernel's parent is the sandbox's init, which ipykernel does not poll.
     kept.update(JPY_PARENT_PID="1", MPLCONFIGDIR="/tmp/matplotlib", IPYTHONDIR="/tmp/ipython")
     for name, value in sorted(kept.items()):
         args += ["--setenv", name, value]
-    for fonts in _matplotlib_font_cache(env):  # saves matplotlib rebuilding it (seconds) in every kernel
+    for fonts in _matplotlib_font_cache(
+        env
+    ):  # saves matplotlib rebuilding it (seconds) in every kernel
         args += ["--ro-bind", str(fonts), f"/tmp/matplotlib/{fonts.name}"]
     return [*args, "--", *command]
 
@@ -171,8 +240,11 @@ def _code_under_tmp(env: dict) -> list[Path]:
     """Folders the kernel imports from that the private /tmp would hide (a checkout or virtual
     environment under /tmp): this package's, and those on sys.path or PYTHONPATH, outermost only."""
     tmp = Path("/tmp").resolve()
-    paths = [Path(__file__).resolve().parent.parent, *map(Path, sys.path),
-             *map(Path, filter(None, env.get("PYTHONPATH", "").split(os.pathsep)))]
+    paths = [
+        Path(__file__).resolve().parent.parent,
+        *map(Path, sys.path),
+        *map(Path, filter(None, env.get("PYTHONPATH", "").split(os.pathsep))),
+    ]
     found = {path.resolve() for path in paths if path.is_absolute() and path.is_dir()}
     found = {path for path in found if tmp in path.parents}
     return sorted(path for path in found if not any(other in path.parents for other in found))
@@ -180,8 +252,9 @@ def _code_under_tmp(env: dict) -> list[Path]:
 
 def _matplotlib_font_cache(env: dict) -> list[Path]:
     """matplotlib's font list in the build's cache folder, found without importing matplotlib."""
-    folder = env.get("MPLCONFIGDIR") or os.path.join(env.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-                                                      "matplotlib")
+    folder = env.get("MPLCONFIGDIR") or os.path.join(
+        env.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "matplotlib"
+    )
     return sorted(Path(folder).glob("fontlist-*.json"))
 
 
@@ -189,7 +262,9 @@ def kernel_manager(isolation: Isolation, runtime: Path, workdir: Path):
     """A jupyter_client KernelManager whose connection file is in `runtime`; sandboxed, it talks
     over unix sockets in `runtime`/ipc, the one folder the sandbox can write that the build
     sees, and launches the kernel inside bwrap."""
-    from jupyter_client import AsyncKernelManager as KernelManager  # what nbclient itself would create
+    from jupyter_client import (
+        AsyncKernelManager as KernelManager,
+    )  # what nbclient itself would create
 
     class SandboxedKernelManager(KernelManager):
         """Wraps the kernel's command in bwrap (jupyter_client's format_kernel_cmd hook)."""
@@ -202,8 +277,12 @@ def kernel_manager(isolation: Isolation, runtime: Path, workdir: Path):
     if not isolation.sandbox:
         return KernelManager(kernel_name="python3", connection_file=str(runtime / "kernel.json"))
     (runtime / "ipc").mkdir(exist_ok=True)
-    return SandboxedKernelManager(kernel_name="python3", connection_file=str(runtime / "ipc" / "kernel.json"),
-                                  transport="ipc", ip=str(runtime / "ipc" / "kernel"))
+    return SandboxedKernelManager(
+        kernel_name="python3",
+        connection_file=str(runtime / "ipc" / "kernel.json"),
+        transport="ipc",
+        ip=str(runtime / "ipc" / "kernel"),
+    )
 
 
 def signal_group(process: subprocess.Popen, isolation: Isolation) -> int:
@@ -211,7 +290,9 @@ def signal_group(process: subprocess.Popen, isolation: Isolation) -> int:
     starts inside (the sandbox's init ignores SIGINT; the outer bwrap would die of it)."""
     if isolation.sandbox:
         with contextlib.suppress(psutil.Error, IndexError):
-            return psutil.Process(process.pid).children()[0].pid  # the inner bwrap leads its session
+            return (
+                psutil.Process(process.pid).children()[0].pid
+            )  # the inner bwrap leads its session
     return os.getpgid(process.pid)
 
 
@@ -263,7 +344,9 @@ class Watcher:
         self.tripped: str | None = None
         self.peak = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True, name=f"watch-kernel-{process.pid}")
+        self._thread = threading.Thread(
+            target=self._watch, daemon=True, name=f"watch-kernel-{process.pid}"
+        )
         self._thread.start()
 
     def _watch(self) -> None:
@@ -278,12 +361,23 @@ class Watcher:
                     memory += process.memory_info().rss
             self.peak = max(self.peak, memory)
             if memory > self.limits.memory:
-                self._kill(processes, f"the cell used more than {human(self.limits.memory)} (--kernel-memory)")
-            elif len(processes) > self.limits.processes + 2:  # bwrap and its init are not the snippet's
-                self._kill(processes, f"the cell started more than {self.limits.processes} processes (--processes)")
+                self._kill(
+                    processes,
+                    f"the cell used more than {human(self.limits.memory)} (--kernel-memory)",
+                )
+            elif (
+                len(processes) > self.limits.processes + 2
+            ):  # bwrap and its init are not the snippet's
+                self._kill(
+                    processes,
+                    f"the cell started more than {self.limits.processes} processes (--processes)",
+                )
             elif self.runtime is not None and _folder_size(self.runtime) > self.limits.disk:
-                self._kill(processes, f"the cell wrote more than {human(self.limits.disk)} to the kernel's "
-                                      f"runtime folder (--disk)")
+                self._kill(
+                    processes,
+                    f"the cell wrote more than {human(self.limits.disk)} to the kernel's "
+                    f"runtime folder (--disk)",
+                )
 
     def _kill(self, processes: list, message: str) -> None:
         self.tripped = message

@@ -18,9 +18,20 @@ from .settings import user_cache
 
 # Where a name exists in several modules, the shortest path wins, then this order.
 MODULE_ORDER = (
-    "keras", "keras.layers", "keras.models", "keras.applications", "keras.optimizers",
-    "keras.callbacks", "keras.losses", "keras.metrics", "keras.activations",
-    "keras.initializers", "keras.regularizers", "keras.constraints", "keras.utils", "keras.ops",
+    "keras",
+    "keras.layers",
+    "keras.models",
+    "keras.applications",
+    "keras.optimizers",
+    "keras.callbacks",
+    "keras.losses",
+    "keras.metrics",
+    "keras.activations",
+    "keras.initializers",
+    "keras.regularizers",
+    "keras.constraints",
+    "keras.utils",
+    "keras.ops",
 )
 # A bare module name tutorials use for one of several modules that end with it.
 PREFERRED_SUBMODULES = {"image": "keras.preprocessing.image"}
@@ -58,7 +69,9 @@ class KerasIndex:
     names: dict[str, tuple[str, ...]]
     submodules: dict[str, str]  # "layers" -> "keras.layers", "imdb" -> "keras.datasets.imdb"
 
-    def import_for(self, name: str, context: str = "", families: tuple[str, ...] = ()) -> tuple[str, str] | None:
+    def import_for(
+        self, name: str, context: str = "", families: tuple[str, ...] = ()
+    ) -> tuple[str, str] | None:
         """The (module, name) to import `name` from, by the precedence policy, or None.
 
         `context` is the keyword argument the name is used in (`metrics`); `families` are the
@@ -75,30 +88,50 @@ class KerasIndex:
         if name in FAMILY_HELPERS:
             return self._family_helper(name, modules, families)
         if name.islower() and all(m == "keras.ops" or m.startswith("keras.ops.") for m in modules):
-            clashes = [f"{where}.{name}" for where in ("builtins", "numpy") if name in _plain_python_names(where)]
+            clashes = [
+                f"{where}.{name}"
+                for where in ("builtins", "numpy")
+                if name in _plain_python_names(where)
+            ]
             if clashes:
                 raise AmbiguousName(name, (modules[0], *clashes))
-        if len(modules) > 1 and modules[0] not in MODULE_ORDER and _precedence(modules[1])[0] == modules[0].count("."):
+        if (
+            len(modules) > 1
+            and modules[0] not in MODULE_ORDER
+            and _precedence(modules[1])[0] == modules[0].count(".")
+        ):
             raise AmbiguousName(name, tuple(modules))
         return modules[0], name
 
-    def _family_helper(self, name: str, modules: list[str], families: tuple[str, ...]) -> tuple[str, str]:
+    def _family_helper(
+        self, name: str, modules: list[str], families: tuple[str, ...]
+    ) -> tuple[str, str]:
         used = sorted({family for family in families if family in modules})
         if len(used) == 1:
             return used[0], name
         if used:
             raise AmbiguousName(name, tuple(used))
-        raise AmbiguousName(name, tuple(m for m in modules if m != "keras.applications.imagenet_utils"))
+        raise AmbiguousName(
+            name, tuple(m for m in modules if m != "keras.applications.imagenet_utils")
+        )
 
     def families(self, names: set[str]) -> tuple[str, ...]:
         """The application modules (`keras.applications.vgg16`) of the model names among `names`."""
         found = set()
         for name in names:
             modules = self.names.get(name, ())
-            if "keras.applications" in modules:  # a model; `resnet` and `resnet50` both export ResNet50
-                family = sorted((m for m in modules if m.startswith("keras.applications.")
-                                 and "preprocess_input" in self.members(m)),
-                                key=lambda m: (m.rpartition(".")[2].replace("_", "") != name.lower(), m))
+            if (
+                "keras.applications" in modules
+            ):  # a model; `resnet` and `resnet50` both export ResNet50
+                family = sorted(
+                    (
+                        m
+                        for m in modules
+                        if m.startswith("keras.applications.")
+                        and "preprocess_input" in self.members(m)
+                    ),
+                    key=lambda m: (m.rpartition(".")[2].replace("_", "") != name.lower(), m),
+                )
                 found.update(family[:1])
         return tuple(sorted(found))
 
@@ -108,7 +141,11 @@ class KerasIndex:
     @functools.cached_property
     def modules(self) -> frozenset[str]:
         """Every public module of the API."""
-        return frozenset({"keras"} | set(self.submodules.values()) | {m for ms in self.names.values() for m in ms})
+        return frozenset(
+            {"keras"}
+            | set(self.submodules.values())
+            | {m for ms in self.names.values() for m in ms}
+        )
 
     def known_names(self) -> set[str]:
         return set(self.names) | set(self.submodules)
@@ -117,7 +154,9 @@ class KerasIndex:
 @functools.cache
 def _plain_python_names(module: str) -> frozenset[str]:
     """Public names of the builtins or of numpy (imported only when an ops name needs it)."""
-    return frozenset(dir(builtins) if module == "builtins" else dir(importlib.import_module(module)))
+    return frozenset(
+        dir(builtins) if module == "builtins" else dir(importlib.import_module(module))
+    )
 
 
 def _precedence(module: str) -> tuple:
@@ -147,7 +186,10 @@ def build_index(root: Path | None = None, cache: Path | None = None) -> KerasInd
     root = root or api_root()
     version = package_version("keras").replace("not installed", "source")
     cache = cache or user_cache()
-    entry = cache / f"keras-index-3-{version}-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]}.json"
+    entry = (
+        cache
+        / f"keras-index-3-{version}-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]}.json"
+    )
     try:
         saved = json.loads(entry.read_text(encoding="utf-8"))
         if saved["root"] == str(root.resolve()) and saved["version"] == version:
@@ -158,8 +200,17 @@ def build_index(root: Path | None = None, cache: Path | None = None) -> KerasInd
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         temporary = entry.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps({"root": str(root.resolve()), "version": version, "names": index.names,
-                                         "submodules": index.submodules}), encoding="utf-8")
+        temporary.write_text(
+            json.dumps(
+                {
+                    "root": str(root.resolve()),
+                    "version": version,
+                    "names": index.names,
+                    "submodules": index.submodules,
+                }
+            ),
+            encoding="utf-8",
+        )
         temporary.replace(entry)
     except OSError:
         pass  # a read-only home: parse again next time
@@ -188,7 +239,9 @@ def parse_index(root: Path) -> KerasIndex:
                     known = submodules.get(public)
                     better = known is None or _submodule_rank(path) < _submodule_rank(known)
                     if alias.name not in EXCLUDED_PARTS and better:
-                        submodules[public] = path  # every public module by its last name; the shortest path wins
+                        submodules[public] = (
+                            path  # every public module by its last name; the shortest path wins
+                        )
                     continue
                 names.setdefault(public, set()).add(module)
     return KerasIndex({name: tuple(sorted(mods)) for name, mods in names.items()}, submodules)

@@ -21,9 +21,13 @@ from . import isolation as sandboxing
 from .isolation import Isolation
 
 # Keeps TensorFlow's C++ start-up logging down; what still comes through is filtered at render.
-KERNEL_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+KERNEL_ENV = {
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "PYTHONHASHSEED": "0",
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+}
 STARTUP = "--IPKernelApp.exec_lines=[\"__import__('kernelblog.sandbox').sandbox.install()\"]"  # no network
-GIB = 1024 ** 3
+GIB = 1024**3
 KERNEL_MEMORY = 1.5 * GIB  # what a kernel is expected to need when no build recorded it
 # Run (unrecorded) before each component: a fresh namespace, execution count, working folder,
 # no open figures, and the warning filters as the kernel started with them, each warning shown
@@ -48,7 +52,9 @@ def default_budget() -> int:
 def launch(client, env: dict):
     """Start the kernel process of an nbclient client: a context manager that shuts it down.
     The one place where a kernel process starts."""
-    return client.setup_kernel(env=env, stderr=subprocess.DEVNULL, cleanup_kc=True)  # km given: nbclient's cleanup
+    return client.setup_kernel(
+        env=env, stderr=subprocess.DEVNULL, cleanup_kc=True
+    )  # km given: nbclient's cleanup
 
 
 class KernelFailed(Exception):
@@ -69,12 +75,29 @@ class Kernel:
         # Its connection file and sockets, named after the build's pid: the next build removes it if left.
         self.folder = Path(tempfile.mkdtemp(prefix=f"{sandboxing.RUNTIME_PREFIX}{os.getpid()}-"))
         (self.folder / "work").mkdir()
-        blank = nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "cells": [], "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}})
+        blank = nbformat.from_dict(
+            {
+                "nbformat": 4,
+                "nbformat_minor": 5,
+                "cells": [],
+                "metadata": {
+                    "kernelspec": {
+                        "name": "python3",
+                        "display_name": "Python 3",
+                        "language": "python",
+                    }
+                },
+            }
+        )
         # No nbclient timeout: the watchdog interrupts, then kills (nbclient can wait forever).
-        self.client = bounded_client()(blank, timeout=None, kernel_name="python3", extra_arguments=[STARTUP],
-                                       resources={"metadata": {"path": str(self.folder)}},
-                                       km=sandboxing.kernel_manager(self.isolation, self.folder, self.folder / "work"))
+        self.client = bounded_client()(
+            blank,
+            timeout=None,
+            kernel_name="python3",
+            extra_arguments=[STARTUP],
+            resources={"metadata": {"path": str(self.folder)}},
+            km=sandboxing.kernel_manager(self.isolation, self.folder, self.folder / "work"),
+        )
         self.children: list[psutil.Process] = []
         self.peak = 0  # bytes: the kernel's process tree at its largest
         self._stack = contextlib.ExitStack()
@@ -89,8 +112,11 @@ class Kernel:
             raise KernelFailed(f"the kernel could not start: {error!r}") from None
         self.process = self.client.km.provisioner.process
         self.pgid = sandboxing.signal_group(self.process, self.isolation)
-        self.watcher = sandboxing.Watcher(self.process, self.isolation.limits,
-                                          self.folder / "ipc" if self.isolation.sandbox else None)
+        self.watcher = sandboxing.Watcher(
+            self.process,
+            self.isolation.limits,
+            self.folder / "ipc" if self.isolation.sandbox else None,
+        )
         kernels.started(self)
         if warm:
             try:
@@ -104,13 +130,24 @@ class Kernel:
         import nbformat
         from nbclient.exceptions import CellExecutionError, DeadKernelError
 
-        cell = nbformat.from_dict({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-                                   "source": code})
-        self.client.nb = nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "cells": [cell], "metadata": {}})
+        cell = nbformat.from_dict(
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "metadata": {},
+                "outputs": [],
+                "source": code,
+            }
+        )
+        self.client.nb = nbformat.from_dict(
+            {"nbformat": 4, "nbformat_minor": 5, "cells": [cell], "metadata": {}}
+        )
         try:
             self.client.execute_cell(cell, 0, store_history=False)
         except (CellExecutionError, DeadKernelError) as error:
-            raise KernelFailed(f"the kernel could not be prepared: {str(error).strip().splitlines()[-1:]}") from None
+            raise KernelFailed(
+                f"the kernel could not be prepared: {str(error).strip().splitlines()[-1:]}"
+            ) from None
 
     def reset(self) -> None:
         """A fresh namespace, execution count, working folder and no open figures, for the next component;
@@ -138,7 +175,9 @@ class Kernel:
     def note_children(self) -> None:
         """Remember the processes the kernel started, to end them with the kernel."""
         with contextlib.suppress(psutil.Error):
-            self.children = list({*self.children, *psutil.Process(self.process.pid).children(recursive=True)})
+            self.children = list(
+                {*self.children, *psutil.Process(self.process.pid).children(recursive=True)}
+            )
 
     def end_leftovers(self) -> None:
         """Kill every process in the kernel's tree but the kernel and the sandbox's own: those the
@@ -147,9 +186,18 @@ class Kernel:
         with contextlib.suppress(psutil.Error):
             tree = psutil.Process(self.process.pid).children(recursive=True)
             kernel = self.process.pid
-            if self.isolation.sandbox:  # the kernel is the sandbox init's first child that is not bwrap
-                kernel = next((p.pid for p in tree if p.name() != sandboxing.BWRAP
-                               and p.ppid() in {q.pid for q in tree if q.name() == sandboxing.BWRAP}), None)
+            if (
+                self.isolation.sandbox
+            ):  # the kernel is the sandbox init's first child that is not bwrap
+                kernel = next(
+                    (
+                        p.pid
+                        for p in tree
+                        if p.name() != sandboxing.BWRAP
+                        and p.ppid() in {q.pid for q in tree if q.name() == sandboxing.BWRAP}
+                    ),
+                    None,
+                )
             keep = {kernel} | {p.pid for p in tree if p.name() == sandboxing.BWRAP}
             leftovers = [p for p in tree if p.pid not in keep and kernel is not None]
             for process in leftovers:
@@ -206,8 +254,15 @@ class Kernels:
     """Up to `jobs` kernels, each taking the longest job left until none is; `fresh` starts a
     kernel per job. `warm` is run in each kernel as it starts (`import keras`)."""
 
-    def __init__(self, jobs: int = 1, budget: int | None = None, fresh: bool = False, warm: str = "",
-                 expected: int = int(KERNEL_MEMORY), isolation: Isolation | None = None):
+    def __init__(
+        self,
+        jobs: int = 1,
+        budget: int | None = None,
+        fresh: bool = False,
+        warm: str = "",
+        expected: int = int(KERNEL_MEMORY),
+        isolation: Isolation | None = None,
+    ):
         self.jobs, self.fresh, self.warm_code = max(jobs, 1), fresh, warm
         # The sandbox and limits of each kernel (default: no sandbox, the default limits).
         self.isolation = isolation or Isolation(False, sandboxing.default_limits(self.jobs))
@@ -296,7 +351,9 @@ class Kernels:
         return sum(kernel.memory() for kernel in list(self._kernels))
 
     def _spawn(self) -> None:
-        worker = threading.Thread(target=self._work, daemon=True, name=f"kernel-{len(self._workers)}")
+        worker = threading.Thread(
+            target=self._work, daemon=True, name=f"kernel-{len(self._workers)}"
+        )
         self._workers.append(worker)
         worker.start()
         if self._sampler is None:
@@ -318,7 +375,9 @@ class Kernels:
             return None, error
 
     def _work(self) -> None:
-        kernel, failure = self._start()  # ahead of the work: its `import keras` overlaps the build's reading
+        kernel, failure = (
+            self._start()
+        )  # ahead of the work: its `import keras` overlaps the build's reading
         if kernel is not None:
             self.ready.set()
         try:

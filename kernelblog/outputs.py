@@ -27,16 +27,32 @@ MAGIC = {"png": (b"\x89PNG\r\n\x1a\n",), "jpg": (b"\xff\xd8\xff",), "gif": (b"GI
 SVG = "http://www.w3.org/2000/svg"
 XLINK = "http://www.w3.org/1999/xlink"
 # SVG elements that run script, embed documents or rewrite attributes (<set href="javascript:...">).
-SVG_ACTIVE = {"script", "foreignobject", "iframe", "object", "embed", "handler", "listener",
-              "set", "animate", "animatemotion", "animatetransform", "discard"}
+SVG_ACTIVE = {
+    "script",
+    "foreignobject",
+    "iframe",
+    "object",
+    "embed",
+    "handler",
+    "listener",
+    "set",
+    "animate",
+    "animatemotion",
+    "animatetransform",
+    "discard",
+}
 SAFE_SVG_HREF = re.compile(r"^(#|data:image/(png|jpeg|gif);)")
 # Outputs that run code in the reader's browser: shown as their text/plain form.
 ACTIVE_TYPES = {"application/javascript", "text/javascript", "application/ecmascript"}
 MAX_LINES = 1000  # lines of text a block shows: the first HEAD_LINES, a marker, then the last ones
 HEAD_LINES = 800
 # nh3's defaults, plus ids and classes (footnotes, tables) and text alignment in table cells.
-ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, "*": {"id", "class"},
-              "td": nh3.ALLOWED_ATTRIBUTES["td"] | {"style"}, "th": nh3.ALLOWED_ATTRIBUTES["th"] | {"style"}}
+ATTRIBUTES = {
+    **nh3.ALLOWED_ATTRIBUTES,
+    "*": {"id", "class"},
+    "td": nh3.ALLOWED_ATTRIBUTES["td"] | {"style"},
+    "th": nh3.ALLOWED_ATTRIBUTES["th"] | {"style"},
+}
 
 
 def sanitize(html: str) -> str:
@@ -103,7 +119,9 @@ def _block(output):
     if kind == "stream":
         return Text(output.get("text", ""))
     if kind == "error":
-        return Error(output.get("ename", "Error"), strip_ansi("\n".join(output.get("traceback", []))))
+        return Error(
+            output.get("ename", "Error"), strip_ansi("\n".join(output.get("traceback", [])))
+        )
     data = output.get("data", {})
     alt = data.get("text/plain", "figure")
     for mime, extension in [*IMAGE_TYPES.items(), ("image/svg+xml", "svg")]:
@@ -111,10 +129,16 @@ def _block(output):
             return _image(data[mime], extension, alt, output.get("metadata", {}).get(mime, {}))
     plain = data.get("text/plain")
     html = data.get("text/html")
-    active = any(mime in ACTIVE_TYPES or mime.startswith("application/vnd.jupyter.widget") for mime in data)
-    if html is not None and not (plain is not None and (active or html.lstrip().startswith("<pre"))):
+    active = any(
+        mime in ACTIVE_TYPES or mime.startswith("application/vnd.jupyter.widget") for mime in data
+    )
+    if html is not None and not (
+        plain is not None and (active or html.lstrip().startswith("<pre"))
+    ):
         return Html(sanitize(html))
-    if plain is not None:  # rich's <pre> tables (model.summary()) read best as text; scripts and widgets too
+    if (
+        plain is not None
+    ):  # rich's <pre> tables (model.summary()) read best as text; scripts and widgets too
         return Text(plain if plain.endswith("\n") else plain + "\n")
     if data:
         return Text(f"[{', '.join(sorted(data))} output not shown]\n")
@@ -125,8 +149,12 @@ def _image(payload, extension: str, alt: str, metadata: dict):
     """An Image, or Rejected when the payload or its size metadata is not what it claims."""
     size = {key: metadata.get(key) for key in ("width", "height")}
     for key, value in size.items():
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-            return Rejected(f"{extension} output with {key} {value!r}, not a positive whole number of pixels")
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value <= 0
+        ):
+            return Rejected(
+                f"{extension} output with {key} {value!r}, not a positive whole number of pixels"
+            )
     if not isinstance(payload, str):
         return Rejected(f"{extension} output that is not text")
     if extension == "svg":
@@ -159,7 +187,9 @@ def clean_svg(text: str) -> bytes | None:
                 parent.remove(child)
         for name, value in list(parent.attrib.items()):
             local = name.rpartition("}")[2].lower()
-            if local.startswith("on") or (local == "href" and not SAFE_SVG_HREF.match(value.strip())):
+            if local.startswith("on") or (
+                local == "href" and not SAFE_SVG_HREF.match(value.strip())
+            ):
                 del parent.attrib[name]
     ElementTree.register_namespace("", SVG)
     ElementTree.register_namespace("xlink", XLINK)
@@ -198,10 +228,10 @@ class TextCap:
 
     def take(self, name: str, text: str) -> str:
         """The part of `text` to show now (while the head has room); the rest joins the tail."""
-        now = text[:max(self.head_room - self.head, 0)]
+        now = text[: max(self.head_room - self.head, 0)]
         self.head += len(now)
         if len(now) < len(text):
-            self.tail.append([name, text[len(now):]])
+            self.tail.append([name, text[len(now) :]])
             self.tail_size += len(text) - len(now)
             while self.tail_size > self.tail_room:
                 oldest = self.tail[0]
@@ -218,8 +248,14 @@ class TextCap:
         the cap is empty afterwards."""
         pieces = [(name, text) for name, text in self.tail]
         if self.cut:
-            pieces.insert(0, ("stdout", f"\n[... {self.cut:,} characters not kept: the build keeps the first and "
-                                        f"last {self.tail_room:,} of a cell's printed text ...]\n"))
+            pieces.insert(
+                0,
+                (
+                    "stdout",
+                    f"\n[... {self.cut:,} characters not kept: the build keeps the first and "
+                    f"last {self.tail_room:,} of a cell's printed text ...]\n",
+                ),
+            )
         self.tail.clear()
         self.tail_size = 0
         return pieces

@@ -19,12 +19,16 @@ from .progress import Progress, progress_for
 from .reuse import Reuse, read_bytes
 from .settings import PACKAGE, TEMPLATES, Options, Site, load_site, settings_file, user_cache
 
-if TYPE_CHECKING:  # the stages load when the build needs them: a build with nothing to do needs none
+if (
+    TYPE_CHECKING
+):  # the stages load when the build needs them: a build with nothing to do needs none
     from .cache import Cache
     from .complete import CompletedPost
 
 OK, SNIPPET_FAILED, BAD_INPUT = 0, 1, 2
-SITE_MARKER = ".kernelblog-site"  # in every site the build writes: a folder without it is never replaced
+SITE_MARKER = (
+    ".kernelblog-site"  # in every site the build writes: a folder without it is never replaced
+)
 
 
 def build(options: Options, report: Callable[[str], None] | None = None, kernels=None) -> int:
@@ -42,30 +46,60 @@ def build(options: Options, report: Callable[[str], None] | None = None, kernels
     with progress, _interrupts_raise(received, on_interrupt):
         try:
             # A shard writes no site: shards run side by side, each caching entries no other writes.
-            lock = contextlib.nullcontext() if options.shard else _one_build_at_a_time(options.out, progress.report)
+            lock = (
+                contextlib.nullcontext()
+                if options.shard
+                else _one_build_at_a_time(options.out, progress.report)
+            )
             with lock:
                 status = _build(options, progress, on_interrupt, kernels)
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: kernels killed, the previous site left as it was
+        except (
+            KeyboardInterrupt
+        ):  # Ctrl-C or SIGTERM: kernels killed, the previous site left as it was
             progress.report(f"build interrupted by {received[-1].name}")
             return 128 + received[-1]
     if report is None:
         progress.summary()
         if options.format == "github":
-            progress.job_summary("kernelblog " + ("check" if options.check else
-                                                  f"shard {options.shard}" if options.shard else "build"))
+            progress.job_summary(
+                "kernelblog "
+                + (
+                    "check"
+                    if options.check
+                    else f"shard {options.shard}"
+                    if options.shard
+                    else "build"
+                )
+            )
     return status
 
 
 def _check_out(options: Options) -> None:
     """Refuse an --out whose replacement would delete something the build didn't write."""
     out = options.out.resolve()
-    for name, folder in (("the posts", options.posts), ("the cache", options.cache), ("the snippets", options.snippets),
-                         ("the templates", TEMPLATES), ("the kernelblog package", PACKAGE)):
+    for name, folder in (
+        ("the posts", options.posts),
+        ("the cache", options.cache),
+        ("the snippets", options.snippets),
+        ("the templates", TEMPLATES),
+        ("the kernelblog package", PACKAGE),
+    ):
         if out == folder.resolve() or out in folder.resolve().parents:
-            raise BadInput(Diagnostic(options.out, 0, "error", f"--out would replace the folder that holds {name}"))
+            raise BadInput(
+                Diagnostic(
+                    options.out, 0, "error", f"--out would replace the folder that holds {name}"
+                )
+            )
     if out.is_dir() and any(out.iterdir()) and not (out / SITE_MARKER).is_file():
-        raise BadInput(Diagnostic(options.out, 0, "error", "--out is a folder this build did not write, and building "
-                                  "would replace it: remove it or choose another folder"))
+        raise BadInput(
+            Diagnostic(
+                options.out,
+                0,
+                "error",
+                "--out is a folder this build did not write, and building "
+                "would replace it: remove it or choose another folder",
+            )
+        )
 
 
 @contextlib.contextmanager
@@ -100,7 +134,9 @@ def _interrupts_raise(received: list, on_interrupt: list):
             stop()
         raise KeyboardInterrupt
 
-    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
@@ -108,14 +144,24 @@ def _interrupts_raise(received: list, on_interrupt: list):
             signal.signal(signum, handler)
 
 
-def _build(options: Options, progress: Progress, on_interrupt: list | None = None, kernels=None) -> int:
+def _build(
+    options: Options, progress: Progress, on_interrupt: list | None = None, kernels=None
+) -> int:
     from .cache import environment
 
     record = uptodate.record_for(options.cache, options.out)
     shared = environment()  # what every component's key shares
     inputs = uptodate.package_digest(shared)
-    digest = uptodate.fingerprint(options.posts, {"out": options.out.resolve(), "snippets": options.snippets.resolve(),
-                                                  "keep_going": options.keep_going, "timeout": options.timeout}, inputs)
+    digest = uptodate.fingerprint(
+        options.posts,
+        {
+            "out": options.out.resolve(),
+            "snippets": options.snippets.resolve(),
+            "keep_going": options.keep_going,
+            "timeout": options.timeout,
+        },
+        inputs,
+    )
     if not (options.force or options.check or options.shard):
         warnings = uptodate.current(record, digest, options.out, options.snippets)
         if warnings is not None:
@@ -137,8 +183,13 @@ def _build(options: Options, progress: Progress, on_interrupt: list | None = Non
         from .isolation import remove_stale_runtimes
 
         remove_stale_runtimes()  # connection files and sockets of builds that were killed
-        kernels = Kernels(options.jobs, int(options.memory * GIB) if options.memory else None, options.fresh_kernels,
-                          expected=int(timings.get("kernel_peak") or KERNEL_MEMORY), isolation=isolation)
+        kernels = Kernels(
+            options.jobs,
+            int(options.memory * GIB) if options.memory else None,
+            options.fresh_kernels,
+            expected=int(timings.get("kernel_peak") or KERNEL_MEMORY),
+            isolation=isolation,
+        )
     if on_interrupt is not None:
         on_interrupt.append(kernels.stop)
     try:
@@ -150,8 +201,12 @@ def _build(options: Options, progress: Progress, on_interrupt: list | None = Non
         if cold or (own and uptodate.code_changed(record, code)):
             kernels.warm_code = _warm_code(options.posts)
             kernels.warm(options.jobs if cold else 1)
-        reuse = Reuse(None if options.shard else user_cache() / "reuse", inputs, fresh=options.force)
-        return _build_with(options, progress, kernels, timings, own, reuse, shared, (record, digest, code))
+        reuse = Reuse(
+            None if options.shard else user_cache() / "reuse", inputs, fresh=options.force
+        )
+        return _build_with(
+            options, progress, kernels, timings, own, reuse, shared, (record, digest, code)
+        )
     finally:
         if own:
             kernels.close()
@@ -167,8 +222,11 @@ def _isolation(options: Options, report: Callable[[str], None]):
     except BadInput:
         setting = "auto"  # the build reports the bad setting when it reads them
     defaults = default_limits(options.jobs)
-    limits = Limits(options.kernel_memory or defaults.memory, options.disk or defaults.disk,
-                    options.processes or defaults.processes)
+    limits = Limits(
+        options.kernel_memory or defaults.memory,
+        options.disk or defaults.disk,
+        options.processes or defaults.processes,
+    )
     return choose(options.isolation or setting, limits, lambda warning: report(str(warning)))
 
 
@@ -193,8 +251,16 @@ def _warm_code(posts: Path) -> str:
     return ""
 
 
-def _build_with(options: Options, progress: Progress, kernels, timings: dict, own: bool, reuse: Reuse,
-                shared: dict, remembered: tuple) -> int:
+def _build_with(
+    options: Options,
+    progress: Progress,
+    kernels,
+    timings: dict,
+    own: bool,
+    reuse: Reuse,
+    shared: dict,
+    remembered: tuple,
+) -> int:
     """The build once its kernels are set; `remembered` is what uptodate.remember records of a
     successful build: the record's path, the build's fingerprint and its posts' code digest."""
     try:
@@ -263,8 +329,14 @@ class _Runs:
     """The components of every post: each from the cache, or run on the build's kernels, and
     each post's executed notebook once all of its components are in."""
 
-    def __init__(self, options: Options, progress: Progress, cache: Cache, reuse: Reuse | None = None,
-                 site: Site | None = None):
+    def __init__(
+        self,
+        options: Options,
+        progress: Progress,
+        cache: Cache,
+        reuse: Reuse | None = None,
+        site: Site | None = None,
+    ):
         self.options, self.progress, self.cache = options, progress, cache
         self.reuse, self.site = reuse or Reuse(None, ""), site or Site()
         self.executed: dict = {}  # slug -> ExecutedPost, once every component is in
@@ -275,7 +347,9 @@ class _Runs:
         self.share: set[str] | None = None  # with --shard: the units this shard runs
         self.lock = threading.Lock()
         self.warnings: list[Diagnostic] = []  # cells whose output was cut
-        self.kept: dict[str, tuple] = {}  # slug -> the page and downloads kept for its post (see _page_kept)
+        self.kept: dict[
+            str, tuple
+        ] = {}  # slug -> the page and downloads kept for its post (see _page_kept)
 
     def add(self, ready: Ready, shared: dict) -> None:
         """Restore what the cache has of a post's components; the others are pending (with
@@ -288,12 +362,25 @@ class _Runs:
         if self._page_kept(ready, shared):
             return
         notebook = post.notebook()
-        state = {"post": post, "notebook": notebook, "left": len(post.components), "failures": [], "seconds": 0.0,
-                 "executed_at": "", "all_cached": True, "cached_cells": 0, "stamps": []}
+        state = {
+            "post": post,
+            "notebook": notebook,
+            "left": len(post.components),
+            "failures": [],
+            "seconds": 0.0,
+            "executed_at": "",
+            "all_cached": True,
+            "cached_cells": 0,
+            "stamps": [],
+        }
         self.posts[post.post.slug] = state
         for number, key, sub in components(ready, notebook, shared):
             entry = None if self.options.force else self._from_cache(key, post, sub)
-            if entry is None and self.share is not None and f"{post.post.slug}/{number}" not in self.share:
+            if (
+                entry is None
+                and self.share is not None
+                and f"{post.post.slug}/{number}" not in self.share
+            ):
                 self._done(post, 0.0, "", [], cached=True)  # another shard runs it
                 continue
             if entry is None:
@@ -315,7 +402,12 @@ class _Runs:
         from .execute import ExecutedPost
 
         post = ready.post
-        if self.options.force or self.options.check or self.share is not None or not post.components:
+        if (
+            self.options.force
+            or self.options.check
+            or self.share is not None
+            or not post.components
+        ):
             return False  # --check reads every output: a damaged entry runs again
         keys = component_keys(ready, shared)
         try:
@@ -324,9 +416,15 @@ class _Runs:
             return False  # reported when the entry is loaded
         if None in stamps:
             return False
-        executed = ExecutedPost(None, None, sum(stamp.seconds for stamp in stamps),
-                                max(stamp.executed_at for stamp in stamps), True, [],
-                                tuple((key, stamp.sha256) for (_, key, _), stamp in zip(keys, stamps)))
+        executed = ExecutedPost(
+            None,
+            None,
+            sum(stamp.seconds for stamp in stamps),
+            max(stamp.executed_at for stamp in stamps),
+            True,
+            [],
+            tuple((key, stamp.sha256) for (_, key, _), stamp in zip(keys, stamps)),
+        )
         kept = self.reuse.load("page", self.reuse.page_key(post, executed, self.site))
         if kept is None:
             return False
@@ -347,12 +445,20 @@ class _Runs:
                 return None
             restore(sub, entry)
         except CorruptEntry as error:
-            self.progress.diagnostic(Diagnostic(post.post.path, 0, "warning",
-                                                f"ignoring a damaged cache entry and executing again: {error}"))
+            self.progress.diagnostic(
+                Diagnostic(
+                    post.post.path,
+                    0,
+                    "warning",
+                    f"ignoring a damaged cache entry and executing again: {error}",
+                )
+            )
             return None
         return entry
 
-    def _done(self, post: CompletedPost, seconds: float, executed_at: str, failures: list, cached: bool) -> None:
+    def _done(
+        self, post: CompletedPost, seconds: float, executed_at: str, failures: list, cached: bool
+    ) -> None:
         """One component of the post is in; the post is, once all of them are."""
         from .execute import ExecutedPost
 
@@ -367,13 +473,22 @@ class _Runs:
                 return
         failures = sorted(state["failures"], key=lambda d: d.line)
         stamps = tuple(state["stamps"]) if state["all_cached"] and state["stamps"] else None
-        result = ExecutedPost(state["notebook"], failures[0] if failures else None, state["seconds"],
-                              state["executed_at"], state["all_cached"], failures, stamps)
+        result = ExecutedPost(
+            state["notebook"],
+            failures[0] if failures else None,
+            state["seconds"],
+            state["executed_at"],
+            state["all_cached"],
+            failures,
+            stamps,
+        )
         self.executed[post.post.slug] = result
         if state["all_cached"]:
             self.progress.cached(post.post.path, result.seconds, failed=not post.ok)
         else:
-            self.progress.finished(post.post.path, result.seconds, failures, state["cached_cells"], failed=not post.ok)
+            self.progress.finished(
+                post.post.path, result.seconds, failures, state["cached_cells"], failed=not post.ok
+            )
 
     def execute(self, kernels, timings: dict, close: bool = True) -> bool:
         """Run the pending components on the kernels, the longest first; return whether any failed."""
@@ -384,11 +499,15 @@ class _Runs:
         for post, number, key, sub in self.pending:
             unit = f"{post.post.slug}/{number}"
             guess = recorded.get(unit, 1.0 + 0.1 * len(sub.cells))
-            jobs.append(Job(guess, self._runner(post, number, key, sub, unit), self._failer(post, sub)))
+            jobs.append(
+                Job(guess, self._runner(post, number, key, sub, unit), self._failer(post, sub))
+            )
         kernels.run(jobs)
         if close:
             kernels.close()  # their memory is free for rendering; their peaks are known
-        if not self.options.shard:  # a shard writes only entries, named by their keys, so caches merge by copying
+        if (
+            not self.options.shard
+        ):  # a shard writes only entries, named by their keys, so caches merge by copying
             with contextlib.suppress(OSError):
                 self.cache.record_timings(self.seconds, max(kernels.all_peaks(), default=0))
         return any(state["failures"] for state in self.posts.values())
@@ -397,7 +516,11 @@ class _Runs:
         from .execute import execute_component
 
         path = post.post.path
-        code = [cell for cell in self.posts[post.post.slug]["notebook"].cells if cell.cell_type == "code"]
+        code = [
+            cell
+            for cell in self.posts[post.post.slug]["notebook"].cells
+            if cell.cell_type == "code"
+        ]
         position = {id(cell): k for k, cell in enumerate(code, start=1)}
 
         def run(kernel) -> None:
@@ -406,8 +529,14 @@ class _Runs:
                 self._done(post, 0.0, "", [], cached=False)  # the post stops at its first failure
                 return
             self.progress.running(path, 0, len(code))
-            result = execute_component(kernel, path, sub, self.options.timeout, self.options.keep_going,
-                                       lambda cell: self.progress.running(path, position[id(cell)], len(code)))
+            result = execute_component(
+                kernel,
+                path,
+                sub,
+                self.options.timeout,
+                self.options.keep_going,
+                lambda cell: self.progress.running(path, position[id(cell)], len(code)),
+            )
             for warning in result.warnings:
                 self.progress.diagnostic(warning)
                 self.warnings.append(warning)
@@ -417,7 +546,9 @@ class _Runs:
                 self.seconds[unit] = result.seconds
             if not result.failures:
                 try:
-                    self.cache.store(key, post.post.slug, sub, result.executed_at, result.seconds, unit)
+                    self.cache.store(
+                        key, post.post.slug, sub, result.executed_at, result.seconds, unit
+                    )
                 except OSError as error:
                     message = f"could not cache the outputs: {error}"
                     self.progress.diagnostic(Diagnostic(self.options.cache, 0, "warning", message))
@@ -428,7 +559,9 @@ class _Runs:
     def _failer(self, post: CompletedPost, sub):
         def fail(error: Exception) -> None:  # the kernel could not start, or nbclient failed
             message = f"could not execute the post: {error!r}"
-            self._done(post, 0.0, "", [Diagnostic(post.post.path, 1, "error", message)], cached=False)
+            self._done(
+                post, 0.0, "", [Diagnostic(post.post.path, 1, "error", message)], cached=False
+            )
 
         return fail
 
@@ -437,12 +570,16 @@ class _Runs:
         c = self.counts
         if not (c["run"] or c["cached"]):
             return
-        self.progress.report(f"components: {c['run']} executed ({c['run_cells']} cells), "
-                             f"{c['cached']} from the cache ({c['cached_cells']} cells)")
+        self.progress.report(
+            f"components: {c['run']} executed ({c['run_cells']} cells), "
+            f"{c['cached']} from the cache ({c['cached_cells']} cells)"
+        )
         if kernels.all_peaks() and c["run"]:
             peaks = ", ".join(f"{peak / 2**30:.2f}" for peak in kernels.all_peaks())
-            self.progress.report(f"kernels: {len(kernels.all_peaks())} used, peak memory {peaks} GiB "
-                                 f"(budget {kernels.budget / 2**30:.1f} GiB for {kernels.limit} at once)")
+            self.progress.report(
+                f"kernels: {len(kernels.all_peaks())} used, peak memory {peaks} GiB "
+                f"(budget {kernels.budget / 2**30:.1f} GiB for {kernels.limit} at once)"
+            )
 
 
 @dataclass(frozen=True)
@@ -452,7 +589,9 @@ class Ready:
     post: CompletedPost
     snippet: str  # snippets/<slug>.py
     code_cells: int  # in its notebook, the components' setups included
-    codes: tuple[tuple[int, str, int], ...]  # each component's number, code digest (cache.code_digest) and cells
+    codes: tuple[
+        tuple[int, str, int], ...
+    ]  # each component's number, code digest (cache.code_digest) and cells
 
 
 def make_ready(post: CompletedPost) -> Ready:
@@ -461,9 +600,13 @@ def make_ready(post: CompletedPost) -> Ready:
     from .write import snippet_text
 
     notebook = post.notebook()
-    codes = tuple((number, code_digest(sub, _options(post, sub)), len(sub.cells))
-                  for number, sub in _component_notebooks(post, notebook))
-    return Ready(post, snippet_text(post), sum(cell.cell_type == "code" for cell in notebook.cells), codes)
+    codes = tuple(
+        (number, code_digest(sub, _options(post, sub)), len(sub.cells))
+        for number, sub in _component_notebooks(post, notebook)
+    )
+    return Ready(
+        post, snippet_text(post), sum(cell.cell_type == "code" for cell in notebook.cells), codes
+    )
 
 
 def _component_notebooks(post: CompletedPost, notebook):
@@ -477,8 +620,10 @@ def _options(post: CompletedPost, sub) -> list[dict]:
     """The fence options of a component's code cells (none for its setup)."""
     from .cells import CellMeta
 
-    return [post.cells[CellMeta.of(cell).cell].cell.options if CellMeta.of(cell).role == "code" else {}
-            for cell in sub.cells]
+    return [
+        post.cells[CellMeta.of(cell).cell].cell.options if CellMeta.of(cell).role == "code" else {}
+        for cell in sub.cells
+    ]
 
 
 def component_keys(ready: Ready, shared: dict) -> list[tuple[int, str, int]]:
@@ -502,8 +647,14 @@ def _runs(post: CompletedPost, options: Options) -> bool:
     return post.ok or (options.keep_going and post.runnable)
 
 
-def _share(options: Options, ready: list[Ready], found: list[Diagnostic], runs: _Runs, shared: dict,
-           progress: Progress) -> tuple[list[Ready], bool]:
+def _share(
+    options: Options,
+    ready: list[Ready],
+    found: list[Diagnostic],
+    runs: _Runs,
+    shared: dict,
+    progress: Progress,
+) -> tuple[list[Ready], bool]:
     """With --shard K/N: the posts that have components in this shard's share, and whether one
     of the posts whose diagnostics it reports failed before running.
 
@@ -531,28 +682,42 @@ def _share(options: Options, ready: list[Ready], found: list[Diagnostic], runs: 
     runs.share = set(assign(costs.items(), shard.count)[shard.index - 1])
     mine = {owner[unit] for unit in runs.share}
     work = [unit for unit in runs.share if unit not in cached]
-    progress.report(f"shard {shard}: {len(work)} of {len(cells) - len(cached)} components to execute, about "
-                    f"{sum(costs[unit] for unit in work):.0f} of {sum(costs.values()):.0f} s")
-    reporting = {post.post.path for number, post in enumerate(completed) if number % shard.count == shard.index - 1}
+    progress.report(
+        f"shard {shard}: {len(work)} of {len(cells) - len(cached)} components to execute, about "
+        f"{sum(costs[unit] for unit in work):.0f} of {sum(costs.values()):.0f} s"
+    )
+    reporting = {
+        post.post.path
+        for number, post in enumerate(completed)
+        if number % shard.count == shard.index - 1
+    }
     posts = {post.post.path for post in completed}
     for diagnostic in found:
         if diagnostic.path in reporting or diagnostic.path not in posts:
             progress.diagnostic(diagnostic)
     failed = any(not post.ok for post in completed if post.post.path in reporting)
-    if not options.keep_going and not all(post.ok for post in completed):  # as a build without --keep-going
+    if not options.keep_going and not all(
+        post.ok for post in completed
+    ):  # as a build without --keep-going
         if not failed:
-            progress.report(f"shard {shard}: nothing executed: a post has errors (another shard reports them)")
+            progress.report(
+                f"shard {shard}: nothing executed: a post has errors (another shard reports them)"
+            )
         return [], True
     return [done for done in ready if done.post.post.slug in mine], failed
 
 
-def complete_all(folder: Path, report: Callable[[Diagnostic], None], reuse: Reuse | None = None) -> list[CompletedPost]:
+def complete_all(
+    folder: Path, report: Callable[[Diagnostic], None], reuse: Reuse | None = None
+) -> list[CompletedPost]:
     """Read and complete every post in `folder`, reporting each diagnostic; raise BadInput on
     unreadable input. With `reuse`, a post completed before as it is now is taken from there."""
     return [done.post for done in ready_all(folder, report, reuse)]
 
 
-def ready_all(folder: Path, report: Callable[[Diagnostic], None], reuse: Reuse | None = None) -> list[Ready]:
+def ready_all(
+    folder: Path, report: Callable[[Diagnostic], None], reuse: Reuse | None = None
+) -> list[Ready]:
     """complete_all, each post with what the build derives from it alone (see Ready)."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -562,7 +727,9 @@ def ready_all(folder: Path, report: Callable[[Diagnostic], None], reuse: Reuse |
         raise BadInput(Diagnostic(folder, 0, "error", "no posts (*.md) in this folder"))
     reuse = reuse or Reuse(None, "")
     settings = settings_file(folder)
-    data = [read_bytes(path) for path in paths]  # read once: what is keyed is completed (None: read_post says why)
+    data = [
+        read_bytes(path) for path in paths
+    ]  # read once: what is keyed is completed (None: read_post says why)
     keys = [reuse.completion_key(path, content, settings) for path, content in zip(paths, data)]
     completed = [reuse.load("completed", key) for key in keys]
     missing = [k for k, done in enumerate(completed) if done is None]
@@ -588,14 +755,27 @@ def _unique_slugs(posts: list) -> None:
     seen: dict[str, Path] = {}
     for post in posts:
         if post.slug in seen:
-            raise BadInput(Diagnostic(post.path, post.slug_line, "error",
-                                      f"slug '{post.slug}' is also used by {seen[post.slug]}"))
+            raise BadInput(
+                Diagnostic(
+                    post.path,
+                    post.slug_line,
+                    "error",
+                    f"slug '{post.slug}' is also used by {seen[post.slug]}",
+                )
+            )
         seen[post.slug] = post.path
 
 
-def write_all(options: Options, completed: list[CompletedPost], executed: dict, site: Site | None = None,
-              report: Callable[[Diagnostic], None] = lambda warning: None, reuse: Reuse | None = None,
-              snippets: dict[str, str] | None = None, kept: dict[str, tuple] | None = None) -> None:
+def write_all(
+    options: Options,
+    completed: list[CompletedPost],
+    executed: dict,
+    site: Site | None = None,
+    report: Callable[[Diagnostic], None] = lambda warning: None,
+    reuse: Reuse | None = None,
+    snippets: dict[str, str] | None = None,
+    kept: dict[str, tuple] | None = None,
+) -> None:
     """Render every page (those rendered before as they are now, from `reuse`; `kept`, by slug,
     for posts whose outputs were not read) and write the site and the snippets (slug -> text,
     made here if not given); report outputs left off a page."""
@@ -606,6 +786,8 @@ def write_all(options: Options, completed: list[CompletedPost], executed: dict, 
     if snippets is None:
         snippets = {post.post.slug: snippet_text(post) for post in completed}
     files = site_files(site, completed, executed, report, reuse, kept)
-    files[SITE_MARKER] = b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
+    files[SITE_MARKER] = (
+        b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
+    )
     write_site(options.out, files, spare=reuse is not None and reuse.folder is not None)
     write_snippets(options.snippets, snippets)

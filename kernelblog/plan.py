@@ -22,7 +22,12 @@ if TYPE_CHECKING:
 PATH_LITERAL = re.compile(r"^(?=.{2,200}$)[\w~.-]*(?:/[\w.-]*)*(?:\.[A-Za-z][A-Za-z0-9]{0,7}|/)$")
 OPAQUE_CALLS = {"exec", "eval", "globals", "locals", "vars", "get_ipython", "__import__"}
 MAGIC = re.compile(r"^\s*(?:[\w.]+\s*=\s*)?[%!]", re.M)
-IMPORTS = (checker.Importation, checker.SubmoduleImportation, checker.ImportationFrom, checker.FutureImportation)
+IMPORTS = (
+    checker.Importation,
+    checker.SubmoduleImportation,
+    checker.ImportationFrom,
+    checker.FutureImportation,
+)
 KERAS_RESET = "keras.backend.clear_session()\nkeras.utils.set_random_seed(0)"
 NUMPY_RESET = "random.seed(0)\nnp.random.seed(0)"
 
@@ -58,8 +63,14 @@ def plan_post(completed: CompletedPost) -> CompletedPost:
         for name in unit.after:
             if name not in bound:
                 cell = completed.cells[unit.number].cell
-                problems.append(Diagnostic(completed.post.path, cell.line, "error",
-                                           f"after={name!r}: no cell of the post binds '{name}'"))
+                problems.append(
+                    Diagnostic(
+                        completed.post.path,
+                        cell.line,
+                        "error",
+                        f"after={name!r}: no cell of the post binds '{name}'",
+                    )
+                )
     if not getattr(completed.post.meta, "isolate", True) or not units:
         groups = [[u.number for u in units]]
     else:
@@ -70,7 +81,9 @@ def plan_post(completed: CompletedPost) -> CompletedPost:
     for k, group in enumerate(groups):
         imports = _imports_from_elsewhere([by_number[n] for n in group], units)
         base = ["import keras"] if keras else ["import random", "import numpy as np"]
-        setup = "\n".join(_grouped(base + imports)) + "\n\n" + (KERAS_RESET if keras else NUMPY_RESET)
+        setup = (
+            "\n".join(_grouped(base + imports)) + "\n\n" + (KERAS_RESET if keras else NUMPY_RESET)
+        )
         components.append(Component(k, tuple(group), setup))
     diagnostics = tuple(sorted(completed.diagnostics + tuple(problems), key=lambda d: d.line))
     return dataclasses.replace(completed, components=tuple(components), diagnostics=diagnostics)
@@ -78,7 +91,9 @@ def plan_post(completed: CompletedPost) -> CompletedPost:
 
 def edges(units: list[Unit]) -> dict[int, set[int]]:
     """Cell number -> the earlier cells it depends on."""
-    import_only = set().union(*(set(u.imports) for u in units)) - set().union(*(u.binds for u in units))
+    import_only = set().union(*(set(u.imports) for u in units)) - set().union(
+        *(u.binds for u in units)
+    )
     binder: dict[str, int] = {}  # name -> the cell that bound it last
     users: dict[str, list[int]] = {}  # name -> the cells that used it since
     path_users: dict[str, list[int]] = {}
@@ -167,7 +182,9 @@ def _grouped(statements: list[str]) -> list[str]:
             names.setdefault(module, set()).add(name)
         else:
             plain.add(statement)
-    return sorted(plain) + [f"from {module} import {', '.join(sorted(names[module]))}" for module in sorted(names)]
+    return sorted(plain) + [
+        f"from {module} import {', '.join(sorted(names[module]))}" for module in sorted(names)
+    ]
 
 
 def _unit(number: int, done) -> Unit | None:
@@ -180,26 +197,45 @@ def _unit(number: int, done) -> Unit | None:
         if not values:
             return None
         code = "\n".join(" ".join(v.expression.split()) for v in values)
-    after = tuple(re.split(r"[\s,]+", str(cell.options.get("after", "")).strip())) if cell.options.get("after") else ()
+    after = (
+        tuple(re.split(r"[\s,]+", str(cell.options.get("after", "")).strip()))
+        if cell.options.get("after")
+        else ()
+    )
     try:
-        tree = ast.parse(MAGIC.sub(lambda m: m.group(0)[:-1] + "pass #", code) if MAGIC.search(code) else code)
+        tree = ast.parse(
+            MAGIC.sub(lambda m: m.group(0)[:-1] + "pass #", code) if MAGIC.search(code) else code
+        )
         scope = _module_scope(tree)
     except (SyntaxError, RecursionError, ValueError):
         return Unit(number, set(), set(), {}, set(), True, after)
     reads, bindings = scope
     binds = {name for name, binding in bindings.items() if not isinstance(binding, IMPORTS)}
-    imports = {name: _statement(binding) for name, binding in bindings.items() if isinstance(binding, IMPORTS)}
+    imports = {
+        name: _statement(binding)
+        for name, binding in bindings.items()
+        if isinstance(binding, IMPORTS)
+    }
     paths: set[str] = set()
     opaque = bool(MAGIC.search(code))
-    for n in ast.walk(tree):  # one walk: deleted names, path literals, what the analysis cannot judge
+    for n in ast.walk(
+        tree
+    ):  # one walk: deleted names, path literals, what the analysis cannot judge
         if isinstance(n, ast.Name):
             if isinstance(n.ctx, ast.Del):
                 binds.add(n.id)
         elif isinstance(n, ast.Constant):
             if isinstance(n.value, str) and PATH_LITERAL.match(n.value):
                 paths.add(n.value)
-        elif isinstance(n, ast.Global) or (isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)) \
-                or (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in OPAQUE_CALLS):
+        elif (
+            isinstance(n, ast.Global)
+            or (isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names))
+            or (
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Name)
+                and n.func.id in OPAQUE_CALLS
+            )
+        ):
             opaque = True
     return Unit(number, reads, binds, {k: v for k, v in imports.items() if v}, paths, opaque, after)
 
@@ -207,9 +243,17 @@ def _unit(number: int, done) -> Unit | None:
 def _module_scope(tree: ast.Module) -> tuple[set[str], dict]:
     """pyflakes' view of one cell alone: the names it uses unbound, and its module-level bindings."""
     found = checker.Checker(tree, builtins={"get_ipython"})
-    reads = {message.message_args[0] for message in found.messages if type(message).__name__ == "UndefinedName"}
+    reads = {
+        message.message_args[0]
+        for message in found.messages
+        if type(message).__name__ == "UndefinedName"
+    }
     module = next(scope for scope in found.deadScopes if isinstance(scope, checker.ModuleScope))
-    bindings = {name: binding for name, binding in module.items() if not isinstance(binding, checker.Builtin)}
+    bindings = {
+        name: binding
+        for name, binding in module.items()
+        if not isinstance(binding, checker.Builtin)
+    }
     return reads, bindings
 
 
@@ -221,6 +265,8 @@ def _statement(binding) -> str:
         return f"import {binding.fullName}"
     if isinstance(binding, checker.ImportationFrom):
         module, name = binding.module, binding.real_name
-        return f"from {module} import {name}" + (f" as {binding.name}" if binding.name != name else "")
+        return f"from {module} import {name}" + (
+            f" as {binding.name}" if binding.name != name else ""
+        )
     full = binding.fullName
     return f"import {full}" + (f" as {binding.name}" if binding.name != full else "")

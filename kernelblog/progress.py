@@ -68,7 +68,9 @@ class Progress:
                 row.state, row.started = "running", time.monotonic()
             row.cell, row.cells = cell, cells
 
-    def finished(self, path: Path, seconds: float, failures=(), cached: int = 0, failed: bool = False) -> None:
+    def finished(
+        self, path: Path, seconds: float, failures=(), cached: int = 0, failed: bool = False
+    ) -> None:
         """A post ran: through, or with these diagnostics; `cached` of its cells came from the cache;
         `failed`: it has errors found before running (reported already), under --keep-going."""
         with self.lock:
@@ -91,7 +93,11 @@ class Progress:
         width = max(len(str(path)) for path in self.rows)
         self.report(f"{'post':<{width}}  cells  {'result':<8}  seconds")
         for row in self.rows.values():
-            seconds = f"{row.seconds:7.1f}" if row.state in ("executed", "cached", "failed") else "      -"
+            seconds = (
+                f"{row.seconds:7.1f}"
+                if row.state in ("executed", "cached", "failed")
+                else "      -"
+            )
             self.report(f"{str(row.path):<{width}}  {row.cells:5d}  {row.state:<8}  {seconds}")
 
     def job_summary(self, title: str) -> None:
@@ -112,12 +118,18 @@ class Progress:
         if self.rows:
             lines += ["| post | cells | result | seconds |", "| --- | ---: | --- | ---: |"]
             for row in self.rows.values():
-                seconds = f"{row.seconds:.1f}" if row.state in ("executed", "cached", "failed") else "-"
-                lines.append(f"| `{_cell(str(row.path))}` | {row.cells} | {row.state} | {seconds} |")
+                seconds = (
+                    f"{row.seconds:.1f}" if row.state in ("executed", "cached", "failed") else "-"
+                )
+                lines.append(
+                    f"| `{_cell(str(row.path))}` | {row.cells} | {row.state} | {seconds} |"
+                )
             lines.append("")
         errors = [d for d in self.diagnostics if d.severity == "error"]
         warnings = len(self.diagnostics) - len(errors)
-        lines.append(f"{len(errors)} error{'s' * (len(errors) != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+        lines.append(
+            f"{len(errors)} error{'s' * (len(errors) != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+        )
         lines += [""] + [f"- `{_cell(str(d))}`" for d in errors] if errors else []
         return "\n".join(lines) + "\n"
 
@@ -135,7 +147,9 @@ class LiveProgress(Progress):
     def __enter__(self) -> LiveProgress:
         from rich.live import Live
 
-        self.live = Live(get_renderable=self._table, console=self.console, refresh_per_second=8, transient=True)
+        self.live = Live(
+            get_renderable=self._table, console=self.console, refresh_per_second=8, transient=True
+        )
         self.live.start()
         return self
 
@@ -154,11 +168,19 @@ class LiveProgress(Progress):
         with self.lock:
             for row in self.rows.values():
                 if row.state == "running":
-                    doing = f"running cell {row.cell} of {row.cells}" if row.cell else "starting a kernel"
+                    doing = (
+                        f"running cell {row.cell} of {row.cells}"
+                        if row.cell
+                        else "starting a kernel"
+                    )
                     state, seconds = Text(doing, "yellow"), now - row.started
                 else:
                     state, seconds = Text(row.state, STYLES.get(row.state, "")), row.seconds
-                shown = f"{seconds:.1f} s" if row.state in ("running", "executed", "cached", "failed") else ""
+                shown = (
+                    f"{seconds:.1f} s"
+                    if row.state in ("running", "executed", "cached", "failed")
+                    else ""
+                )
                 table.add_row(Text(str(row.path)), state, Text(shown))
         return table
 
@@ -171,7 +193,12 @@ class LiveProgress(Progress):
         table = Table("post", "cells", "result", "seconds")
         for row in self.rows.values():
             seconds = f"{row.seconds:.1f}" if row.state in ("executed", "cached", "failed") else "-"
-            table.add_row(Text(str(row.path)), str(row.cells), Text(row.state, STYLES.get(row.state, "")), seconds)
+            table.add_row(
+                Text(str(row.path)),
+                str(row.cells),
+                Text(row.state, STYLES.get(row.state, "")),
+                seconds,
+            )
         self.console.print(table)
 
 
@@ -180,7 +207,13 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("`", "'").replace("|", "\\|")
 
 
-STYLES = {"cached": "cyan", "executed": "green", "failed": "red", "not run": "dim", "waiting": "dim"}
+STYLES = {
+    "cached": "cyan",
+    "executed": "green",
+    "failed": "red",
+    "not run": "dim",
+    "waiting": "dim",
+}
 
 
 def progress_for(report: Callable[[str], None] | None, github: bool = False) -> Progress:

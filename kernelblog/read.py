@@ -23,8 +23,11 @@ def _import_jupytext():
     use. Its package import tries them under `try/except ImportError`, loading tornado and
     jupyter_client (about 80 ms here) before they fail for want of jupyter_server, which
     kernelblog does not install. They stay importable afterwards."""
-    blocked = [name for name in ("jupytext.sync_contentsmanager", "jupytext.async_contentsmanager")
-               if "jupytext" not in sys.modules and name not in sys.modules]
+    blocked = [
+        name
+        for name in ("jupytext.sync_contentsmanager", "jupytext.async_contentsmanager")
+        if "jupytext" not in sys.modules and name not in sys.modules
+    ]
     for name in blocked:
         sys.modules[name] = None  # an import of it raises ImportError
     try:
@@ -44,7 +47,13 @@ def _import_jupytext():
 jupytext = _import_jupytext()
 
 PYTHON_LANGUAGES = {"python", "python3", "ipython", "ipython3"}
-JUPYTEXT_KEYS = {"lines_to_next_cell", "lines_to_end_of_cell_marker", "skipline", "noskipline", "cell_marker"}
+JUPYTEXT_KEYS = {
+    "lines_to_next_cell",
+    "lines_to_end_of_cell_marker",
+    "skipline",
+    "noskipline",
+    "cell_marker",
+}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 RESERVED_SLUGS = {"static", "tags"}  # folders of the site's own pages
 # An inline value in prose, as in Quarto: `{python} expression` (not inside ``double`` backticks).
@@ -53,7 +62,9 @@ INLINE = re.compile(r"(?<!`)`\{python\}\s+([^`]+?)\s*`(?!`)")
 RAW_IMG_SRC = re.compile(r"""<img\b[^>]*?\ssrc\s*=\s*["']?([^"'\s>]+)""", re.I)
 COMMONMARK = MarkdownIt("commonmark")
 BLOCKS = MarkdownIt("commonmark").disable("inline")  # fences only: no inline parsing
-NOT_PROSE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[^\n]*$|\Z)|(`{2,}).+?\2", re.M | re.S)
+NOT_PROSE = re.compile(
+    r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[^\n]*$|\Z)|(`{2,}).+?\2", re.M | re.S
+)
 
 
 @dataclass(frozen=True)
@@ -81,8 +92,12 @@ class Cell:
         if self.kind != "markdown":
             return []
         masked = NOT_PROSE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), self.source)
-        return [InlineValue(m.group(1), self.line + self.source.count("\n", 0, m.start()), m.start(), m.end())
-                for m in INLINE.finditer(masked)]
+        return [
+            InlineValue(
+                m.group(1), self.line + self.source.count("\n", 0, m.start()), m.start(), m.end()
+            )
+            for m in INLINE.finditer(masked)
+        ]
 
 
 @dataclass(frozen=True)
@@ -118,25 +133,46 @@ def read_post(path: Path, data: bytes | None = None) -> Post:
     _check_inside(path, path, "the post")
     try:
         data = path.read_bytes() if data is None else data
-        text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")  # as read_text would
+        text = (
+            data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+        )  # as read_text would
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise BadInput(Diagnostic(path, line, "error", "the post is not valid UTF-8")) from None
     if "\0" in text:
         line = text.count("\n", 0, text.index("\0")) + 1
-        raise BadInput(Diagnostic(path, line, "error",
-                                  "the post contains a NUL byte (\\0), which a text file never holds"))
+        raise BadInput(
+            Diagnostic(
+                path,
+                line,
+                "error",
+                "the post contains a NUL byte (\\0), which a text file never holds",
+            )
+        )
     front, key_lines, body, body_line = _split_front_matter(path, text)
     cells, warnings = _cells(path, body, body_line)
     meta = _meta(path, front, key_lines, cells)
     slug = front.get("slug", path.stem)
     slug_line = key_lines.get("slug", 1)
     if not isinstance(slug, str) or not SLUG.match(slug):
-        raise BadInput(Diagnostic(path, slug_line, "error",
-                                  f"slug {slug!r} must be lowercase letters, digits, '-' or '_'"))
+        raise BadInput(
+            Diagnostic(
+                path,
+                slug_line,
+                "error",
+                f"slug {slug!r} must be lowercase letters, digits, '-' or '_'",
+            )
+        )
     if slug in RESERVED_SLUGS:
-        raise BadInput(Diagnostic(path, slug_line, "error", f"slug '{slug}' is the folder of the site's own "
-                                  f"{slug} pages: choose another (a `slug:` in the front matter, or rename the file)"))
+        raise BadInput(
+            Diagnostic(
+                path,
+                slug_line,
+                "error",
+                f"slug '{slug}' is the folder of the site's own "
+                f"{slug} pages: choose another (a `slug:` in the front matter, or rename the file)",
+            )
+        )
     _check_images(path, cells)
     return Post(path, slug, meta, tuple(cells), tuple(warnings), slug_line)
 
@@ -148,21 +184,33 @@ def _check_inside(post: Path, file: Path, what: str, line: int = 0) -> None:
     if file.is_symlink() or file.exists():
         target = file.resolve()
         if target != folder and folder not in target.parents:
-            raise BadInput(Diagnostic(file if file == post else post, line, "error",
-                                      f"{what} is a symlink to {target}, outside the posts folder {folder}"))
+            raise BadInput(
+                Diagnostic(
+                    file if file == post else post,
+                    line,
+                    "error",
+                    f"{what} is a symlink to {target}, outside the posts folder {folder}",
+                )
+            )
 
 
 def _check_images(path: Path, cells: list[Cell]) -> None:
     """An image path that climbs out of the site folder (the page is <slug>/index.html), or a
     local image that is a symlink out of the posts folder, is an error."""
     for cell in cells:
-        if cell.kind != "markdown" or ("![" not in cell.source and "<img" not in cell.source.lower()):
+        if cell.kind != "markdown" or (
+            "![" not in cell.source and "<img" not in cell.source.lower()
+        ):
             continue
         tokens = COMMONMARK.parse(cell.source)
         tokens += [child for token in tokens for child in token.children or []]
         sources = [token.attrGet("src") for token in tokens if token.type == "image"]
-        sources += [src for token in tokens if token.type in ("html_block", "html_inline")
-                    for src in RAW_IMG_SRC.findall(token.content)]
+        sources += [
+            src
+            for token in tokens
+            if token.type in ("html_block", "html_inline")
+            for src in RAW_IMG_SRC.findall(token.content)
+        ]
         for src in sources:
             parts = urllib.parse.urlsplit(str(src))
             if parts.scheme or parts.netloc or parts.path.startswith("/"):
@@ -171,9 +219,13 @@ def _check_images(path: Path, cells: list[Cell]) -> None:
             offset = cell.source.find(src) if src in cell.source else 0
             line = cell.line + cell.source.count("\n", 0, max(offset, 0))
             if target == ".." or target.startswith("../"):
-                raise BadInput(Diagnostic(path, line, "error", f"image path {src!r} escapes the site folder"))
+                raise BadInput(
+                    Diagnostic(path, line, "error", f"image path {src!r} escapes the site folder")
+                )
             if parts.path:
-                _check_inside(path, path.parent / urllib.parse.unquote(parts.path), f"image {src!r}", line)
+                _check_inside(
+                    path, path.parent / urllib.parse.unquote(parts.path), f"image {src!r}", line
+                )
 
 
 def _split_front_matter(path: Path, text: str) -> tuple[dict, dict[str, int], str, int]:
@@ -185,35 +237,59 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict, dict[str, int], st
         if lines[end].rstrip() in ("---", "..."):
             break
     else:
-        raise BadInput(Diagnostic(path, 1, "error", "front matter starts with '---' but never ends"))
+        raise BadInput(
+            Diagnostic(path, 1, "error", "front matter starts with '---' but never ends")
+        )
     source = "".join(lines[1:end])
     try:
         node = yaml.compose(source)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)
-        raise BadInput(Diagnostic(path, mark.line + 2 if mark else 2, "error",
-                                  f"front matter is not valid YAML: {problem}")) from None
+        raise BadInput(
+            Diagnostic(
+                path,
+                mark.line + 2 if mark else 2,
+                "error",
+                f"front matter is not valid YAML: {problem}",
+            )
+        ) from None
     if node is not None and not isinstance(node, yaml.MappingNode):
-        raise BadInput(Diagnostic(path, 2, "error", "front matter must be a mapping of keys to values"))
+        raise BadInput(
+            Diagnostic(path, 2, "error", "front matter must be a mapping of keys to values")
+        )
     key_lines = {str(key.value): key.start_mark.line + 2 for key, _ in (node.value if node else [])}
     try:
         front = yaml.safe_load(source) or {}
-    except (yaml.YAMLError, ValueError) as error:  # a value YAML can't construct, such as 2026-13-45
+    except (
+        yaml.YAMLError,
+        ValueError,
+    ) as error:  # a value YAML can't construct, such as 2026-13-45
         line = key_lines.get("date", 2) if isinstance(error, ValueError) else 2
-        raise BadInput(Diagnostic(path, line, "error", f"front matter is not valid: {error}")) from None
+        raise BadInput(
+            Diagnostic(path, line, "error", f"front matter is not valid: {error}")
+        ) from None
     return front, key_lines, "".join(lines[end + 1 :]), end + 2
 
 
 def _meta(path: Path, front: dict, key_lines: dict[str, int], cells: list[Cell]) -> Meta:
     def bad(key: str, expected: str):
-        raise BadInput(Diagnostic(path, key_lines.get(key, 1), "error", f"front matter '{key}' must be {expected}"))
+        raise BadInput(
+            Diagnostic(
+                path, key_lines.get(key, 1), "error", f"front matter '{key}' must be {expected}"
+            )
+        )
 
     title = front.get("title")
     if title is None:
         title = next(
-            (line[2:].strip() for cell in cells if cell.kind == "markdown"
-             for line in cell.source.splitlines() if line.startswith("# ")),
+            (
+                line[2:].strip()
+                for cell in cells
+                if cell.kind == "markdown"
+                for line in cell.source.splitlines()
+                if line.startswith("# ")
+            ),
             path.stem,
         )
     if not isinstance(title, str):
@@ -231,8 +307,14 @@ def _meta(path: Path, front: dict, key_lines: dict[str, int], cells: list[Cell])
             bad(key, "a string")
     if not isinstance(front.get("isolate", True), bool):
         bad("isolate", "true or false")
-    return Meta(title, date, tuple(tags), front.get("summary", ""), front.get("description", ""),
-                front.get("isolate", True))
+    return Meta(
+        title,
+        date,
+        tuple(tags),
+        front.get("summary", ""),
+        front.get("description", ""),
+        front.get("isolate", True),
+    )
 
 
 def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diagnostic]]:
@@ -241,8 +323,14 @@ def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diag
     try:
         notebook = jupytext.reads(body, fmt="md:markdown")  # named, so jupytext need not guess
     except Exception as error:  # jupytext validates the cell metadata it reads from fences
-        raise BadInput(Diagnostic(path, body_line, "error",
-                                  f"jupytext cannot read this post: {str(error).splitlines()[0]}")) from None
+        raise BadInput(
+            Diagnostic(
+                path,
+                body_line,
+                "error",
+                f"jupytext cannot read this post: {str(error).splitlines()[0]}",
+            )
+        ) from None
     main_language = notebook.metadata.get("jupytext", {}).get("main_language", "python")
     lines = body.splitlines()
     fences = [token for token in BLOCKS.parse(body) if token.type == "fence"]
@@ -254,11 +342,19 @@ def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diag
     untagged = [fence for fence in fences if not fence.info.strip() and fence.level == 0]
 
     def prose(start: int, end: int) -> None:
-        for fence in untagged:  # an untagged fence is a cell of its own: the complete stage may run it
+        for (
+            fence
+        ) in untagged:  # an untagged fence is a cell of its own: the complete stage may run it
             if start <= fence.map[0] and fence.map[1] <= end:
                 prose(start, fence.map[0])
-                cells.append(Cell("markdown", "\n".join(lines[fence.map[0]:fence.map[1]]), body_line + fence.map[0],
-                                  untagged=fence.content.rstrip("\n")))
+                cells.append(
+                    Cell(
+                        "markdown",
+                        "\n".join(lines[fence.map[0] : fence.map[1]]),
+                        body_line + fence.map[0],
+                        untagged=fence.content.rstrip("\n"),
+                    )
+                )
                 start = fence.map[1]
         while start < end and not lines[start].strip():
             start += 1
@@ -272,8 +368,14 @@ def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diag
         while k < len(fences) and not _same_code(fences[k], code.source, main_language):
             k += 1
         if k == len(fences):
-            raise BadInput(Diagnostic(path, body_line + cursor, "error",
-                                      "cannot match jupytext's code cells to the fences after this line"))
+            raise BadInput(
+                Diagnostic(
+                    path,
+                    body_line + cursor,
+                    "error",
+                    "cannot match jupytext's code cells to the fences after this line",
+                )
+            )
         fence, k = fences[k], k + 1
         matched.add(id(fence))
         start, end = fence.map
@@ -291,12 +393,23 @@ def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diag
     for fence in fences:
         language = fence.info.split()[0].lower() if fence.info.strip() else ""
         if id(fence) not in matched and language in PYTHON_LANGUAGES | {"py"}:
-            reason = ("it is inside a list or a quote" if fence.level > 0
-                      else "tag it ```python" if language == "py"
-                      else "use ``` fences" if fence.markup.startswith("~")
-                      else "jupytext does not read it as a code cell")
-            warnings.append(Diagnostic(path, body_line + fence.map[0], "warning",
-                                       f"this python fence will not run: {reason}"))
+            reason = (
+                "it is inside a list or a quote"
+                if fence.level > 0
+                else "tag it ```python"
+                if language == "py"
+                else "use ``` fences"
+                if fence.markup.startswith("~")
+                else "jupytext does not read it as a code cell"
+            )
+            warnings.append(
+                Diagnostic(
+                    path,
+                    body_line + fence.map[0],
+                    "warning",
+                    f"this python fence will not run: {reason}",
+                )
+            )
     return cells, sorted(warnings, key=lambda d: d.line)
 
 
@@ -308,39 +421,82 @@ def _same_code(fence, source: str, main_language: str = "python") -> bool:
     first, _, rest = source.partition("\n")
     if first.startswith("%%") and first[2:].strip().lower() == language:
         return content == rest.rstrip()
-    return (language in PYTHON_LANGUAGES or language == main_language.lower()) and content == source.rstrip()
+    return (
+        language in PYTHON_LANGUAGES or language == main_language.lower()
+    ) and content == source.rstrip()
 
 
 def _options(path: Path, line: int, metadata: dict) -> tuple[dict, list[Diagnostic]]:
     """The fence options we know, checked; warnings for those we don't."""
     options = {key: value for key, value in metadata.items() if key not in JUPYTEXT_KEYS}
     if "incorrectly_encoded_metadata" in options:
-        raise BadInput(Diagnostic(
-            path, line, "error",
-            f"cannot read fence options '{options['incorrectly_encoded_metadata']}': "
-            'write key=value with JSON values, for example data="images"',
-        ))
-    warnings = [Diagnostic(path, line, "warning", f"unknown fence option '{key}' is ignored")
-                for key in sorted(set(options) - FENCE_OPTIONS)]
+        raise BadInput(
+            Diagnostic(
+                path,
+                line,
+                "error",
+                f"cannot read fence options '{options['incorrectly_encoded_metadata']}': "
+                'write key=value with JSON values, for example data="images"',
+            )
+        )
+    warnings = [
+        Diagnostic(path, line, "warning", f"unknown fence option '{key}' is ignored")
+        for key in sorted(set(options) - FENCE_OPTIONS)
+    ]
     options = {key: value for key, value in options.items() if key in FENCE_OPTIONS}
     if "data" in options and not isinstance(options["data"], str):
-        raise BadInput(Diagnostic(path, line, "error", 'fence option data must be a string, as in data="images"'))
-    if "raises" in options and not (isinstance(options["raises"], str) and options["raises"].isidentifier()):
-        raise BadInput(Diagnostic(path, line, "error",
-                                  'fence option raises must name an exception, as in raises="ValueError"'))
-    if "after" in options and not (isinstance(options["after"], str)
-                                   and all(name.isidentifier() for name in options["after"].replace(",", " ").split())):
-        raise BadInput(Diagnostic(path, line, "error",
-                                  'fence option after must name what the snippet depends on, as in after="model"'))
+        raise BadInput(
+            Diagnostic(
+                path, line, "error", 'fence option data must be a string, as in data="images"'
+            )
+        )
+    if "raises" in options and not (
+        isinstance(options["raises"], str) and options["raises"].isidentifier()
+    ):
+        raise BadInput(
+            Diagnostic(
+                path,
+                line,
+                "error",
+                'fence option raises must name an exception, as in raises="ValueError"',
+            )
+        )
+    if "after" in options and not (
+        isinstance(options["after"], str)
+        and all(name.isidentifier() for name in options["after"].replace(",", " ").split())
+    ):
+        raise BadInput(
+            Diagnostic(
+                path,
+                line,
+                "error",
+                'fence option after must name what the snippet depends on, as in after="model"',
+            )
+        )
     if "timeout" in options:
         timeout = options["timeout"]
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
-            raise BadInput(Diagnostic(path, line, "error", "fence option timeout must be a positive number of seconds"))
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not 0 < timeout < math.inf
+        ):
+            raise BadInput(
+                Diagnostic(
+                    path, line, "error", "fence option timeout must be a positive number of seconds"
+                )
+            )
         options["timeout"] = math.ceil(timeout)
     for key in sorted(FIGURE_OPTIONS & set(options)):
         value = options[key]
         texts = value if isinstance(value, list) else [value]
         if not texts or not all(isinstance(text, str) and text.strip() for text in texts):
-            raise BadInput(Diagnostic(path, line, "error", f"fence option {key} must be a non-empty string, or a list "
-                                      f'of them with one per figure, as in {key}="Test accuracy per epoch"'))
+            raise BadInput(
+                Diagnostic(
+                    path,
+                    line,
+                    "error",
+                    f"fence option {key} must be a non-empty string, or a list "
+                    f'of them with one per figure, as in {key}="Test accuracy per epoch"',
+                )
+            )
     return options, warnings

@@ -34,18 +34,76 @@ if TYPE_CHECKING:  # rendering needs no kernel machinery
     from .execute import ExecutedPost
 
 PLUGINS = ["strikethrough", "table", "footnotes", "url", "math"]
-CODE_STYLES = {"light": "xcode", "dark": "monokai"}  # Pygments styles with 4.5:1 contrast on our code background
+CODE_STYLES = {
+    "light": "xcode",
+    "dark": "monokai",
+}  # Pygments styles with 4.5:1 contrast on our code background
 LONG_OUTPUT = 30  # lines; longer text outputs start collapsed, with a "show all" control
 WORDS_PER_MINUTE = 200
-MATHML_TAGS = {"math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msup", "msub", "msubsup", "mfrac",
-               "msqrt", "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded",
-               "mphantom", "menclose", "merror", "semantics", "annotation"}
-MATHML_ATTRIBUTES = {"xmlns", "display", "mathvariant", "stretchy", "fence", "separator", "lspace", "rspace",
-                     "width", "height", "depth", "columnalign", "rowalign", "columnspacing", "rowspacing",
-                     "columnlines", "rowlines", "frame", "accent", "accentunder", "movablelimits", "minsize",
-                     "maxsize", "symmetric", "form", "scriptlevel", "displaystyle", "linethickness", "notation",
-                     "encoding"}
-ALIGNED = re.compile(r"\\(begin|end)\{aligned\}")  # amsmath's aligned, which latex2mathml reads as align*
+MATHML_TAGS = {
+    "math",
+    "mrow",
+    "mi",
+    "mn",
+    "mo",
+    "ms",
+    "mtext",
+    "mspace",
+    "msup",
+    "msub",
+    "msubsup",
+    "mfrac",
+    "msqrt",
+    "mroot",
+    "mover",
+    "munder",
+    "munderover",
+    "mtable",
+    "mtr",
+    "mtd",
+    "mstyle",
+    "mpadded",
+    "mphantom",
+    "menclose",
+    "merror",
+    "semantics",
+    "annotation",
+}
+MATHML_ATTRIBUTES = {
+    "xmlns",
+    "display",
+    "mathvariant",
+    "stretchy",
+    "fence",
+    "separator",
+    "lspace",
+    "rspace",
+    "width",
+    "height",
+    "depth",
+    "columnalign",
+    "rowalign",
+    "columnspacing",
+    "rowspacing",
+    "columnlines",
+    "rowlines",
+    "frame",
+    "accent",
+    "accentunder",
+    "movablelimits",
+    "minsize",
+    "maxsize",
+    "symmetric",
+    "form",
+    "scriptlevel",
+    "displaystyle",
+    "linethickness",
+    "notation",
+    "encoding",
+}
+ALIGNED = re.compile(
+    r"\\(begin|end)\{aligned\}"
+)  # amsmath's aligned, which latex2mathml reads as align*
 MATPLOTLIB_REPR = re.compile(r"<Figure size \d+x\d+ with (\d+) Axes>")
 
 
@@ -60,9 +118,16 @@ class Page:
 
 
 def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
-    options = {"autoescape": True, "undefined": jinja2.StrictUndefined, "keep_trailing_newline": True}
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), bytecode_cache=_compiled_templates(options),
-                             **options)
+    options = {
+        "autoescape": True,
+        "undefined": jinja2.StrictUndefined,
+        "keep_trailing_newline": True,
+    }
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates),
+        bytecode_cache=_compiled_templates(options),
+        **options,
+    )
     env.globals["tag_slug"] = tag_slug
     return env
 
@@ -78,7 +143,9 @@ def _compiled_templates(options: dict) -> jinja2.FileSystemBytecodeCache | None:
         return None
     if not os.access(folder, os.W_OK):
         return None
-    compiled_by = hashlib.sha256(repr([jinja2.__version__, sorted(options.items())]).encode()).hexdigest()[:12]
+    compiled_by = hashlib.sha256(
+        repr([jinja2.__version__, sorted(options.items())]).encode()
+    ).hexdigest()[:12]
     return jinja2.FileSystemBytecodeCache(str(folder), f"{compiled_by}-%s.cache")
 
 
@@ -91,7 +158,10 @@ class _ProseRenderer(mistune.HTMLRenderer):
         self.math: dict[str, str] = {}  # placeholder -> MathML
 
     def heading(self, text: str, level: int, **attrs) -> str:
-        base = re.sub(r"[^a-z0-9]+", "-", html.unescape(striptags(text)).lower()).strip("-") or "section"
+        base = (
+            re.sub(r"[^a-z0-9]+", "-", html.unescape(striptags(text)).lower()).strip("-")
+            or "section"
+        )
         ident, n = base, 1
         taken = {ident for _, ident, _ in self.headings}
         while ident in taken:
@@ -145,9 +215,17 @@ class Prose:
 
     def contents(self) -> list[dict]:
         """The page's second- and third-level headings: level, id and HTML label (no links)."""
-        return [{"level": level, "id": ident,
-                 "label": Markup(self._fill(nh3.clean(text, tags={"code", "em", "strong", "sub", "sup"}), {}))}
-                for level, ident, text in self._renderer.headings if level in (2, 3)]
+        return [
+            {
+                "level": level,
+                "id": ident,
+                "label": Markup(
+                    self._fill(nh3.clean(text, tags={"code", "em", "strong", "sub", "sup"}), {})
+                ),
+            }
+            for level, ident, text in self._renderer.headings
+            if level in (2, 3)
+        ]
 
 
 def markdown_html(text: str, values: dict[str, str] | None = None) -> Markup:
@@ -157,11 +235,15 @@ def markdown_html(text: str, values: dict[str, str] | None = None) -> Markup:
 
 def code_html(code: str) -> Markup:
     """Python code, highlighted by Pygments."""
-    from pygments import highlight  # loaded when code is highlighted: about 50 ms with its first use
+    from pygments import (
+        highlight,
+    )  # loaded when code is highlighted: about 50 ms with its first use
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer
 
-    return Markup(highlight(code, PythonLexer(stripnl=False), HtmlFormatter(nowrap=True)).rstrip("\n"))
+    return Markup(
+        highlight(code, PythonLexer(stripnl=False), HtmlFormatter(nowrap=True)).rstrip("\n")
+    )
 
 
 class Highlighter:
@@ -178,8 +260,13 @@ class Highlighter:
         return Markup(self.used[code])
 
 
-def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.Environment,
-                site: Site | None = None, highlight: Callable[[str], Markup] = code_html) -> Page:
+def render_post(
+    completed: CompletedPost,
+    executed: ExecutedPost,
+    env: jinja2.Environment,
+    site: Site | None = None,
+    highlight: Callable[[str], Markup] = code_html,
+) -> Page:
     """The post's page: prose, then each code cell with what it printed and drew; `highlight`
     turns code into HTML."""
     site = site or Site()
@@ -204,8 +291,10 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
             source, values = done.cell.source, inline.get(number, [])
             placeholders = {}
             for k, value in reversed(list(enumerate(done.cell.inline_values()))):
-                placeholders[f"KERNELBLOGINLINE{k}X"] = values[k] if k < len(values) else "(not run)"
-                source = source[:value.start] + f"KERNELBLOGINLINE{k}X" + source[value.end:]
+                placeholders[f"KERNELBLOGINLINE{k}X"] = (
+                    values[k] if k < len(values) else "(not run)"
+                )
+                source = source[: value.start] + f"KERNELBLOGINLINE{k}X" + source[value.end :]
             first, _, rest = source.partition("\n")
             if number == 0 and first.strip() == f"# {completed.post.meta.title}":
                 source = rest  # the page header shows the title already
@@ -223,8 +312,16 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
                 if not (width and height) and block.extension == "png":
                     width, height = _png_size(block.data)
                 alt = _figure_option(done.cell.options, "alt", drawn) or _alt(block.alt, figures)
-                blocks.append({"kind": "image", "src": name, "alt": alt, "width": width, "height": height,
-                               "caption": _figure_option(done.cell.options, "caption", drawn)})
+                blocks.append(
+                    {
+                        "kind": "image",
+                        "src": name,
+                        "alt": alt,
+                        "width": width,
+                        "height": height,
+                        "caption": _figure_option(done.cell.options, "caption", drawn),
+                    }
+                )
                 drawn += 1
             elif isinstance(block, out.Text):
                 text = block.text.rstrip("\n")
@@ -233,31 +330,43 @@ def render_post(completed: CompletedPost, executed: ExecutedPost, env: jinja2.En
                 blocks.append({"kind": "html", "html": Markup(block.html)})
             elif isinstance(block, out.Rejected):
                 message = f"an output was left off the page: {block.reason}"
-                page.warnings.append(Diagnostic(completed.post.path, done.cell.line, "warning", message))
+                page.warnings.append(
+                    Diagnostic(completed.post.path, done.cell.line, "warning", message)
+                )
                 blocks.append({"kind": "text", "text": f"[{message}]", "lines": 1})
             else:
                 blocks.append({"kind": "error", "text": block.traceback})
         page.warnings += _figure_option_warnings(completed.post.path, done.cell, drawn)
         static = completed.static_errors().get(number, [])
         blocks += [{"kind": "error", "text": f"line {d.line}: {d.message}"} for d in static]
-        cells.append({
-            "kind": "code",
-            "line": done.cell.line,
-            "imports": highlight("\n".join(done.imports)) if done.imports else None,
-            "setup": highlight("\n".join(done.setup)) if done.setup else None,
-            "before": highlight(done.before) if done.setup_at else None,
-            "code": highlight(done.after),
-            "note": done.note or done.cell.options.get("data", ""),
-            "reseed": highlight(first_code[number]) if number in first_code else None,
-            "changes": done.changes,
-            "outputs": blocks,
-            "ran": executed_cell.ran,
-            "static": bool(static),
-            "seconds": seconds(executed_cell.execution),
-        })
+        cells.append(
+            {
+                "kind": "code",
+                "line": done.cell.line,
+                "imports": highlight("\n".join(done.imports)) if done.imports else None,
+                "setup": highlight("\n".join(done.setup)) if done.setup else None,
+                "before": highlight(done.before) if done.setup_at else None,
+                "code": highlight(done.after),
+                "note": done.note or done.cell.options.get("data", ""),
+                "reseed": highlight(first_code[number]) if number in first_code else None,
+                "changes": done.changes,
+                "outputs": blocks,
+                "ran": executed_cell.ran,
+                "static": bool(static),
+                "seconds": seconds(executed_cell.execution),
+            }
+        )
     post = completed.post
-    context = dict(post=post, cells=cells, preamble=highlight(completed.preamble), provenance=provenance(executed),
-                   contents=prose.contents(), minutes=reading_minutes(post), site=site, long_output=LONG_OUTPUT)
+    context = dict(
+        post=post,
+        cells=cells,
+        preamble=highlight(completed.preamble),
+        provenance=provenance(executed),
+        contents=prose.contents(),
+        minutes=reading_minutes(post),
+        site=site,
+        long_output=LONG_OUTPUT,
+    )
     page.content = env.get_template("article.html").render(**context, root="", feed=True)
     page.html = env.get_template("post.html").render(**context, root="../", feed=False)
     return page
@@ -281,10 +390,20 @@ def _figure_option_warnings(path, cell, drawn: int) -> list[Diagnostic]:
         given = len(value) if isinstance(value, list) else 1
         if given != drawn:
             texts = f"{given} {'texts' if given > 1 else 'text'}"
-            advice = " (give a list, one per figure)" if drawn > 1 and not isinstance(value, list) else ""
-            warnings.append(Diagnostic(path, cell.line, "warning",
-                                       f"fence option {key} has {texts} but the snippet drew {drawn} "
-                                       f"figure{'s' if drawn != 1 else ''}{advice}"))
+            advice = (
+                " (give a list, one per figure)"
+                if drawn > 1 and not isinstance(value, list)
+                else ""
+            )
+            warnings.append(
+                Diagnostic(
+                    path,
+                    cell.line,
+                    "warning",
+                    f"fence option {key} has {texts} but the snippet drew {drawn} "
+                    f"figure{'s' if drawn != 1 else ''}{advice}",
+                )
+            )
     return warnings
 
 
@@ -293,7 +412,9 @@ def _alt(plain: str, number: int) -> str:
     match = MATPLOTLIB_REPR.fullmatch(plain.strip())
     if match:
         panels = int(match.group(1))
-        return f"Figure {number}, drawn by the code above" + (f", in {panels} panels" if panels > 1 else "")
+        return f"Figure {number}, drawn by the code above" + (
+            f", in {panels} panels" if panels > 1 else ""
+        )
     return plain.strip() or f"Figure {number}, drawn by the code above"
 
 
@@ -319,7 +440,10 @@ def _instant(stamp: str) -> datetime.datetime:
 
 def seconds(timing: dict) -> float | None:
     """How long a cell ran, from nbclient's timestamps."""
-    for start, end in (("iopub.execute_input", "shell.execute_reply"), ("iopub.status.busy", "iopub.status.idle")):
+    for start, end in (
+        ("iopub.execute_input", "shell.execute_reply"),
+        ("iopub.status.busy", "iopub.status.idle"),
+    ):
         if start in timing and end in timing:
             try:
                 return (_instant(timing[end]) - _instant(timing[start])).total_seconds()
@@ -365,18 +489,29 @@ def tags_of(posts: list[Post]) -> dict[str, tuple[str, list[Post]]]:
 
 
 def _cards(posts: list[Post]) -> list[dict]:
-    return [{"post": post, "minutes": reading_minutes(post),
-             "tags": [(tag, tag_slug(tag)) for tag in post.meta.tags]} for post in _newest_first(posts)]
+    return [
+        {
+            "post": post,
+            "minutes": reading_minutes(post),
+            "tags": [(tag, tag_slug(tag)) for tag in post.meta.tags],
+        }
+        for post in _newest_first(posts)
+    ]
 
 
-def render_index(posts: list[Post], env: jinja2.Environment, site: Site | None = None, tag: str = "") -> str:
+def render_index(
+    posts: list[Post], env: jinja2.Environment, site: Site | None = None, tag: str = ""
+) -> str:
     """The front page, or a tag's page: a card per post, newest first."""
     root = "../../" if tag else ""
-    return env.get_template("index.html").render(cards=_cards(posts), tag=tag, site=site or Site(),
-                                                 root=root)
+    return env.get_template("index.html").render(
+        cards=_cards(posts), tag=tag, site=site or Site(), root=root
+    )
 
 
-def render_tags(tags: dict[str, tuple[str, list[Post]]], env: jinja2.Environment, site: Site) -> str:
+def render_tags(
+    tags: dict[str, tuple[str, list[Post]]], env: jinja2.Environment, site: Site
+) -> str:
     return env.get_template("tags.html").render(tags=tags, site=site, root="../")
 
 
@@ -390,10 +525,13 @@ def static_files() -> dict[str, bytes]:
     """The static files every page links to, and the code colours for light and dark."""
     from pygments.formatters import HtmlFormatter
 
-    files = {path.name: path.read_bytes() for path in (TEMPLATES / "static").iterdir() if path.is_file()}
+    files = {
+        path.name: path.read_bytes() for path in (TEMPLATES / "static").iterdir() if path.is_file()
+    }
     light = HtmlFormatter(style=CODE_STYLES["light"], nobackground=True).get_style_defs(".code")
     dark = HtmlFormatter(style=CODE_STYLES["dark"], nobackground=True).get_style_defs(".code")
     dark = "\n".join("  " + line for line in dark.splitlines())
-    files["pygments.css"] = f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n".encode()
+    files["pygments.css"] = (
+        f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n".encode()
+    )
     return files
-

@@ -42,15 +42,25 @@ class Reuse:
         self.inputs = inputs
         self.fresh = fresh  # make everything again (--force), and save it
         self.hits: Counter[str] = Counter()  # values read, by kind
-        self._trees: dict[Path, str] = {}  # posts folder -> _tree of it and _weights, listed once per build
-        self._completions: dict[str, str] = {}  # post path -> the key of its completion in this build
+        self._trees: dict[
+            Path, str
+        ] = {}  # posts folder -> _tree of it and _weights, listed once per build
+        self._completions: dict[
+            str, str
+        ] = {}  # post path -> the key of its completion in this build
 
     def completion_key(self, path: Path, data: bytes | None, settings: Path) -> str:
         """The digest of what completing the post at `path`, whose file holds `data`, reads; kept
         for its page's key."""
         # the path as given, too: diagnostics name it so
-        digest = self._digest("completed", str(path), str(path.resolve()), data or b"(unreadable)",
-                              str(path.is_symlink()), read_bytes(settings) or b"(none)")
+        digest = self._digest(
+            "completed",
+            str(path),
+            str(path.resolve()),
+            data or b"(unreadable)",
+            str(path.is_symlink()),
+            read_bytes(settings) or b"(none)",
+        )
         folder = path.parent
         if folder not in self._trees:
             self._trees[folder] = _tree(folder) + "\0" + _weights()
@@ -67,8 +77,18 @@ class Reuse:
         if completion is None:
             return None
         outputs = ["stamps", executed.stamps] if executed.stamps is not None else executed.notebook
-        ran = json.dumps([outputs, repr(executed.failure), executed.seconds, executed.executed_at,
-                          executed.cached, [repr(f) for f in executed.failures]], sort_keys=True, default=str)
+        ran = json.dumps(
+            [
+                outputs,
+                repr(executed.failure),
+                executed.seconds,
+                executed.executed_at,
+                executed.cached,
+                [repr(f) for f in executed.failures],
+            ],
+            sort_keys=True,
+            default=str,
+        )
         return self._digest("page", completion, repr(site), ran).hexdigest()
 
     def key(self, kind: str, *parts: str) -> str:
@@ -95,8 +115,11 @@ class Reuse:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             # not synced to disk: an entry cut short by a crash does not unpickle, and is made again
-            _write(self.folder / f"{kind}-{key}.pickle", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
-                   durable=False)
+            _write(
+                self.folder / f"{kind}-{key}.pickle",
+                pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
+                durable=False,
+            )
         except OSError:
             pass  # a read-only cache: made again next time
 
@@ -154,5 +177,7 @@ def _tree(folder: Path) -> str:
             path = Path(root) / name
             if path.suffix == ".md" and path.parent == folder:
                 continue
-            entries.append(f"{path.relative_to(folder)}\0{os.readlink(path) if path.is_symlink() else ''}")
+            entries.append(
+                f"{path.relative_to(folder)}\0{os.readlink(path) if path.is_symlink() else ''}"
+            )
     return "\n".join(sorted(entries))

@@ -35,8 +35,16 @@ def _refuse(host, port=None) -> NetworkUnavailable:
 
 def install() -> None:
     """Patch the socket module: name lookups and connections refuse non-loopback hosts."""
-    getaddrinfo, gethostbyname, gethostbyname_ex = socket.getaddrinfo, socket.gethostbyname, socket.gethostbyname_ex
-    connect, connect_ex, sendto = socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto
+    getaddrinfo, gethostbyname, gethostbyname_ex = (
+        socket.getaddrinfo,
+        socket.gethostbyname,
+        socket.gethostbyname_ex,
+    )
+    connect, connect_ex, sendto = (
+        socket.socket.connect,
+        socket.socket.connect_ex,
+        socket.socket.sendto,
+    )
 
     def guarded_getaddrinfo(host, port, *args, **kwargs):
         if not _is_local(host):

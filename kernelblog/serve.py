@@ -14,8 +14,9 @@ from .settings import PACKAGE, PORT, TEMPLATES, Options
 
 EVENTS = "/__kernelblog__/events"
 # Added to every HTML page served, never written to the site: reload when a rebuild lands.
-RELOAD = (f'<script>new EventSource("{EVENTS}").addEventListener("reload", () => location.reload());</script>'
-          ).encode()
+RELOAD = (
+    f'<script>new EventSource("{EVENTS}").addEventListener("reload", () => location.reload());</script>'
+).encode()
 
 
 class Builds:
@@ -84,14 +85,22 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 def rebuild(options: Options, script: Path) -> int:
     """Build in a fresh process of `script` (build.py), so that edits to the package take effect;
     return its status."""
-    command = [sys.executable, str(script), *dataclasses.replace(options, keep_going=True, check=False).argv()]
+    command = [
+        sys.executable,
+        str(script),
+        *dataclasses.replace(options, keep_going=True, check=False).argv(),
+    ]
     return subprocess.run(command).returncode
 
 
 def watched(options: Options) -> list[Path]:
     """What a rebuild depends on: the posts, their settings (pyproject.toml), the templates and the
     package (the dataset library in it)."""
-    return [path for path in (Path(options.posts), options.pyproject, TEMPLATES, PACKAGE) if path.exists()]
+    return [
+        path
+        for path in (Path(options.posts), options.pyproject, TEMPLATES, PACKAGE)
+        if path.exists()
+    ]
 
 
 class Warm:
@@ -114,7 +123,9 @@ class Warm:
         except BadInput as error:  # --isolation required without bwrap
             print(error.diagnostic, file=sys.stderr)
             raise SystemExit(2) from None
-        self.kernels = Kernels(self.options.jobs, budget, warm=_warm_code(self.options.posts), isolation=isolation)
+        self.kernels = Kernels(
+            self.options.jobs, budget, warm=_warm_code(self.options.posts), isolation=isolation
+        )
         self.kernels.warm(1)
 
     def build(self) -> int:
@@ -122,7 +133,9 @@ class Warm:
 
         if self.kernels is None:
             self.start()
-        return build(dataclasses.replace(self.options, keep_going=True, check=False), kernels=self.kernels)
+        return build(
+            dataclasses.replace(self.options, keep_going=True, check=False), kernels=self.kernels
+        )
 
     def restart(self) -> int:
         """Stop the kernels, rebuild in a fresh process, start new kernels."""
@@ -138,7 +151,12 @@ class Warm:
             self.kernels = None
 
 
-def serve(options: Options, port: int = PORT, stop: threading.Event | None = None, script: Path | None = None) -> int:
+def serve(
+    options: Options,
+    port: int = PORT,
+    stop: threading.Event | None = None,
+    script: Path | None = None,
+) -> int:
     """Build, serve `options.out` on localhost and rebuild on each change until interrupted; an
     edit to the package rebuilds with `script` (the build.py beside the package by default)."""
     from watchfiles import DefaultFilter, watch
@@ -156,18 +174,32 @@ def serve(options: Options, port: int = PORT, stop: threading.Event | None = Non
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(f"serving http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)", file=sys.stderr, flush=True)
+    print(
+        f"serving http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)",
+        file=sys.stderr,
+        flush=True,
+    )
     threading.Thread(target=_announce_ready, args=(warm, stop), daemon=True).start()
     try:
-        written = [Path(folder).resolve() for folder in (options.out, options.snippets, options.cache)]
+        written = [
+            Path(folder).resolve() for folder in (options.out, options.snippets, options.cache)
+        ]
         default = DefaultFilter()
 
         def relevant(change, path: str) -> bool:  # not what the build itself writes
-            return default(change, path) and not any(folder in Path(path).parents for folder in written)
+            return default(change, path) and not any(
+                folder in Path(path).parents for folder in written
+            )
 
         posts = Path(options.posts).resolve()
-        for changes in watch(*watched(options), watch_filter=relevant, stop_event=stop, rust_timeout=500,
-                             debounce=100, step=20):
+        for changes in watch(
+            *watched(options),
+            watch_filter=relevant,
+            stop_event=stop,
+            rust_timeout=500,
+            debounce=100,
+            step=20,
+        ):
             names = sorted({Path(path).name for _, path in changes})
             print(f"changed: {', '.join(names)}; rebuilding", file=sys.stderr, flush=True)
             before = _site_identity(options.out)
@@ -176,7 +208,9 @@ def serve(options: Options, port: int = PORT, stop: threading.Event | None = Non
                     break
             else:
                 warm.restart()
-            if _site_identity(options.out) != before:  # the build swaps in a new folder when it writes
+            if (
+                _site_identity(options.out) != before
+            ):  # the build swaps in a new folder when it writes
                 builds.landed()
     except KeyboardInterrupt:
         pass

@@ -13,12 +13,23 @@ from pathlib import Path
 from .diagnostics import BadInput, Diagnostic
 
 PACKAGE = Path(__file__).resolve().parent
-DATASETS = PACKAGE / "datasets.py"  # the dataset library: read by completion, part of every cache key
+DATASETS = (
+    PACKAGE / "datasets.py"
+)  # the dataset library: read by completion, part of every cache key
 # The templates ship inside the package when it is installed (pyproject.toml maps the top-level
 # templates/ folder to kernelblog/templates); in a source checkout they are beside the package.
-TEMPLATES = PACKAGE / "templates" if (PACKAGE / "templates").is_dir() else PACKAGE.parent / "templates"
-ISOLATION = ("auto", "required", "off")  # kernels in the bubblewrap sandbox: where bwrap works, always, never
-FORMATS = ("plain", "github")  # how diagnostics are printed; github adds workflow commands (annotations)
+TEMPLATES = (
+    PACKAGE / "templates" if (PACKAGE / "templates").is_dir() else PACKAGE.parent / "templates"
+)
+ISOLATION = (
+    "auto",
+    "required",
+    "off",
+)  # kernels in the bubblewrap sandbox: where bwrap works, always, never
+FORMATS = (
+    "plain",
+    "github",
+)  # how diagnostics are printed; github adds workflow commands (annotations)
 PORT = 8000  # of the live preview
 
 
@@ -57,12 +68,20 @@ class Options:
     jobs: int = os.cpu_count() or 1
     timeout: float = 600
     keep_going: bool = False
-    memory: float | None = None  # GiB the kernels may use together; default: half of what is available
-    fresh_kernels: bool = False  # a kernel per component, none reused (to check that components are independent)
+    memory: float | None = (
+        None  # GiB the kernels may use together; default: half of what is available
+    )
+    fresh_kernels: bool = (
+        False  # a kernel per component, none reused (to check that components are independent)
+    )
     format: str = "plain"  # one of FORMATS
     shard: Shard | None = None
-    isolation: str | None = None  # auto, required or off (ISOLATION); None: the isolation setting (auto)
-    kernel_memory: int | None = None  # bytes one kernel's processes may use; None: isolation.default_limits
+    isolation: str | None = (
+        None  # auto, required or off (ISOLATION); None: the isolation setting (auto)
+    )
+    kernel_memory: int | None = (
+        None  # bytes one kernel's processes may use; None: isolation.default_limits
+    )
     disk: int | None = None  # bytes per writable folder of a sandboxed kernel
     processes: int | None = None  # per kernel
 
@@ -117,15 +136,29 @@ def load_site(pyproject: Path) -> Site:
     other settings); defaults when the file or the table is missing."""
     table, text = tool_table(pyproject)
     known = set(Site.__dataclass_fields__)
-    table = {key: value for key, value in table.items() if not isinstance(value, dict)}  # [tool.kernelblog.aliases]
+    table = {
+        key: value for key, value in table.items() if not isinstance(value, dict)
+    }  # [tool.kernelblog.aliases]
     for key, value in table.items():
         if key not in known or not isinstance(value, str):
             expected = f"one of {', '.join(sorted(known))}" if key not in known else "a string"
-            raise BadInput(Diagnostic(pyproject, key_line(text, key), "error",
-                                      f"[tool.kernelblog] {key}: expected {expected}"))
+            raise BadInput(
+                Diagnostic(
+                    pyproject,
+                    key_line(text, key),
+                    "error",
+                    f"[tool.kernelblog] {key}: expected {expected}",
+                )
+            )
     if table.get("isolation", "auto") not in ISOLATION:
-        raise BadInput(Diagnostic(pyproject, key_line(text, "isolation"), "error",
-                                  f"[tool.kernelblog] isolation: expected {', '.join(ISOLATION[:-1])} or off"))
+        raise BadInput(
+            Diagnostic(
+                pyproject,
+                key_line(text, "isolation"),
+                "error",
+                f"[tool.kernelblog] isolation: expected {', '.join(ISOLATION[:-1])} or off",
+            )
+        )
     if "base_url" in table and not table["base_url"].endswith("/"):
         table["base_url"] += "/"
     return Site(**table)
@@ -139,8 +172,10 @@ def tool_table(pyproject: Path) -> tuple[dict, str]:
     try:
         text = pyproject.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        line = pyproject.read_bytes()[:error.start].count(b"\n") + 1
-        raise BadInput(Diagnostic(pyproject, line, "error", "the file is not valid UTF-8")) from None
+        line = pyproject.read_bytes()[: error.start].count(b"\n") + 1
+        raise BadInput(
+            Diagnostic(pyproject, line, "error", "the file is not valid UTF-8")
+        ) from None
     try:
         tool = tomllib.loads(text).get("tool", {})
     except tomllib.TOMLDecodeError as error:
@@ -148,8 +183,14 @@ def tool_table(pyproject: Path) -> tuple[dict, str]:
         raise BadInput(Diagnostic(pyproject, line, "error", f"not valid TOML: {error}")) from None
     table = tool.get("kernelblog", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
-        raise BadInput(Diagnostic(pyproject, key_line(text, "kernelblog"), "error",
-                                  "[tool.kernelblog] must be a table"))
+        raise BadInput(
+            Diagnostic(
+                pyproject,
+                key_line(text, "kernelblog"),
+                "error",
+                "[tool.kernelblog] must be a table",
+            )
+        )
     return table, text
 
 

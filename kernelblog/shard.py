@@ -34,11 +34,23 @@ def share(units: Iterable[tuple[str, float]], shard: Shard) -> list[str]:
     return assign(units, shard.count)[shard.index - 1]
 
 
-def estimate(cells: Mapping[str, int], recorded: Mapping[str, float], cached: Iterable[str] = ()) -> dict[str, float]:
+def estimate(
+    cells: Mapping[str, int], recorded: Mapping[str, float], cached: Iterable[str] = ()
+) -> dict[str, float]:
     """Each unit's cost: 0 when its outputs are cached, else its recorded seconds, else its cells
     times the recorded seconds per cell of the others (one second per cell without any record)."""
     timed = [unit for unit in cells if unit in recorded and cells[unit]]
-    per_cell = (sum(recorded[unit] for unit in timed) / sum(cells[unit] for unit in timed)) if timed else 1.0
+    per_cell = (
+        (sum(recorded[unit] for unit in timed) / sum(cells[unit] for unit in timed))
+        if timed
+        else 1.0
+    )
     skip = set(cached)
-    return {unit: 0.0 if unit in skip else float(recorded[unit]) if unit in recorded else count * per_cell
-            for unit, count in cells.items()}
+    return {
+        unit: 0.0
+        if unit in skip
+        else float(recorded[unit])
+        if unit in recorded
+        else count * per_cell
+        for unit, count in cells.items()
+    }

@@ -25,9 +25,14 @@ def tag_slug(tag: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-") or "tag"
 
 
-def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, ExecutedPost],
-               report: Callable[[Diagnostic], None] = lambda warning: None,
-               reuse: Reuse | None = None, kept: dict[str, tuple] | None = None) -> dict[str, bytes]:
+def site_files(
+    site: Site,
+    completed: list[CompletedPost],
+    executed: dict[str, ExecutedPost],
+    report: Callable[[Diagnostic], None] = lambda warning: None,
+    reuse: Reuse | None = None,
+    kept: dict[str, tuple] | None = None,
+) -> dict[str, bytes]:
     """Every file of the site (relative path -> content); warnings about outputs left off a page,
     or about a download that could differ from the page, go to `report`. A post whose page was
     rendered before from what it is now has its page and downloads taken from `kept` (by slug:
@@ -65,13 +70,19 @@ def site_files(site: Site, completed: list[CompletedPost], executed: dict[str, E
     for slug, (name, tagged) in tags.items():
         files[f"tags/{slug}/index.html"] = render.render_index(tagged, env, site, tag=name).encode()
     files["404.html"] = render.render_404(env, site).encode()
-    files["feed.xml"] = atom_feed(site, posts, {slug: page.content for slug, page in pages.items()},
-                                  {slug: run.executed_at for slug, run in executed.items()})
+    files["feed.xml"] = atom_feed(
+        site,
+        posts,
+        {slug: page.content for slug, page in pages.items()},
+        {slug: run.executed_at for slug, run in executed.items()},
+    )
     files["sitemap.xml"] = sitemap(site, [name for name in files if name.endswith("index.html")])
     return files
 
 
-def _post_files(done: CompletedPost, executed: ExecutedPost, env, site: Site, reuse: Reuse) -> tuple:
+def _post_files(
+    done: CompletedPost, executed: ExecutedPost, env, site: Site, reuse: Reuse
+) -> tuple:
     """The post's page; its downloads (name -> content); warnings about the downloads. The code
     the post's page highlighted last time is not highlighted again: a prose edit changes none."""
     from . import render
@@ -84,8 +95,10 @@ def _post_files(done: CompletedPost, executed: ExecutedPost, env, site: Site, re
     if highlight.used != highlight.known:
         reuse.save("highlighted", highlighted, highlight.used)
     run, url = executed.notebook, site.url(f"{slug}/")
-    downloads = {f"{slug}.py": download_script_text(done, run, url).encode(),
-                 f"{slug}.ipynb": download_notebook_text(done, run, url).encode()}
+    downloads = {
+        f"{slug}.py": download_script_text(done, run, url).encode(),
+        f"{slug}.ipynb": download_notebook_text(done, run, url).encode(),
+    }
     return page, downloads, download_warnings(done)
 
 
@@ -98,7 +111,9 @@ def _timestamp(post, executed_at: str) -> str:
     return "1970-01-01T00:00:00+00:00"
 
 
-def atom_feed(site: Site, posts: list, contents: dict[str, str], executed_at: dict[str, str]) -> bytes:
+def atom_feed(
+    site: Site, posts: list, contents: dict[str, str], executed_at: dict[str, str]
+) -> bytes:
     """An Atom feed (RFC 4287) with every post's full content, newest first."""
     ET.register_namespace("", ATOM)
 
@@ -107,8 +122,11 @@ def atom_feed(site: Site, posts: list, contents: dict[str, str], executed_at: di
         element.text = text
         return element
 
-    entries = sorted(((_timestamp(post, executed_at.get(post.slug, "")), post) for post in posts),
-                     key=lambda pair: (pair[0], pair[1].slug), reverse=True)
+    entries = sorted(
+        ((_timestamp(post, executed_at.get(post.slug, "")), post) for post in posts),
+        key=lambda pair: (pair[0], pair[1].slug),
+        reverse=True,
+    )
     feed = ET.Element(f"{{{ATOM}}}feed")
     add(feed, "id", site.url())
     add(feed, "title", site.title)
@@ -132,7 +150,9 @@ def atom_feed(site: Site, posts: list, contents: dict[str, str], executed_at: di
         if post.meta.summary or post.meta.description:
             add(entry, "summary", post.meta.summary or post.meta.description)
         content = add(entry, "content", contents[post.slug], type="html")
-        content.set(XML_BASE, url)  # the content's relative links (figures) resolve against the post
+        content.set(
+            XML_BASE, url
+        )  # the content's relative links (figures) resolve against the post
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
@@ -141,6 +161,7 @@ def sitemap(site: Site, pages: list[str]) -> bytes:
     ET.register_namespace("", SITEMAP)
     root = ET.Element(f"{{{SITEMAP}}}urlset")
     for page in sorted(pages):
-        ET.SubElement(ET.SubElement(root, f"{{{SITEMAP}}}url"), f"{{{SITEMAP}}}loc").text = \
-            site.url(page.removesuffix("index.html"))
+        ET.SubElement(
+            ET.SubElement(root, f"{{{SITEMAP}}}url"), f"{{{SITEMAP}}}loc"
+        ).text = site.url(page.removesuffix("index.html"))
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

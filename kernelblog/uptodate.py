@@ -20,8 +20,18 @@ from .diagnostics import Diagnostic
 from .settings import PACKAGE, TEMPLATES, settings_file
 
 # Libraries that read, complete or render (those that execute are in cache.PACKAGES).
-LIBRARIES = ("jupytext", "nbformat", "pyflakes", "pyyaml", "markdown-it-py", "mistune", "pygments", "nh3", "jinja2",
-             "latex2mathml")
+LIBRARIES = (
+    "jupytext",
+    "nbformat",
+    "pyflakes",
+    "pyyaml",
+    "markdown-it-py",
+    "mistune",
+    "pygments",
+    "nh3",
+    "jinja2",
+    "latex2mathml",
+)
 
 # A fenced block (``` or ~~~, up to its closing fence), or an inline value in prose.
 CODE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,}).*?^[ ]{0,3}\1[ \t]*$|`\{python\}[^`\n]*`", re.M | re.S)
@@ -43,7 +53,11 @@ def package_digest(environment: dict | None = None) -> str:
     digest = hashlib.sha256(_running_code().encode())
     _add_files(digest, sorted(TEMPLATES.rglob("*")))  # read from disk at each render
     versions = {name: cache.package_version(name) for name in LIBRARIES}
-    digest.update(json.dumps([environment or cache.environment(), versions], sort_keys=True, default=str).encode())
+    digest.update(
+        json.dumps(
+            [environment or cache.environment(), versions], sort_keys=True, default=str
+        ).encode()
+    )
     return digest.hexdigest()
 
 
@@ -112,26 +126,39 @@ def current(record: Path, digest: str, out: Path, snippets: Path) -> list[Diagno
     try:
         saved = json.loads(record.read_text(encoding="utf-8"))
         if saved["fingerprint"] == digest and saved["written"] == written(out, snippets):
-            return [Diagnostic(Path(path), int(line), str(severity), str(message))
-                    for path, line, severity, message in saved["warnings"]]
-    except (OSError, ValueError, KeyError, TypeError):  # ValueError: also a record in an older layout
+            return [
+                Diagnostic(Path(path), int(line), str(severity), str(message))
+                for path, line, severity, message in saved["warnings"]
+            ]
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+    ):  # ValueError: also a record in an older layout
         pass
     return None
 
 
-def remember(record: Path, digest: str, code: str, out: Path, snippets: Path, warnings: list[Diagnostic]) -> None:
+def remember(
+    record: Path, digest: str, code: str, out: Path, snippets: Path, warnings: list[Diagnostic]
+) -> None:
     """Record a successful build, the `code_digest` of its posts, and its warnings (through a
     temporary file and a rename)."""
     record.parent.mkdir(parents=True, exist_ok=True)
     temporary = record.with_name(f".{record.name}.{os.getpid()}.tmp")
-    state = {"fingerprint": digest, "code": code, "written": written(out, snippets),
-             "warnings": [[str(w.path), w.line, w.severity, w.message] for w in warnings]}
+    state = {
+        "fingerprint": digest,
+        "code": code,
+        "written": written(out, snippets),
+        "warnings": [[str(w.path), w.line, w.severity, w.message] for w in warnings],
+    }
     temporary.write_text(json.dumps(state), encoding="utf-8")
     temporary.replace(record)
 
 
 def record_for(cache_folder: Path, out: Path) -> Path:
     """Where the record of the last build of the site in `out` is kept."""
-    return cache_folder / f"site-{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]}.json"
-
-
+    return (
+        cache_folder / f"site-{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]}.json"
+    )

@@ -34,7 +34,9 @@ def snippet_text(completed: CompletedPost) -> str:
     notebook.cells = [cell for cell in notebook.cells if role_of(cell) != "inline"]
     for cell in notebook.cells:
         cell.metadata = {}
-    notebook.metadata = {"jupytext": {"notebook_metadata_filter": "-all", "cell_metadata_filter": "-all"}}
+    notebook.metadata = {
+        "jupytext": {"notebook_metadata_filter": "-all", "cell_metadata_filter": "-all"}
+    }
     header = f"# {completed.post.meta.title}\n# {GENERATED} from {completed.post.path.name}; do not edit.\n\n"
     return header + jupytext.writes(notebook, fmt="py:percent")
 
@@ -43,8 +45,9 @@ READER_INSTALL = "pip install tensorflow keras numpy matplotlib"  # what a downl
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>$|~&#])")
 
 
-def download_notebook(completed: CompletedPost, executed: nbformat.NotebookNode, url: str = "",
-                      markdown: bool = True) -> nbformat.NotebookNode:
+def download_notebook(
+    completed: CompletedPost, executed: nbformat.NotebookNode, url: str = "", markdown: bool = True
+) -> nbformat.NotebookNode:
     """The post as a reader runs it, without kernelblog: the dataset library's definitions it
     uses copied in at the top, a temporary working folder, then its code with the outputs the
     page shows and its prose with the inline values the page shows (escaped for Markdown with
@@ -69,21 +72,29 @@ def download_notebook(completed: CompletedPost, executed: nbformat.NotebookNode,
     return notebook
 
 
-def download_notebook_text(completed: CompletedPost, executed: nbformat.NotebookNode, url: str = "") -> str:
+def download_notebook_text(
+    completed: CompletedPost, executed: nbformat.NotebookNode, url: str = ""
+) -> str:
     """`<slug>.ipynb`: the download notebook, with its outputs (written as nbformat.writes does,
     without validating it: its cells are made by nbformat, and tests validate downloads)."""
     return nbformat.v4.writes(download_notebook(completed, executed, url))
 
 
-def download_script_text(completed: CompletedPost, executed: nbformat.NotebookNode, url: str = "") -> str:
+def download_script_text(
+    completed: CompletedPost, executed: nbformat.NotebookNode, url: str = ""
+) -> str:
     """`<slug>.py`: the download notebook as a script in jupytext's percent format, prose as comments."""
     notebook = download_notebook(completed, executed, url, markdown=False)
     for cell in notebook.cells:
         cell.metadata = {}
-    notebook.metadata = {"jupytext": {"notebook_metadata_filter": "-all", "cell_metadata_filter": "-all"}}
+    notebook.metadata = {
+        "jupytext": {"notebook_metadata_filter": "-all", "cell_metadata_filter": "-all"}
+    }
     where = f" at {url}" if url else ""
-    header = (f"# {completed.post.meta.title}\n# The post's code{where}, as the build ran it.\n"
-              f"# It runs on its own after `{READER_INSTALL}`.\n\n")
+    header = (
+        f"# {completed.post.meta.title}\n# The post's code{where}, as the build ran it.\n"
+        f"# It runs on its own after `{READER_INSTALL}`.\n\n"
+    )
     return header + jupytext.writes(notebook, fmt="py:percent")
 
 
@@ -100,9 +111,15 @@ def download_warnings(completed: CompletedPost) -> list[Diagnostic]:
         for name, line in bound_names(done.cell.source):
             if name in copied and name not in seen:
                 seen.add(name)
-                warnings.append(Diagnostic(completed.post.path, done.cell.line + line, "warning",
-                                           f"'{name}' is also defined by the dataset library's code that the "
-                                           "downloads copy in, which would then use this one: rename it"))
+                warnings.append(
+                    Diagnostic(
+                        completed.post.path,
+                        done.cell.line + line,
+                        "warning",
+                        f"'{name}' is also defined by the dataset library's code that the "
+                        "downloads copy in, which would then use this one: rename it",
+                    )
+                )
     return warnings
 
 
@@ -113,7 +130,11 @@ def shown_outputs(outputs: list) -> list:
     for output in outputs:
         output = nbformat.from_dict(dict(output))
         if output.get("output_type") == "stream":
-            if kept and kept[-1].get("output_type") == "stream" and kept[-1].get("name") == output.get("name"):
+            if (
+                kept
+                and kept[-1].get("output_type") == "stream"
+                and kept[-1].get("name") == output.get("name")
+            ):
                 kept[-1].text += output.get("text", "")
                 continue
             output.text = output.get("text", "")
@@ -121,7 +142,9 @@ def shown_outputs(outputs: list) -> list:
     for output in kept:
         if output.get("output_type") == "stream":
             output.text = shown_text(output.text)
-    return [output for output in kept if output.get("output_type") != "stream" or output.text.strip()]
+    return [
+        output for output in kept if output.get("output_type") != "stream" or output.text.strip()
+    ]
 
 
 def _displayed_values(cell: nbformat.NotebookNode) -> list[str]:
@@ -139,36 +162,58 @@ def _resolved(source: str, values: list[str], markdown: bool) -> str:
         shown = values[k] if k < len(values) else "(not run)"
         if markdown:
             shown = MARKDOWN_SPECIAL.sub(r"\\\1", shown)
-        source = source[:value.start] + shown + source[value.end:]
+        source = source[: value.start] + shown + source[value.end :]
     return source
 
 
 def _setup_cells(completed: CompletedPost, library: Library | None, url: str) -> list:
     """What the download adds before the post: the library's definitions and a working folder."""
     page = f"[the page]({url})" if url else "the page"
-    paragraphs = [f"The build ran this code for {page} with the blog's dataset library installed, in a new empty "
-                  f"folder. This file runs without the library, after `{READER_INSTALL}`."]
+    paragraphs = [
+        f"The build ran this code for {page} with the blog's dataset library installed, in a new empty "
+        f"folder. This file runs without the library, after `{READER_INSTALL}`."
+    ]
     sources = []
     if library:
         names = ", ".join(f"`{name}`" for name in library.names)
         files = " and ".join(f"`{name}`" for name in library.files)
-        paragraphs.append(f"The next cell holds what the post imports from the dataset library ({names}), with "
-                          f"the helpers and constants that needs, copied from {files} in the kernelblog "
-                          "repository, the blog's dataset library. It needs numpy alone; the post's imports of "
-                          "it are left out below.")
+        paragraphs.append(
+            f"The next cell holds what the post imports from the dataset library ({names}), with "
+            f"the helpers and constants that needs, copied from {files} in the kernelblog "
+            "repository, the blog's dataset library. It needs numpy alone; the post's imports of "
+            "it are left out below."
+        )
         sources.append(library.source)
-    paragraphs.append(f"The {'cell after that' if library else 'next cell'} moves to a new temporary folder, as the "
-                      "build did, so that files the code writes land there and not in your folder; the folder is "
-                      "deleted when Python exits.")
-    sources.append("# Files the code writes go to a temporary folder, deleted when Python exits.\n"
-                   "import os\nimport tempfile\n\n"
-                   f"_workdir = tempfile.TemporaryDirectory(prefix=\"{completed.post.slug}-\", "
-                   "ignore_cleanup_errors=True)\nos.chdir(_workdir.name)")
-    heading = "## Added for this download: " + ("the dataset functions and " if library else "") + "a working folder"
+    paragraphs.append(
+        f"The {'cell after that' if library else 'next cell'} moves to a new temporary folder, as the "
+        "build did, so that files the code writes land there and not in your folder; the folder is "
+        "deleted when Python exits."
+    )
+    sources.append(
+        "# Files the code writes go to a temporary folder, deleted when Python exits.\n"
+        "import os\nimport tempfile\n\n"
+        f'_workdir = tempfile.TemporaryDirectory(prefix="{completed.post.slug}-", '
+        "ignore_cleanup_errors=True)\nos.chdir(_workdir.name)"
+    )
+    heading = (
+        "## Added for this download: "
+        + ("the dataset functions and " if library else "")
+        + "a working folder"
+    )
     prose = "\n\n".join([heading] + [textwrap.fill(paragraph, 88) for paragraph in paragraphs])
     made = [nbformat.from_dict({"cell_type": "markdown", "metadata": {}, "source": prose})]
-    made += [nbformat.from_dict({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-                                 "source": source}) for source in sources]
+    made += [
+        nbformat.from_dict(
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "metadata": {},
+                "outputs": [],
+                "source": source,
+            }
+        )
+        for source in sources
+    ]
     for k, cell in enumerate(made):
         cell.id = f"download-{k}"
     return made
@@ -241,7 +286,9 @@ def _clear(folder: Path, files: dict[str, bytes]) -> tuple[set[Path], set[str]]:
     needed = {parent for name in files for parent in Path(name).parents}
     folders, unchanged = {folder}, set()
 
-    def unreadable(error: OSError) -> None:  # a folder it cannot list could keep files the live site shares
+    def unreadable(
+        error: OSError,
+    ) -> None:  # a folder it cannot list could keep files the live site shares
         raise error
 
     for root, subfolders, names in os.walk(folder, onerror=unreadable):
@@ -270,7 +317,11 @@ def _holds(path: Path, content: bytes) -> bool:
     """Whether `path` is a plain file (not a symbolic link) holding `content`."""
     try:
         status = path.lstat()
-        return stat.S_ISREG(status.st_mode) and status.st_size == len(content) and path.read_bytes() == content
+        return (
+            stat.S_ISREG(status.st_mode)
+            and status.st_size == len(content)
+            and path.read_bytes() == content
+        )
     except OSError:
         return False
 
@@ -279,8 +330,11 @@ def _link_same(current: Path, target: Path, content: bytes) -> bool:
     """Hard-link `target` to `current` when that is a plain file of the site (reached through no
     symbolic link) holding `content`; False if not."""
     try:
-        if os.path.realpath(current) != str(current) or current.stat().st_size != len(content) \
-                or current.read_bytes() != content:
+        if (
+            os.path.realpath(current) != str(current)
+            or current.stat().st_size != len(content)
+            or current.read_bytes() != content
+        ):
             return False
         os.link(current, target)
     except OSError:  # no such file, or a file system without hard links
@@ -295,7 +349,13 @@ def exchange(first: Path, second: Path) -> bool:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
         return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
     if renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE) == 0:
         return True
     code = ctypes.get_errno()
@@ -321,8 +381,10 @@ def _signals_held():
         yield
         return
     held = []
-    previous = {signum: signal.signal(signum, lambda signum, frame: held.append(signum))
-                for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        signum: signal.signal(signum, lambda signum, frame: held.append(signum))
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
@@ -352,5 +414,8 @@ def write_snippets(folder: Path, snippets: dict[str, str]) -> None:
         finally:
             temporary.unlink(missing_ok=True)
     for script in folder.glob("*.py"):
-        if script.stem not in snippets and GENERATED in script.read_text(encoding="utf-8", errors="replace")[:500]:
+        if (
+            script.stem not in snippets
+            and GENERATED in script.read_text(encoding="utf-8", errors="replace")[:500]
+        ):
             script.unlink()

@@ -20,6 +20,8 @@ def build_script():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 PAGE_BUDGET = 300_000  # bytes per page, with its CSS and JS, images aside
@@ -50,11 +52,19 @@ def index():
 def built_posts(tmp_path_factory):
     """posts/ built once (executing every post) into a temporary folder, under a base path (blog/)."""
     from kernelblog.pipeline import OK, Options, build
+
     root = tmp_path_factory.mktemp("served")
     lines = []
-    status = build(Options(posts=ROOT / "posts", out=root / "blog", snippets=root / "snippets", cache=root / "cache",
-                           jobs=2),
-                   report=lines.append)
+    status = build(
+        Options(
+            posts=ROOT / "posts",
+            out=root / "blog",
+            snippets=root / "snippets",
+            cache=root / "cache",
+            jobs=2,
+        ),
+        report=lines.append,
+    )
     assert status == OK, "\n".join(lines)
     return root / "blog"
 
@@ -70,26 +80,40 @@ def executed_with(completed, outputs, seconds=1.5, executed_at="2026-11-24T09:00
     """An ExecutedPost whose code cells got `outputs` (one list per cell, in order), as if they ran,
     each for 0.25 s by nbclient's timestamps."""
     from kernelblog.execute import ExecutedPost
+
     notebook = completed.notebook()
-    code = [cell for cell in notebook.cells if cell.metadata.get("kernelblog", {}).get("role") == "code"]
+    code = [
+        cell for cell in notebook.cells if cell.metadata.get("kernelblog", {}).get("role") == "code"
+    ]
     for count, (cell, cell_outputs) in enumerate(zip(code, outputs), start=1):
         cell.execution_count = count
         cell.outputs = cell_outputs
-        cell.metadata["execution"] = {"iopub.execute_input": "2026-11-24T09:00:01.000000Z",
-                                      "shell.execute_reply": "2026-11-24T09:00:01.250000Z"}
+        cell.metadata["execution"] = {
+            "iopub.execute_input": "2026-11-24T09:00:01.000000Z",
+            "shell.execute_reply": "2026-11-24T09:00:01.250000Z",
+        }
     return ExecutedPost(notebook, seconds=seconds, executed_at=executed_at)
 
 
 def png(width: int, height: int) -> bytes:
     """A valid one-colour PNG of this size."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
     rows = b"".join(b"\x00" + b"\xff" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 # Checks of a built site, for the site and browser tests.
+
 
 class Links(HTMLParser):
     """Every URL a page links to or loads."""
@@ -130,19 +154,28 @@ def check_links(site: Path) -> None:
             parts = urlsplit(url)
             where = f"{page.relative_to(site)}: {tag} {url}"
             if parts.scheme or url.startswith("//"):
-                assert tag == "a" and parts.scheme in ("http", "https"), f"{where}: loads from elsewhere"
+                assert tag == "a" and parts.scheme in ("http", "https"), (
+                    f"{where}: loads from elsewhere"
+                )
                 continue
-            assert not url.startswith("/"), f"{where}: absolute path; the site must work at any base path"
+            assert not url.startswith("/"), (
+                f"{where}: absolute path; the site must work at any base path"
+            )
             target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
             assert target.is_file(), f"{where}: no such file"
             if parts.fragment and target.suffix == ".html":
-                assert f'id="{parts.fragment}"' in target.read_text(encoding="utf-8"), f"{where}: no such anchor"
+                assert f'id="{parts.fragment}"' in target.read_text(encoding="utf-8"), (
+                    f"{where}: no such anchor"
+                )
 
 
 def page_weight(page: Path) -> int:
     """Bytes of a page with the CSS and JS it loads, images aside."""
     parser = Links()
     parser.feed(page.read_text(encoding="utf-8"))
-    loaded = {(page.parent / url).resolve() for tag, url in parser.links if tag in ("link", "script")
-              and url.endswith((".css", ".js"))}
+    loaded = {
+        (page.parent / url).resolve()
+        for tag, url in parser.links
+        if tag in ("link", "script") and url.endswith((".css", ".js"))
+    }
     return page.stat().st_size + sum(path.stat().st_size for path in loaded)

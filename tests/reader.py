@@ -40,10 +40,16 @@ def reader_python(folder: Path) -> Path:
     """Make the reader's environment in `folder`; return its python."""
     venv.EnvBuilder(with_pip=False, symlinks=True).create(folder)
     python = folder / "bin" / "python"
-    purelib = subprocess.run([python, "-I", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    purelib = subprocess.run(
+        [python, "-I", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     ours = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
-    (Path(purelib) / "system-site-packages.pth").write_text("".join(f"{path}\n" for path in sorted(ours)))
+    (Path(purelib) / "system-site-packages.pth").write_text(
+        "".join(f"{path}\n" for path in sorted(ours))
+    )
     (Path(purelib) / "no_kernelblog.py").write_text(BLOCKER)
     (Path(purelib) / "no_kernelblog.pth").write_text("import no_kernelblog\n")
     return python
@@ -52,18 +58,24 @@ def reader_python(folder: Path) -> Path:
 def reader_env(script: bool = False) -> dict[str, str]:
     """The environment without Python's variables (`-I` ignores them anyway) or a matplotlib
     backend; for a script, a non-interactive one, as in a terminal without a display."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("PYTHON") and key != "MPLBACKEND"}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("PYTHON") and key != "MPLBACKEND"
+    }
     return {**env, "MPLBACKEND": "Agg"} if script else env
 
 
 def kernel_spec(folder: Path, python: Path) -> Path:
     """A kernel spec folder for a kernel of the reader's python (run with -I)."""
     import json
+
     spec = folder / "reader"
     spec.mkdir(parents=True)
     argv = [str(python), "-I", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "reader", "language": "python"}))
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "reader", "language": "python"})
+    )
     return folder
 
 
@@ -76,5 +88,7 @@ def lines(text: str) -> list[str]:
     return [masked(line.rstrip()) for line in text.split("\n") if line.strip()]
 
 
-if __name__ == "__main__":  # python tests/reader.py FOLDER: make an environment to try downloads by hand
+if (
+    __name__ == "__main__"
+):  # python tests/reader.py FOLDER: make an environment to try downloads by hand
     print(reader_python(Path(sys.argv[1])))

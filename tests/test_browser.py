@@ -17,13 +17,24 @@ from conftest import PAGE_BUDGET, ROOT, check_html5, check_links, page_weight
 from kernelblog.pipeline import complete_all
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 FLAGSHIP = "deep-learning-overview"
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install chromium")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install chromium"
+    ),
+]
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 
@@ -45,19 +56,35 @@ class Visit:
     """A browser context that records console errors and every request."""
 
     def __init__(self, browser, width=1280, scheme="light", **options):
-        self.context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme, **options)
-        self.context.set_default_timeout(120_000)  # a full-page screenshot on a busy 2-core machine takes a while
+        self.context = browser.new_context(
+            viewport={"width": width, "height": 900}, color_scheme=scheme, **options
+        )
+        self.context.set_default_timeout(
+            120_000
+        )  # a full-page screenshot on a busy 2-core machine takes a while
         self.errors: list[str] = []
         self.requests: list[str] = []
         self.failed: list[str] = []
         self.context.on("request", lambda request: self.requests.append(request.url))
         # ERR_ABORTED is the browser cancelling a load when the test moves on, not a missing file
-        self.context.on("requestfailed", lambda request: "ERR_ABORTED" not in (request.failure or "")
-                        and self.failed.append(f"{request.url}: {request.failure}"))
-        self.context.on("response", lambda response: response.status >= 400 and self.failed.append(
-            f"{response.url}: HTTP {response.status}"))
+        self.context.on(
+            "requestfailed",
+            lambda request: (
+                "ERR_ABORTED" not in (request.failure or "")
+                and self.failed.append(f"{request.url}: {request.failure}")
+            ),
+        )
+        self.context.on(
+            "response",
+            lambda response: (
+                response.status >= 400
+                and self.failed.append(f"{response.url}: HTTP {response.status}")
+            ),
+        )
         self.page = self.context.new_page()
-        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on(
+            "console", lambda message: message.type == "error" and self.errors.append(message.text)
+        )
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
 
     def open(self, url: str):
@@ -106,10 +133,14 @@ def test_index_to_post_with_outputs_figures_and_math(site, browser):
         figure = figures.nth(k)
         figure.scroll_into_view_if_needed()
         assert figure.is_visible() and figure.get_attribute("alt")
-        assert figure.evaluate("img => img.complete && img.naturalWidth > 0"), figure.get_attribute("src")
+        assert figure.evaluate("img => img.complete && img.naturalWidth > 0"), figure.get_attribute(
+            "src"
+        )
         assert figure.bounding_box()["width"] <= page.locator(".post-body").bounding_box()["width"]
     assert page.locator("math").count() > 10
-    assert page.locator("math[display=block]").first.bounding_box()["height"] > 20  # laid out as math, not text
+    assert (
+        page.locator("math[display=block]").first.bounding_box()["height"] > 20
+    )  # laid out as math, not text
     page.locator(".toc a").nth(1).click()
     assert page.url.endswith("#convolutional-networks")
     visit.check(allowed="file://")
@@ -117,7 +148,11 @@ def test_index_to_post_with_outputs_figures_and_math(site, browser):
 
 
 def test_copy_button_copies_the_code_as_it_ran(site, browser):
-    [completed] = [post for post in complete_all(ROOT / "posts", lambda line: None) if post.post.slug == FLAGSHIP]
+    [completed] = [
+        post
+        for post in complete_all(ROOT / "posts", lambda line: None)
+        if post.post.slug == FLAGSHIP
+    ]
     visit = Visit(browser)
     visit.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = visit.open(url(site, f"{FLAGSHIP}/index.html"))
@@ -133,7 +168,9 @@ def test_copy_button_copies_the_code_as_it_ran(site, browser):
         cell = page.locator(f'.cell[data-line="{done.cell.line}"]')
         cell.locator("button.copy").click()
         copied = page.evaluate("navigator.clipboard.readText()")
-        expected = done.code if number not in reseeds else f"{reseeds[number].rstrip()}\n{done.code}"
+        expected = (
+            done.code if number not in reseeds else f"{reseeds[number].rstrip()}\n{done.code}"
+        )
         assert copied == expected  # the component's setup, added imports and data setup included
         assert cell.locator("button.copy").text_content() == "Copied"
         checked += 1
@@ -152,13 +189,18 @@ def long_output_site(tmp_path_factory, index):
     from kernelblog.complete import complete_post
     from kernelblog.pipeline import Options, write_all
     from kernelblog.read import read_post
+
     folder = tmp_path_factory.mktemp("long")
-    post = ("# Long\n\n## Training\n\nA loop that prints.\n\n## The loop\n\n"
-            "```python\nfor epoch in range(80):\n    print(epoch)\n```\n")
+    post = (
+        "# Long\n\n## Training\n\nA loop that prints.\n\n## The loop\n\n"
+        "```python\nfor epoch in range(80):\n    print(epoch)\n```\n"
+    )
     completed = complete_post(read_post(write_post(folder / "posts", "long.md", post)), index)
     text = "".join(f"{epoch}\n" for epoch in range(80))
     executed = executed_with(completed, [[new_output("stream", name="stdout", text=text)]])
-    write_all(Options(out=folder / "site", snippets=folder / "snippets"), [completed], {"long": executed})
+    write_all(
+        Options(out=folder / "site", snippets=folder / "snippets"), [completed], {"long": executed}
+    )
     return folder / "site"
 
 
@@ -221,13 +263,21 @@ def test_layout_contrast_and_screenshots(site, browser, scheme, width):
     contrast, and a screenshot of each kind of page."""
     ARTIFACTS.mkdir(exist_ok=True)
     visit = Visit(browser, width=width, scheme=scheme)
-    for name in ["index.html", f"{FLAGSHIP}/index.html", "first-convnet/index.html", "tags/index.html",
-                 "tags/keras/index.html"]:
+    for name in [
+        "index.html",
+        f"{FLAGSHIP}/index.html",
+        "first-convnet/index.html",
+        "tags/index.html",
+        "tags/keras/index.html",
+    ]:
         page = visit.open(url(site, name))
-        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
         assert overflow <= 0, f"{name} at {width}px ({scheme}) scrolls sideways by {overflow}px"
         assert page.evaluate("getComputedStyle(document.body).backgroundColor") == (
-            "rgb(22, 24, 27)" if scheme == "dark" else "rgb(252, 252, 250)")
+            "rgb(22, 24, 27)" if scheme == "dark" else "rgb(252, 252, 250)"
+        )
         failures = page.evaluate(CONTRAST)
         assert not failures, f"{name} ({scheme}): low contrast: {failures[:10]}"
         if name in ("index.html", f"{FLAGSHIP}/index.html"):
@@ -268,6 +318,9 @@ def test_offline_from_file(site, browser, tmp_path):
     visit = Visit(browser, offline=True)
     page = visit.open(url(copy, f"{FLAGSHIP}/index.html"))
     assert page.locator("figure.output img").first.evaluate("img => img.naturalWidth") > 0
-    assert page.evaluate("getComputedStyle(document.querySelector('.source')).borderTopLeftRadius") == "8px"  # CSS
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('.source')).borderTopLeftRadius")
+        == "8px"
+    )  # CSS
     visit.check(allowed=copy.as_uri())
     visit.close()

@@ -40,25 +40,44 @@ def key_of(tmp_path, index, text, shared=None):
     path = write_post(tmp_path, "k.md", text)
     completed = complete_post(read_post(path), index)
     options = [done.cell.options for done in completed.cells if done.cell.kind == "code"]
-    return cache.key(cache.code_digest(completed.notebook(), options), shared or cache.environment())
+    return cache.key(
+        cache.code_digest(completed.notebook(), options), shared or cache.environment()
+    )
 
 
 def test_key_ignores_prose_and_shifted_lines_but_not_code(tmp_path, index):
     base = key_of(tmp_path, index, ALPHA)
-    assert key_of(tmp_path, index, ALPHA.replace("More prose", "Edited prose,\nnow on two lines,")) == base
-    assert key_of(tmp_path, index, ALPHA.replace("Some prose", "A new paragraph.\n\nSome prose")) == base
-    assert key_of(tmp_path, index, ALPHA.replace("title: Alpha", "title: Renamed\ntags: [x]")) == base
+    assert (
+        key_of(tmp_path, index, ALPHA.replace("More prose", "Edited prose,\nnow on two lines,"))
+        == base
+    )
+    assert (
+        key_of(tmp_path, index, ALPHA.replace("Some prose", "A new paragraph.\n\nSome prose"))
+        == base
+    )
+    assert (
+        key_of(tmp_path, index, ALPHA.replace("title: Alpha", "title: Renamed\ntags: [x]")) == base
+    )
     assert key_of(tmp_path, index, ALPHA.replace("values.sum()", "values.max()")) != base
-    assert key_of(tmp_path, index, ALPHA.replace("`{python} total`", "`{python} total + 1`")) != base  # they run
-    assert key_of(tmp_path, index, ALPHA.replace("```python\nvalues", "```python timeout=5\nvalues")) != base
-    captioned = ALPHA.replace("```python\nvalues", '```python caption="Five values" alt="A list"\nvalues')
+    assert (
+        key_of(tmp_path, index, ALPHA.replace("`{python} total`", "`{python} total + 1`")) != base
+    )  # they run
+    assert (
+        key_of(tmp_path, index, ALPHA.replace("```python\nvalues", "```python timeout=5\nvalues"))
+        != base
+    )
+    captioned = ALPHA.replace(
+        "```python\nvalues", '```python caption="Five values" alt="A list"\nvalues'
+    )
     assert key_of(tmp_path, index, captioned) == base  # words for the page, not inputs
 
 
 def test_key_covers_versions_dataset_library_and_environment(tmp_path, index, monkeypatch):
     base = key_of(tmp_path, index, ALPHA)
     real = cache.package_version
-    monkeypatch.setattr(cache, "package_version", lambda name: "9.9.9" if name == "keras" else real(name))
+    monkeypatch.setattr(
+        cache, "package_version", lambda name: "9.9.9" if name == "keras" else real(name)
+    )
     assert key_of(tmp_path, index, ALPHA) != base
     monkeypatch.setattr(cache, "package_version", real)
     library = tmp_path / "datasets.py"
@@ -84,7 +103,11 @@ def test_entry_round_trip_and_damage(tmp_path, index):
     assert (entry.executed_at, entry.seconds) == ("2026-01-02T03:04:05+00:00", 1.5)
     fresh = complete_post(read_post(path), index).notebook()
     cache.restore(fresh, entry)
-    assert [c.outputs[0].text for c in fresh.cells if c.cell_type == "code"] == ["cell 0\n", "cell 1\n", "cell 2\n"]
+    assert [c.outputs[0].text for c in fresh.cells if c.cell_type == "code"] == [
+        "cell 0\n",
+        "cell 1\n",
+        "cell 2\n",
+    ]
 
     outputs = tmp_path / "cache" / ("k" * 64) / "outputs.json"
     outputs.write_bytes(outputs.read_bytes()[:40])
@@ -107,6 +130,7 @@ def test_old_entries_of_a_post_are_pruned(tmp_path, index):
 
 
 # Builds in a real kernel: tiny numpy posts.
+
 
 @pytest.fixture(scope="module")
 def warm(tmp_path_factory):
@@ -140,8 +164,13 @@ def runs(monkeypatch):
 
 
 def options(folder, **kwargs):
-    return Options(posts=folder / "posts", out=folder / "site", snippets=folder / "snippets",
-                   cache=folder / "cache", **kwargs)
+    return Options(
+        posts=folder / "posts",
+        out=folder / "site",
+        snippets=folder / "snippets",
+        cache=folder / "cache",
+        **kwargs,
+    )
 
 
 def rebuild(folder, **kwargs):
@@ -160,7 +189,11 @@ def test_prose_edit_reexecutes_nothing_and_keeps_the_original_run(site, runs, mo
 
     monkeypatch.setattr(pipeline, "write_all", write_all)
     post = site / "posts" / "alpha.md"
-    post.write_text(post.read_text().replace("Some prose", "A new paragraph.\n\nSome prose").replace("More", "Less"))
+    post.write_text(
+        post.read_text()
+        .replace("Some prose", "A new paragraph.\n\nSome prose")
+        .replace("More", "Less")
+    )
     status, lines = rebuild(site)
     assert status == 0 and runs == []
     assert f"{post}: 3 cells cached" in " ".join(lines)
@@ -183,7 +216,9 @@ def test_code_edit_reexecutes_exactly_that_post(site, runs):
 @pytest.mark.slow
 def test_keras_version_or_dataset_library_change_invalidates(site, runs, monkeypatch):
     real = cache.package_version
-    monkeypatch.setattr(cache, "package_version", lambda name: "0.0.1" if name == "keras" else real(name))
+    monkeypatch.setattr(
+        cache, "package_version", lambda name: "0.0.1" if name == "keras" else real(name)
+    )
     assert rebuild(site)[0] == 0
     assert sorted(runs) == ["alpha", "beta"]
     monkeypatch.setattr(cache, "package_version", real)
@@ -204,12 +239,16 @@ def test_truncated_entry_is_reexecuted_with_a_warning(site, runs):
     status, lines = rebuild(site)
     assert status == 0 and runs == ["alpha"]
     warnings = [line for line in lines if "warning" in line]
-    assert warnings == [f"{site / 'posts' / 'alpha.md'}: warning: ignoring a damaged cache entry and executing "
-                        "again: its outputs do not match the manifest's checksum (truncated?)"]
+    assert warnings == [
+        f"{site / 'posts' / 'alpha.md'}: warning: ignoring a damaged cache entry and executing "
+        "again: its outputs do not match the manifest's checksum (truncated?)"
+    ]
     assert "total 10" in (site / "site" / "alpha" / "index.html").read_text()
     runs.clear()
     status, lines = rebuild(site)
-    assert status == 0 and runs == [] and not [line for line in lines if "warning" in line]  # written anew
+    assert (
+        status == 0 and runs == [] and not [line for line in lines if "warning" in line]
+    )  # written anew
 
 
 @pytest.mark.slow
@@ -239,22 +278,30 @@ status = build(Options(posts=folder / "posts", out=folder / "site", snippets=fol
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "nbclient"))
 print(json.dumps({{"status": status, "heavy": heavy, "kernels": len(launched)}}))
 """
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert json.loads(result.stdout) == {"status": 0, "heavy": [], "kernels": 0}, result.stderr
     assert "\x1b" not in result.stderr  # not a terminal: plain lines
     assert f"{site / 'posts' / 'beta.md'}: 2 cells cached" in result.stderr
-    assert re.search(r"^post +cells +result +seconds\n.*alpha.md +3 +cached .*\n.*beta.md +2 +cached ", result.stderr,
-                     re.M)  # the summary table
+    assert re.search(
+        r"^post +cells +result +seconds\n.*alpha.md +3 +cached .*\n.*beta.md +2 +cached ",
+        result.stderr,
+        re.M,
+    )  # the summary table
     assert (site / "site" / "beta" / "index.html").exists()
 
 
 def test_a_rebuild_with_nothing_changed_stops_at_once(site, runs, monkeypatch):
     assert rebuild(site)[0] == 0  # records what it was built from and what it wrote
-    (site / "posts" / "alpha.md").write_text((site / "posts" / "alpha.md").read_text() + "\n```\n$ ls\n```\n")
+    (site / "posts" / "alpha.md").write_text(
+        (site / "posts" / "alpha.md").read_text() + "\n```\n$ ls\n```\n"
+    )
     status, lines = rebuild(site)
     assert status == 0 and not any("nothing changed" in line for line in lines)
     written = {path: path.stat().st_mtime_ns for path in (site / "site").rglob("*")}
     from kernelblog import complete
+
     monkeypatch.setattr(complete, "complete_post", lambda *args: pytest.fail("completed again"))
     status, lines = rebuild(site)
     assert status == 0 and lines == [f"{site / 'site'}/: nothing changed since the last build"]
@@ -269,32 +316,48 @@ def test_a_rebuild_with_nothing_changed_stops_at_once(site, runs, monkeypatch):
 
 def test_a_rebuild_with_nothing_changed_repeats_the_warnings(site):
     post = site / "posts" / "alpha.md"
-    post.write_text(post.read_text() + "\n- a list\n\n  ```python\n  second = 2\n  ```\n")  # a fence that won't run
+    post.write_text(
+        post.read_text() + "\n- a list\n\n  ```python\n  second = 2\n  ```\n"
+    )  # a fence that won't run
     status, first = rebuild(site, keep_going=True)
     warnings = [line for line in first if ": warning: " in line]
     status, again = rebuild(site, keep_going=True)
-    assert status == 0 and warnings and again == warnings + [f"{site / 'site'}/: nothing changed since the last build"]
+    assert (
+        status == 0
+        and warnings
+        and again == warnings + [f"{site / 'site'}/: nothing changed since the last build"]
+    )
 
 
 def test_only_an_edit_to_code_starts_kernels_before_the_posts_are_read(tmp_path):
     from kernelblog.uptodate import code_changed, code_digest, remember
 
     posts, record = tmp_path / "posts", tmp_path / "cache" / "site.json"
-    post = write_post(posts, "alpha.md", "---\ntitle: Alpha\n---\n\nProse with `{python} total`.\n\n"
-                                         "```python\ntotal = 6 * 7\n```\n\n~~~\nplain = 1\n~~~\n")
-    assert not code_changed(record, code_digest(posts))  # no build yet: no guess (a cold cache starts kernels)
+    post = write_post(
+        posts,
+        "alpha.md",
+        "---\ntitle: Alpha\n---\n\nProse with `{python} total`.\n\n"
+        "```python\ntotal = 6 * 7\n```\n\n~~~\nplain = 1\n~~~\n",
+    )
+    assert not code_changed(
+        record, code_digest(posts)
+    )  # no build yet: no guess (a cold cache starts kernels)
     (tmp_path / "site").mkdir()
     remember(record, "digest", code_digest(posts), tmp_path / "site", tmp_path / "snippets", [])
     assert not code_changed(record, code_digest(posts))
     original = post.read_text()
-    unchanged = [original.replace("title: Alpha", "title: Beta"),  # front matter
-                 original.replace("Prose with", "Prose, edited, with") + "\nA closing sentence.\n"]
+    unchanged = [
+        original.replace("title: Alpha", "title: Beta"),  # front matter
+        original.replace("Prose with", "Prose, edited, with") + "\nA closing sentence.\n",
+    ]
     for text in unchanged:
         post.write_text(text)
         assert not code_changed(record, code_digest(posts)), text
-    for text in [original.replace("6 * 7", "6 * 8"),  # a snippet
-                 original.replace("`{python} total`", "`{python} total + 1`"),  # an inline value
-                 original.replace("plain = 1", "plain = 2")]:  # an untagged fence, which may run
+    for text in [
+        original.replace("6 * 7", "6 * 8"),  # a snippet
+        original.replace("`{python} total`", "`{python} total + 1`"),  # an inline value
+        original.replace("plain = 1", "plain = 2"),
+    ]:  # an untagged fence, which may run
         post.write_text(text)
         assert code_changed(record, code_digest(posts)), text
     post.write_text(original)
@@ -309,12 +372,22 @@ def test_a_prose_edit_completes_and_renders_the_edited_post_alone(site, runs, mo
     monkeypatch.setenv("XDG_CACHE_HOME", str(site / "user-cache"))  # reuse/ of this test alone
     assert rebuild(site)[0] == 0  # the copied posts, completed and rendered where they are now
     completed, rendered, outputs_read = [], [], []
-    real_complete, real_render, real_load = complete.complete_post, render.render_post, cache.Cache.load
+    real_complete, real_render, real_load = (
+        complete.complete_post,
+        render.render_post,
+        cache.Cache.load,
+    )
     real_highlight = render.code_html
-    monkeypatch.setattr(complete, "complete_post",
-                        lambda post, *a: completed.append(post.slug) or real_complete(post, *a))
-    monkeypatch.setattr(render, "render_post",
-                        lambda done, *a: rendered.append(done.post.slug) or real_render(done, *a))
+    monkeypatch.setattr(
+        complete,
+        "complete_post",
+        lambda post, *a: completed.append(post.slug) or real_complete(post, *a),
+    )
+    monkeypatch.setattr(
+        render,
+        "render_post",
+        lambda done, *a: rendered.append(done.post.slug) or real_render(done, *a),
+    )
 
     def load(store, key):
         outputs_read.append(json.loads((store.folder / key / "manifest.json").read_text())["slug"])
@@ -322,21 +395,43 @@ def test_a_prose_edit_completes_and_renders_the_edited_post_alone(site, runs, mo
 
     monkeypatch.setattr(cache.Cache, "load", load)
     highlighted = []
-    monkeypatch.setattr(render, "code_html", lambda code: highlighted.append(code) or real_highlight(code))
+    monkeypatch.setattr(
+        render, "code_html", lambda code: highlighted.append(code) or real_highlight(code)
+    )
     post = site / "posts" / "alpha.md"
     post.write_text(post.read_text().replace("Some prose", "Edited prose"))
     assert rebuild(site)[0] == 0
-    assert (completed, rendered, runs) == (["alpha"], ["alpha"], [])  # beta's completion and page are reused
-    assert set(outputs_read) == {"alpha"}  # beta's page is kept for its cache entries: its outputs are not read
+    assert (completed, rendered, runs) == (
+        ["alpha"],
+        ["alpha"],
+        [],
+    )  # beta's completion and page are reused
+    assert set(outputs_read) == {
+        "alpha"
+    }  # beta's page is kept for its cache entries: its outputs are not read
     assert highlighted == []  # alpha's code is as it was: its highlighted HTML is kept too
     assert "Edited prose" in (site / "site" / "alpha" / "index.html").read_text()
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(site / "empty"))  # the same build with nothing to reuse: the same site
-    again = Options(posts=site / "posts", out=site / "again", snippets=site / "snippets-again", cache=site / "cache")
+    monkeypatch.setenv(
+        "XDG_CACHE_HOME", str(site / "empty")
+    )  # the same build with nothing to reuse: the same site
+    again = Options(
+        posts=site / "posts",
+        out=site / "again",
+        snippets=site / "snippets-again",
+        cache=site / "cache",
+    )
     assert build(again, lambda line: None) == 0
     assert sorted(completed) == ["alpha", "alpha", "beta"] and runs == []
-    assert {p.relative_to(site / "again"): p.read_bytes() for p in (site / "again").rglob("*") if p.is_file()} == \
-        {p.relative_to(site / "site"): p.read_bytes() for p in (site / "site").rglob("*") if p.is_file()}
+    assert {
+        p.relative_to(site / "again"): p.read_bytes()
+        for p in (site / "again").rglob("*")
+        if p.is_file()
+    } == {
+        p.relative_to(site / "site"): p.read_bytes()
+        for p in (site / "site").rglob("*")
+        if p.is_file()
+    }
 
 
 def test_a_damaged_reuse_entry_is_made_again(tmp_path):
@@ -348,7 +443,9 @@ def test_a_damaged_reuse_entry_is_made_again(tmp_path):
     entry = tmp_path / "page-k.pickle"
     entry.write_bytes(entry.read_bytes()[:5])
     assert Reuse(tmp_path, "inputs").load("page", "k") is None  # the next build's store
-    assert Reuse(tmp_path, "inputs", fresh=True).load("completed", "k") is None  # --force makes everything again
+    assert (
+        Reuse(tmp_path, "inputs", fresh=True).load("completed", "k") is None
+    )  # --force makes everything again
 
 
 def test_package_versions_are_read_again_only_after_an_install(tmp_path, monkeypatch):
@@ -378,7 +475,9 @@ def test_package_versions_are_read_again_only_after_an_install(tmp_path, monkeyp
     assert cache.package_version("numpy") == real("numpy") and read == ["numpy"]
     import os
 
-    os.utime(develop / "PKG-INFO", ns=(1, 1))  # rewritten in place: the folder's listing is the same
+    os.utime(
+        develop / "PKG-INFO", ns=(1, 1)
+    )  # rewritten in place: the folder's listing is the same
     cache._versions.clear()
     assert cache.package_version("numpy") == real("numpy") and read == ["numpy", "numpy"]
     monkeypatch.setattr("sys.path", [*__import__("sys").path, str(packages)])  # listed twice
@@ -386,6 +485,8 @@ def test_package_versions_are_read_again_only_after_an_install(tmp_path, monkeyp
     cache._versions.clear()
     read.clear()
     assert cache.package_version("numpy") == real("numpy") and read == []
-    cache._versions_file().write_text('{"places": {"a": [1, []]}, "versions": {}}')  # an older layout
+    cache._versions_file().write_text(
+        '{"places": {"a": [1, []]}, "versions": {}}'
+    )  # an older layout
     cache._versions.clear()
     assert cache.package_version("numpy") == real("numpy") and read == ["numpy"]

@@ -15,23 +15,33 @@ from kernelblog.progress import LiveProgress, Progress
 
 
 def run_build(*args):
-    return subprocess.run([sys.executable, str(ROOT / "build.py"), *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def test_bad_front_matter_exits_2_with_path_and_line(tmp_path):
     post = write_post(tmp_path / "posts", "bad.md", "---\ntitle: x\ntags: [a\n---\n\ntext\n")
-    result = run_build("--posts", tmp_path / "posts", "--out", tmp_path / "site", "--snippets", tmp_path / "s")
+    result = run_build(
+        "--posts", tmp_path / "posts", "--out", tmp_path / "site", "--snippets", tmp_path / "s"
+    )
     assert result.returncode == 2
     assert result.stderr.startswith(f"{post}:4: error: front matter is not valid YAML")
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "site").exists()
 
 
-@pytest.mark.parametrize("setup, message", [
-    (lambda folder: folder.mkdir(), "no posts (*.md) in this folder"),
-    (lambda folder: None, "posts folder not found"),
-])
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda folder: folder.mkdir(), "no posts (*.md) in this folder"),
+        (lambda folder: None, "posts folder not found"),
+    ],
+)
 def test_missing_or_empty_posts_folder_exits_2(tmp_path, setup, message):
     setup(tmp_path / "posts")
     result = run_build("--posts", tmp_path / "posts")
@@ -39,7 +49,9 @@ def test_missing_or_empty_posts_folder_exits_2(tmp_path, setup, message):
     assert result.stderr.strip() == f"{tmp_path / 'posts'}: error: {message}"
 
 
-@pytest.mark.parametrize("args", [("--jobs", "many"), ("--jobs", "0"), ("--timeout", "0"), ("--timeout", "x")])
+@pytest.mark.parametrize(
+    "args", [("--jobs", "many"), ("--jobs", "0"), ("--timeout", "0"), ("--timeout", "x")]
+)
 def test_usage_error_exits_2(args):
     result = run_build(*args)
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -58,7 +70,9 @@ def test_duplicate_slugs_exit_2(tmp_path):
     write_post(tmp_path, "b.md", "---\ntitle: B\nslug: same\n---\n")
     lines = []
     assert build(Options(posts=tmp_path), lines.append) == 2
-    assert lines == [f"{tmp_path / 'b.md'}:3: error: slug 'same' is also used by {tmp_path / 'a.md'}"]
+    assert lines == [
+        f"{tmp_path / 'b.md'}:3: error: slug 'same' is also used by {tmp_path / 'a.md'}"
+    ]
 
 
 def test_undefined_name_fails_before_anything_runs(tmp_path, monkeypatch):
@@ -66,19 +80,27 @@ def test_undefined_name_fails_before_anything_runs(tmp_path, monkeypatch):
         raise AssertionError("a component was executed")
 
     monkeypatch.setattr(execute, "execute_component", no_run)
-    post = write_post(tmp_path / "posts", "x.md", "# X\n\n```python\nmodel = Sequential()\nlayer = Dense2(3)\n```\n")
+    post = write_post(
+        tmp_path / "posts",
+        "x.md",
+        "# X\n\n```python\nmodel = Sequential()\nlayer = Dense2(3)\n```\n",
+    )
     site = tmp_path / "site"
     write_post(site, "index.html", "previous site")
     write_post(site, SITE_MARKER, "")
     lines = []
-    status = build(Options(posts=tmp_path / "posts", out=site, snippets=tmp_path / "s"), lines.append)
+    status = build(
+        Options(posts=tmp_path / "posts", out=site, snippets=tmp_path / "s"), lines.append
+    )
     assert status == 1
     assert lines == [f"{post}:5: error: name 'Dense2' is not defined (did you mean 'Dense'?)"]
     assert (site / "index.html").read_text() == "previous site"
     assert not (tmp_path / "s").exists()
 
 
-@pytest.mark.parametrize("args", [("serve", "--port", "x"), ("serve", "--port", "70000"), ("serve", "--check")])
+@pytest.mark.parametrize(
+    "args", [("serve", "--port", "x"), ("serve", "--port", "70000"), ("serve", "--check")]
+)
 def test_serve_usage_error_exits_2(args):
     result = run_build(*args)
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -121,16 +143,38 @@ def test_live_progress_shows_each_posts_state():
 BAD_POSTS = [  # (file name, content, line of the error, start of the message)
     ("yaml.md", "---\ntitle: [unclosed\n---\n", 3, "front matter is not valid YAML"),
     ("mapping.md", "---\n- a\n- b\n---\n", 2, "front matter must be a mapping"),
-    ("date.md", "---\ntitle: T\ndate: last tuesday\n---\n", 3, "front matter 'date' must be a date"),
-    ("tags.md", "---\ntitle: T\ntags: keras, cnn\n---\n", 3, "front matter 'tags' must be a list of strings"),
+    (
+        "date.md",
+        "---\ntitle: T\ndate: last tuesday\n---\n",
+        3,
+        "front matter 'date' must be a date",
+    ),
+    (
+        "tags.md",
+        "---\ntitle: T\ntags: keras, cnn\n---\n",
+        3,
+        "front matter 'tags' must be a list of strings",
+    ),
     ("slug.md", "---\ntitle: T\nslug: ../../etc\n---\n", 3, "slug '../../etc' must be"),
-    ("image.md", "# T\n\nSee ![x](../../../outside.png).\n", 3, "image path '../../../outside.png' escapes"),
+    (
+        "image.md",
+        "# T\n\nSee ![x](../../../outside.png).\n",
+        3,
+        "image path '../../../outside.png' escapes",
+    ),
     ("latin1.md", "# T\n\ncaf\xe9 au lait\n".encode("latin-1"), 3, "the post is not valid UTF-8"),
-    ("reserved.md", "---\ntitle: T\nslug: tags\n---\n", 3, "slug 'tags' is the folder of the site's own tags pages"),
+    (
+        "reserved.md",
+        "---\ntitle: T\nslug: tags\n---\n",
+        3,
+        "slug 'tags' is the folder of the site's own tags pages",
+    ),
 ]
 
 
-@pytest.mark.parametrize("name, content, line, message", BAD_POSTS, ids=[case[0] for case in BAD_POSTS])
+@pytest.mark.parametrize(
+    "name, content, line, message", BAD_POSTS, ids=[case[0] for case in BAD_POSTS]
+)
 def test_bad_post_exits_2_at_its_line_and_leaves_the_site(tmp_path, name, content, line, message):
     write_post(tmp_path / "posts", "good.md", "# Good\n\nFine.\n")
     path = tmp_path / "posts" / name
@@ -139,7 +183,10 @@ def test_bad_post_exits_2_at_its_line_and_leaves_the_site(tmp_path, name, conten
     write_post(site, "index.html", "previous site")
     write_post(site, SITE_MARKER, "")
     lines = []
-    assert build(Options(posts=tmp_path / "posts", out=site, snippets=tmp_path / "s"), lines.append) == 2
+    assert (
+        build(Options(posts=tmp_path / "posts", out=site, snippets=tmp_path / "s"), lines.append)
+        == 2
+    )
     assert len(lines) == 1 and lines[0].startswith(f"{path}:{line}: error: {message}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["posts", "site"]
     assert sorted(p.name for p in site.iterdir()) == [SITE_MARKER, "index.html"]
@@ -149,8 +196,13 @@ def test_bad_post_on_the_command_line_has_no_traceback(tmp_path):
     post = tmp_path / "posts" / "latin1.md"
     post.parent.mkdir()
     post.write_bytes(b"---\ntitle: T\n---\n\n\xff\xfe\n")
-    result = run_build("--posts", post.parent, "--out", tmp_path / "site", "--snippets", tmp_path / "s")
-    assert (result.returncode, result.stderr) == (2, f"{post}:5: error: the post is not valid UTF-8\n")
+    result = run_build(
+        "--posts", post.parent, "--out", tmp_path / "site", "--snippets", tmp_path / "s"
+    )
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"{post}:5: error: the post is not valid UTF-8\n",
+    )
 
 
 @pytest.mark.parametrize("out", ["important", "cache", "snippets"])
@@ -158,8 +210,12 @@ def test_out_never_replaces_a_folder_the_build_did_not_write(tmp_path, out):
     write_post(tmp_path / "posts", "a.md", "# A\n\nProse.\n")
     kept = write_post(tmp_path / out, "thesis.tex", "years of work")
     lines = []
-    options = Options(posts=tmp_path / "posts", out=tmp_path / out, snippets=tmp_path / "snippets",
-                      cache=tmp_path / "cache")
+    options = Options(
+        posts=tmp_path / "posts",
+        out=tmp_path / out,
+        snippets=tmp_path / "snippets",
+        cache=tmp_path / "cache",
+    )
     assert build(options, lines.append) == 2
     assert len(lines) == 1 and lines[0].startswith(f"{tmp_path / out}: error: --out ")
     assert kept.read_text() == "years of work"

@@ -54,11 +54,16 @@ def test_added_lines_map_back_to_the_markdown(tmp_path, index):
 def test_completion_imports_no_tensorflow(tmp_path, index):
     import subprocess
     import sys
-    code = ("import sys; from pathlib import Path; from kernelblog.pipeline import complete_all; "
-            "complete_all(Path(sys.argv[1]), print); "
-            "print(sorted(m for m in ('tensorflow', 'keras', 'nbclient') if m in sys.modules))")
+
+    code = (
+        "import sys; from pathlib import Path; from kernelblog.pipeline import complete_all; "
+        "complete_all(Path(sys.argv[1]), print); "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'nbclient') if m in sys.modules))"
+    )
     write_post(tmp_path, "p.md", "# T\n\n```python\nm = Sequential([Dense(1)])\n```\n")
-    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
@@ -74,22 +79,34 @@ def test_data_setup_lines():
 
 def test_project_aliases_add_and_override(tmp_path, index):
     pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text('[tool.kernelblog.aliases]\npd = "import pandas as pd"\n'
-                         'Dense = "from keras.layers import Dense as Dense"\n'
-                         'Sequential = "from keras.models import Sequential"\n')
+    pyproject.write_text(
+        '[tool.kernelblog.aliases]\npd = "import pandas as pd"\n'
+        'Dense = "from keras.layers import Dense as Dense"\n'
+        'Sequential = "from keras.models import Sequential"\n'
+    )
     aliases = project_aliases(pyproject)
-    path = write_post(tmp_path / "posts", "p.md",
-                      "# T\n\n```python\nframe = pd.DataFrame()\nm = Sequential([Dense(1)])\n```\n")
+    path = write_post(
+        tmp_path / "posts",
+        "p.md",
+        "# T\n\n```python\nframe = pd.DataFrame()\nm = Sequential([Dense(1)])\n```\n",
+    )
     done = complete_post(read_post(path), index, aliases).cells[1]
-    assert done.imports == ("from keras.layers import Dense as Dense", "from keras.models import Sequential",
-                            "import pandas as pd")
+    assert done.imports == (
+        "from keras.layers import Dense as Dense",
+        "from keras.models import Sequential",
+        "import pandas as pd",
+    )
 
 
 def test_inferred_setup_goes_before_the_first_use_and_maps_back(tmp_path, index):
-    path = write_post(tmp_path, "p.md", "# T\n\n```python\n"
-                      "model = Sequential([Input(shape=(4,)), Dense(2, activation='softmax')])\n"
-                      "model.compile(loss='sparse_categorical_crossentropy')\n"
-                      "model.fit(X_train, y_train)\n```\n")
+    path = write_post(
+        tmp_path,
+        "p.md",
+        "# T\n\n```python\n"
+        "model = Sequential([Input(shape=(4,)), Dense(2, activation='softmax')])\n"
+        "model.compile(loss='sparse_categorical_crossentropy')\n"
+        "model.fit(X_train, y_train)\n```\n",
+    )
     done = complete_post(read_post(path), index).cells[1]
     assert done.setup_at == 2 and done.before.endswith("sparse_categorical_crossentropy')")
     assert done.after == "model.fit(X_train, y_train)"
@@ -104,17 +121,21 @@ def test_inferred_setup_goes_before_the_first_use_and_maps_back(tmp_path, index)
 def test_completion_of_every_post_is_fast_enough_to_measure():
     """The benchmark measures the time; here, only that completing posts/ gives no error."""
     from kernelblog.pipeline import complete_all
+
     assert all(post.ok for post in complete_all(ROOT / "posts", lambda line: None))
 
 
-@pytest.mark.parametrize("content, line, message", [
-    (b'[tool.kernelblog.aliases]\npd = "pandas"\n', 2, "one import statement"),
-    (b'[tool.kernelblog.aliases]\n\npd = "import numpy as np"\n', 3, "does not bind 'pd'"),
-    (b"[tool.kernelblog.aliases]\npd = 3\n", 2, "one import statement"),
-    (b"[tool]\nkernelblog = 3\n", 2, "[tool.kernelblog] must be a table"),
-    (b"[tool.kernelblog]\ntitle = \"caf\xe9\"\n", 2, "not valid UTF-8"),
-    (b"[tool.kernelblog]\naliases = 3\n", 2, "must be a table of name"),
-])
+@pytest.mark.parametrize(
+    "content, line, message",
+    [
+        (b'[tool.kernelblog.aliases]\npd = "pandas"\n', 2, "one import statement"),
+        (b'[tool.kernelblog.aliases]\n\npd = "import numpy as np"\n', 3, "does not bind 'pd'"),
+        (b"[tool.kernelblog.aliases]\npd = 3\n", 2, "one import statement"),
+        (b"[tool]\nkernelblog = 3\n", 2, "[tool.kernelblog] must be a table"),
+        (b'[tool.kernelblog]\ntitle = "caf\xe9"\n', 2, "not valid UTF-8"),
+        (b"[tool.kernelblog]\naliases = 3\n", 2, "must be a table of name"),
+    ],
+)
 def test_bad_settings_and_aliases_are_errors_at_their_line(tmp_path, content, line, message):
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_bytes(content)
@@ -127,16 +148,27 @@ def test_code_too_deeply_nested_is_an_error_not_a_crash(tmp_path, index):
     path = write_post(tmp_path, "p.md", "# T\n\n```python\nx = " + "-" * 100_000 + "1\n```\n")
     completed = complete_post(read_post(path), index)
     assert [(d.line, d.message) for d in completed.diagnostics] == [
-        (4, "invalid syntax: the code is too deeply nested for the build to analyse")]
+        (4, "invalid syntax: the code is too deeply nested for the build to analyse")
+    ]
 
 
 def test_a_cell_with_a_static_error_runs_only_the_imports_the_build_added(tmp_path, index):
-    path = write_post(tmp_path, "p.md", "# T\n\n```python\nx = np.zeros(2)\nm.predict_classes(x)\n```\n\n"
-                      "```python\ny = np.ones(2)\n```\n\n# Prose\n")
+    path = write_post(
+        tmp_path,
+        "p.md",
+        "# T\n\n```python\nx = np.zeros(2)\nm.predict_classes(x)\n```\n\n"
+        "```python\ny = np.ones(2)\n```\n\n# Prose\n",
+    )
     completed = complete_post(read_post(path), index)
     assert not completed.ok and completed.runnable
-    assert {number: [d.line for d in found] for number, found in completed.static_errors().items()} == {1: [5]}
-    cells = [c for c in completed.notebook().cells if c.metadata.get("kernelblog", {}).get("role") == "code"]
+    assert {
+        number: [d.line for d in found] for number, found in completed.static_errors().items()
+    } == {1: [5]}
+    cells = [
+        c
+        for c in completed.notebook().cells
+        if c.metadata.get("kernelblog", {}).get("role") == "code"
+    ]
     assert cells[0].metadata["kernelblog"]["additions"] == "import numpy as np"
     assert "predict_classes" in cells[0].metadata["kernelblog"]["static_error"]
     assert "static_error" not in cells[1].metadata["kernelblog"]
@@ -146,6 +178,8 @@ def test_an_error_outside_code_cells_keeps_the_post_from_running(tmp_path, index
     path = write_post(tmp_path, "p.md", '# T\n\n```python data="nothing"\nx = 1\n```\n')
     completed = complete_post(read_post(path), index)
     assert completed.runnable  # the data option's error is at the fence, inside the cell
-    bad = dataclasses.replace(completed, diagnostics=completed.diagnostics + (
-        Diagnostic(path, 1, "error", "somewhere else"),))
+    bad = dataclasses.replace(
+        completed,
+        diagnostics=completed.diagnostics + (Diagnostic(path, 1, "error", "somewhere else"),),
+    )
     assert not bad.runnable

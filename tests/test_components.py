@@ -66,7 +66,9 @@ def without_warnings(path, data: bytes) -> bytes:
                 if output["output_type"] == "stream":
                     output["text"] = WARNING.sub("", "".join(output["text"]))
             if "outputs" in cell:
-                cell["outputs"] = [o for o in cell["outputs"] if o["output_type"] != "stream" or o["text"]]
+                cell["outputs"] = [
+                    o for o in cell["outputs"] if o["output_type"] != "stream" or o["text"]
+                ]
         return json.dumps(notebook, indent=1).encode()
     if path.suffix in (".html", ".xml"):
         text = WARNING.sub("", data.decode())
@@ -76,17 +78,31 @@ def without_warnings(path, data: bytes) -> bytes:
 
 def site_of(folder, **kwargs):
     lines = []
-    options = Options(posts=folder / "posts", out=folder / "site", snippets=folder / "snippets",
-                      cache=folder / "cache", jobs=1, keep_going=True, **kwargs)
+    options = Options(
+        posts=folder / "posts",
+        out=folder / "site",
+        snippets=folder / "snippets",
+        cache=folder / "cache",
+        jobs=1,
+        keep_going=True,
+        **kwargs,
+    )
     status = build(options, lines.append)
     files = {}
     for path in sorted((folder / "site").rglob("*")) + sorted((folder / "snippets").glob("*.py")):
         if path.is_file():
             data = masked(path, without_warnings(path, path.read_bytes()))
-            if path.name == "feed.xml":  # posts without a date are ordered by when they ran: compare the entries
+            if (
+                path.name == "feed.xml"
+            ):  # posts without a date are ordered by when they ran: compare the entries
                 body, tail = data.rsplit(b"</feed>", 1)
                 head, *entries = body.split(b"<entry>")
-                data = head + b"".join(b"<entry>" + entry for entry in sorted(entries)) + b"</feed>" + tail
+                data = (
+                    head
+                    + b"".join(b"<entry>" + entry for entry in sorted(entries))
+                    + b"</feed>"
+                    + tail
+                )
             files[path.relative_to(folder)] = data
     return status, lines, files
 
@@ -95,18 +111,24 @@ def test_split_into_components_the_pages_are_those_of_each_component_alone(tmp_p
     for name in ("split", "alone"):
         posts = tmp_path / name / "posts"
         posts.mkdir(parents=True)
-        for post in sorted((ROOT / "posts").glob("*.md")) + [ROOT / "tests" / "data" / "draft" / "typical-draft.md"]:
+        for post in sorted((ROOT / "posts").glob("*.md")) + [
+            ROOT / "tests" / "data" / "draft" / "typical-draft.md"
+        ]:
             shutil.copy(post, posts / post.name)
         write_post(posts, "sections.md", SECTIONS)
     split_status, split_lines, split = site_of(tmp_path / "split")
     alone_status, alone_lines, alone = site_of(tmp_path / "alone", fresh_kernels=True)
     assert split_status == alone_status == 1  # the draft has two snippets that cannot work
-    page = split[next(name for name in split if name.parts[-2:] == ("sections", "index.html"))].decode()
+    page = split[
+        next(name for name in split if name.parts[-2:] == ("sections", "index.html"))
+    ].decode()
     assert page.count("[&#39;dense&#39;]") == 2  # each section's layer is the first of its session
     assert page.count("0.5488135") == 2  # numpy's first draw after seeding 0, in each section
     assert page.count("afresh") == 1  # the second section says that the build starts it afresh
     raw = (tmp_path / "split" / "site" / "sections" / "index.html").read_text(encoding="utf-8")
-    assert raw.count("Do not pass an") == 2  # the warning in each section (the compared pages leave warnings out)
+    assert (
+        raw.count("Do not pass an") == 2
+    )  # the warning in each section (the compared pages leave warnings out)
     assert split.keys() == alone.keys()
     for name in split:
         assert split[name] == alone[name], f"{name} differs between split and alone"
@@ -120,7 +142,9 @@ def components(monkeypatch):
     started, real = [], execute.execute_component
 
     def counting(kernel, path, notebook, *args, **kwargs):
-        first = next(cell for cell in notebook.cells if cell.metadata["kernelblog"]["role"] != "setup")
+        first = next(
+            cell for cell in notebook.cells if cell.metadata["kernelblog"]["role"] != "setup"
+        )
         started.append((path.name, first.source.splitlines()[-1]))
         return real(kernel, path, notebook, *args, **kwargs)
 
@@ -138,9 +162,13 @@ def test_a_code_edit_reexecutes_only_the_components_it_touches(tmp_path, compone
     status, lines, files = site_of(tmp_path)
     assert status == 0 and components == [("cheap.md", 'print("b", b)')]
     assert "components: 1 executed (2 cells), 1 from the cache (3 cells)" in lines
-    page = files[next(name for name in files if name.name == "index.html" and "cheap" in name.parts)].decode()
+    page = files[
+        next(name for name in files if name.name == "index.html" and "cheap" in name.parts)
+    ].decode()
     assert "a 6" in page and "a again 3" in page and "0.5488135  0.71518937 0.60276338" in page
     components.clear()
-    post.write_text(CHEAP.replace('"a again"', '"a once more"'))  # the first component: both of its cells
+    post.write_text(
+        CHEAP.replace('"a again"', '"a once more"')
+    )  # the first component: both of its cells
     status, lines, _ = site_of(tmp_path)
     assert status == 0 and components == [("cheap.md", 'print("a", a.sum())')]

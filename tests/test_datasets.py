@@ -8,14 +8,17 @@ import pytest
 from kernelblog import datasets
 
 
-@pytest.mark.parametrize("name, x_shape, y_dtype", [
-    ("images", (600, 32, 32, 3), np.int64),
-    ("sequences", (800, 32, 1), np.float32),
-    ("tabular", (800, 8), np.int64),
-    ("recall", (2000, 40, 2), np.float32),
-    ("signals", (1000, 64), np.int64),
-    ("crescent", (2000, 2), np.int64),
-])
+@pytest.mark.parametrize(
+    "name, x_shape, y_dtype",
+    [
+        ("images", (600, 32, 32, 3), np.int64),
+        ("sequences", (800, 32, 1), np.float32),
+        ("tabular", (800, 8), np.int64),
+        ("recall", (2000, 40, 2), np.float32),
+        ("signals", (1000, 64), np.int64),
+        ("crescent", (2000, 2), np.int64),
+    ],
+)
 def test_shapes_and_seeds(name, x_shape, y_dtype):
     generate = getattr(datasets, name)
     (x_train, y_train), (x_test, y_test) = generate()
@@ -73,19 +76,24 @@ def test_images_patterns_choose_the_classes():
     assert x.shape == (30, 32, 32, 3) and set(y) == {0, 1, 2}
 
 
-@pytest.mark.parametrize("shape, targets, outputs, vocabulary, y_shape, y_dtype", [
-    ((32, 32, 3), "onehot", 10, None, (10,), np.float32),
-    ((32, 32, 1), "sparse", 4, None, (), np.int64),
-    ((32, 1), "sparse", 3, None, (), np.int64),
-    ((50, 1), "regression", 1, None, (), np.float32),
-    ((13,), "regression", 2, None, (2,), np.float32),
-    ((20,), "binary", 1, None, (), np.float32),
-    ((12,), "multilabel", 5, None, (5,), np.float32),
-    ((40,), "sparse", 2, 1000, (), np.int64),
-    ((28, 28, 1), "inputs", 1, None, (28, 28, 1), np.float32),
-])
+@pytest.mark.parametrize(
+    "shape, targets, outputs, vocabulary, y_shape, y_dtype",
+    [
+        ((32, 32, 3), "onehot", 10, None, (10,), np.float32),
+        ((32, 32, 1), "sparse", 4, None, (), np.int64),
+        ((32, 1), "sparse", 3, None, (), np.int64),
+        ((50, 1), "regression", 1, None, (), np.float32),
+        ((13,), "regression", 2, None, (2,), np.float32),
+        ((20,), "binary", 1, None, (), np.float32),
+        ((12,), "multilabel", 5, None, (5,), np.float32),
+        ((40,), "sparse", 2, 1000, (), np.int64),
+        ((28, 28, 1), "inputs", 1, None, (28, 28, 1), np.float32),
+    ],
+)
 def test_matching_shapes(shape, targets, outputs, vocabulary, y_shape, y_dtype):
-    (x, y), (x_test, y_test) = datasets.matching(shape, targets, outputs, vocabulary, n_train=120, n_test=40)
+    (x, y), (x_test, y_test) = datasets.matching(
+        shape, targets, outputs, vocabulary, n_train=120, n_test=40
+    )
     assert x.shape == (120, *shape) and x_test.shape == (40, *shape)
     assert x.dtype == (np.int64 if vocabulary else np.float32)
     assert y.shape == (120, *y_shape) and y.dtype == y_dtype and y_test.shape == (40, *y_shape)
@@ -95,10 +103,14 @@ def test_matching_shapes(shape, targets, outputs, vocabulary, y_shape, y_dtype):
     assert np.array_equal(x, again)
 
 
-@pytest.mark.parametrize("shape, vocabulary", [((32, 32, 3), None), ((32, 1), None), ((16,), None), ((30,), 500)])
+@pytest.mark.parametrize(
+    "shape, vocabulary", [((32, 32, 3), None), ((32, 1), None), ((16,), None), ((30,), 500)]
+)
 def test_matching_classes_are_learnable(shape, vocabulary):
     """A nearest-centroid classifier on simple features beats chance on held-out data."""
-    (x, y), (x_test, y_test) = datasets.matching(shape, "sparse", 4, vocabulary, n_train=400, n_test=200)
+    (x, y), (x_test, y_test) = datasets.matching(
+        shape, "sparse", 4, vocabulary, n_train=400, n_test=200
+    )
 
     def features(a):
         a = a.reshape(len(a), -1)
@@ -127,17 +139,62 @@ def test_matching_rejects_what_it_cannot_make():
 
 # Stand-ins for keras.datasets: what Keras's load_data returns, per example, small and learnable.
 
-@pytest.mark.parametrize("name, kwargs, x_shape, x_dtype, y_shape, y_dtype, classes", [
-    ("mnist", {"n_train": 400, "n_test": 50}, (400, 28, 28), np.uint8, (400,), np.uint8, 10),
-    ("fashion_mnist", {"n_train": 300, "n_test": 50}, (300, 28, 28), np.uint8, (300,), np.uint8, 10),
-    ("cifar10", {"n_train": 300, "n_test": 50}, (300, 32, 32, 3), np.uint8, (300, 1), np.uint8, 10),
-    ("cifar100", {"n_train": 400, "n_test": 50}, (400, 32, 32, 3), np.uint8, (400, 1), np.int64, 100),
-    ("cifar100", {"label_mode": "coarse", "n_train": 400, "n_test": 50}, (400, 32, 32, 3), np.uint8, (400, 1),
-     np.int64, 20),
-    ("boston_housing", {}, (404, 13), np.float64, (404,), np.float64, None),
-    ("california_housing", {"version": "small"}, (480, 8), np.float32, (480,), np.float32, None),
-])
-def test_standins_have_keras_structure_dtypes_and_shapes(name, kwargs, x_shape, x_dtype, y_shape, y_dtype, classes):
+
+@pytest.mark.parametrize(
+    "name, kwargs, x_shape, x_dtype, y_shape, y_dtype, classes",
+    [
+        ("mnist", {"n_train": 400, "n_test": 50}, (400, 28, 28), np.uint8, (400,), np.uint8, 10),
+        (
+            "fashion_mnist",
+            {"n_train": 300, "n_test": 50},
+            (300, 28, 28),
+            np.uint8,
+            (300,),
+            np.uint8,
+            10,
+        ),
+        (
+            "cifar10",
+            {"n_train": 300, "n_test": 50},
+            (300, 32, 32, 3),
+            np.uint8,
+            (300, 1),
+            np.uint8,
+            10,
+        ),
+        (
+            "cifar100",
+            {"n_train": 400, "n_test": 50},
+            (400, 32, 32, 3),
+            np.uint8,
+            (400, 1),
+            np.int64,
+            100,
+        ),
+        (
+            "cifar100",
+            {"label_mode": "coarse", "n_train": 400, "n_test": 50},
+            (400, 32, 32, 3),
+            np.uint8,
+            (400, 1),
+            np.int64,
+            20,
+        ),
+        ("boston_housing", {}, (404, 13), np.float64, (404,), np.float64, None),
+        (
+            "california_housing",
+            {"version": "small"},
+            (480, 8),
+            np.float32,
+            (480,),
+            np.float32,
+            None,
+        ),
+    ],
+)
+def test_standins_have_keras_structure_dtypes_and_shapes(
+    name, kwargs, x_shape, x_dtype, y_shape, y_dtype, classes
+):
     (x, y), (x_test, y_test) = getattr(datasets, name).load_data(**kwargs)
     assert (x.shape, x.dtype, y.shape, y.dtype) == (x_shape, x_dtype, y_shape, y_dtype)
     assert x_test.shape[1:] == x.shape[1:] and len(x_test) == len(y_test)
@@ -149,9 +206,18 @@ def test_standins_have_keras_structure_dtypes_and_shapes(name, kwargs, x_shape, 
 
 def test_standin_summaries_state_the_default_sizes():
     from kernelblog.complete import dataset_standins
+
     summaries = dataset_standins()
-    assert set(summaries) == {"mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters", "boston_housing",
-                              "california_housing"}
+    assert set(summaries) == {
+        "mnist",
+        "fashion_mnist",
+        "cifar10",
+        "cifar100",
+        "imdb",
+        "reuters",
+        "boston_housing",
+        "california_housing",
+    }
     for name, summary in summaries.items():
         defaults = inspect.signature(getattr(datasets, name).load_data).parameters
         if "n_train" in defaults:  # generated at these sizes (mnist is, above)
@@ -163,8 +229,9 @@ def test_standin_summaries_state_the_default_sizes():
 
 
 def test_imdb_honours_keras_options():
-    (x, y), (x_test, _) = datasets.imdb.load_data(num_words=100, maxlen=60, start_char=1, oov_char=2, index_from=3,
-                                                           n_train=300, n_test=50)
+    (x, y), (x_test, _) = datasets.imdb.load_data(
+        num_words=100, maxlen=60, start_char=1, oov_char=2, index_from=3, n_train=300, n_test=50
+    )
     assert x.dtype == object and y.dtype == np.int64 and set(np.unique(y)) == {0, 1}
     assert all(seq[0] == 1 and len(seq) <= 60 and max(seq) < 100 for seq in x) and len(x) < 300
     assert any(2 in seq for seq in x)  # words past num_words became oov_char
@@ -176,15 +243,23 @@ def test_imdb_honours_keras_options():
     index = datasets.imdb.get_word_index()
     assert index["the"] == 1 and len(index) == datasets.VOCABULARY
     words = {rank: word for word, rank in index.items()}
-    assert any(words.get(w - 3) in datasets.POSITIVE_WORDS + datasets.NEGATIVE_WORDS for w in plain[0])
+    assert any(
+        words.get(w - 3) in datasets.POSITIVE_WORDS + datasets.NEGATIVE_WORDS for w in plain[0]
+    )
 
 
 def test_standins_are_learnable():
     """A least-squares linear classifier beats chance by a wide margin on each."""
+
     def linear_accuracy(x, y, x_test, y_test, classes):
         pool = lambda v: v.reshape(len(v), v.shape[1] // 2, 2, v.shape[2] // 2, 2, -1).mean((2, 4))  # noqa: E731
-        x, x_test = pool(x).reshape(len(x), -1) / 255.0, pool(x_test).reshape(len(x_test), -1) / 255.0
-        weights = np.linalg.solve(x.T @ x + 10 * np.eye(x.shape[1]), x.T @ np.eye(classes)[y.ravel()])
+        x, x_test = (
+            pool(x).reshape(len(x), -1) / 255.0,
+            pool(x_test).reshape(len(x_test), -1) / 255.0,
+        )
+        weights = np.linalg.solve(
+            x.T @ x + 10 * np.eye(x.shape[1]), x.T @ np.eye(classes)[y.ravel()]
+        )
         return np.mean(np.argmax(x_test @ weights, 1) == y_test.ravel())
 
     for name in ("mnist", "fashion_mnist", "cifar10"):

@@ -30,7 +30,10 @@ plt.show()
 """
 TIMINGS = [  # (pattern, mask): Keras's per-step timings, then the provenance timings
     (re.compile(r"\b(\d+(\.\d+)?(s|ms|us|µs) )?\d+(\.\d+)?(s|ms|us|µs)/step\b"), "#/step"),
-    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"), "#time"),  # when it ran
+    (
+        re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"),
+        "#time",
+    ),  # when it ran
     (re.compile(r"(<time datetime=\"#time\">)[^<]*(</time>)"), r"\1#\2"),
     (re.compile(r"\bin \d+(\.\d+)? s\b"), "in # s"),  # how long a cell or the post took
     # an epoch's time and a progress bar's ETA: "1s - #/step", and "6s\x1b[0m #/step" in a notebook's JSON
@@ -48,17 +51,27 @@ def masked(path, data: bytes) -> bytes:
         for cell in notebook["cells"]:
             merged = []
             for output in cell.get("outputs", []):
-                if output["output_type"] == "stream" and merged and merged[-1].get("name") == output["name"]:
+                if (
+                    output["output_type"] == "stream"
+                    and merged
+                    and merged[-1].get("name") == output["name"]
+                ):
                     merged[-1]["text"] = "".join(merged[-1]["text"]) + "".join(output["text"])
                 else:
                     merged.append(output)
             for output in merged:
                 if output["output_type"] == "stream":
-                    lines = [line.rsplit("\r", 1)[-1] for line in "".join(output["text"]).split("\n")]
+                    lines = [
+                        line.rsplit("\r", 1)[-1] for line in "".join(output["text"]).split("\n")
+                    ]
                     for k, line in enumerate(lines):
-                        while re.search("[^\x08]\x08", line):  # a backspace takes back the character before it
+                        while re.search(
+                            "[^\x08]\x08", line
+                        ):  # a backspace takes back the character before it
                             line = re.sub("[^\x08]\x08", "", line)
-                        lines[k] = line.replace("\x08", "").rstrip(" ")  # padding over a longer update
+                        lines[k] = line.replace("\x08", "").rstrip(
+                            " "
+                        )  # padding over a longer update
                     output["text"] = "\n".join(lines)
             if "outputs" in cell:
                 cell["outputs"] = merged
@@ -71,8 +84,14 @@ def masked(path, data: bytes) -> bytes:
 
 def built(tmp_path, name):
     out = tmp_path / name
-    options = Options(posts=tmp_path / "posts", out=out / "site", snippets=out / "snippets", cache=tmp_path / "cache",
-                      jobs=1, force=True)
+    options = Options(
+        posts=tmp_path / "posts",
+        out=out / "site",
+        snippets=out / "snippets",
+        cache=tmp_path / "cache",
+        jobs=1,
+        force=True,
+    )
     assert build(options, lambda line: None) == 0
     files = {}
     for path in sorted(out.rglob("*")):
@@ -84,7 +103,9 @@ def built(tmp_path, name):
 def test_two_cold_builds_give_identical_pages(tmp_path):
     write_post(tmp_path / "posts", "determinism.md", POST)
     first, second = built(tmp_path, "first"), built(tmp_path, "second")
-    page = first[next(name for name in first if name.parts[-2:] == ("determinism", "index.html"))].decode()
+    page = first[
+        next(name for name in first if name.parts[-2:] == ("determinism", "index.html"))
+    ].decode()
     assert "#/step" in page and "in # s" in page and "#time" in page  # the masks matched
     assert list((tmp_path / "first" / "site" / "determinism").glob("*.png"))
     assert first.keys() == second.keys()

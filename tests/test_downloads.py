@@ -31,8 +31,10 @@ from kernelblog.write import (
 )
 
 PACKAGE = ROOT / "kernelblog"
-NOISE = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-         "I0000 00:00:1795549755.590549   13130 port.cc:153] oneDNN custom operations are on.\n")
+NOISE = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    "I0000 00:00:1795549755.590549   13130 port.cc:153] oneDNN custom operations are on.\n"
+)
 CUINIT = "E0000 00:00:1795549758.784894   13130 cuda_platform.cc:52] failed call to cuInit: UNKNOWN ERROR (303)\n"
 
 
@@ -45,12 +47,15 @@ def defined(source: str) -> dict:
 
 # The extraction: only what is used, and all that it needs.
 
+
 def test_only_the_definitions_used_and_what_they_need():
     library = library_for(["from kernelblog.datasets import crescent\nx = crescent()"])
     tree = ast.parse(library.source)
     top = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     assert top == {"crescent", "_split"}
-    assert [ast.unparse(node) for node in tree.body if isinstance(node, ast.Import)] == ["import numpy as np"]
+    assert [ast.unparse(node) for node in tree.body if isinstance(node, ast.Import)] == [
+        "import numpy as np"
+    ]
     assert library.names == ("crescent",) and library.files == ("kernelblog/datasets.py",)
     assert "# From kernelblog/datasets.py" in library.source
 
@@ -60,7 +65,9 @@ def test_helpers_and_constants_come_with_a_generator():
     tree = ast.parse(library.source)
     names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     assert names == {"images", "_pattern", "_balanced_labels", "_split"}
-    assert "IMAGE_PATTERNS" in {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets}
+    assert "IMAGE_PATTERNS" in {
+        t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+    }
     assert "def recall" not in library.source and "def matching" not in library.source
 
 
@@ -70,16 +77,28 @@ def numpy_only_modules() -> list[str]:
     imports = {}
     for path in sorted(PACKAGE.glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        absolute = {alias.name.split(".")[0] for node in tree.body if isinstance(node, ast.Import)
-                    for alias in node.names}
-        absolute |= {node.module.split(".")[0] for node in tree.body
-                     if isinstance(node, ast.ImportFrom) and not node.level and node.module}
-        relative = {(node.module or "").split(".")[0] for node in tree.body
-                    if isinstance(node, ast.ImportFrom) and node.level}
+        absolute = {
+            alias.name.split(".")[0]
+            for node in tree.body
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        absolute |= {
+            node.module.split(".")[0]
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and not node.level and node.module
+        }
+        relative = {
+            (node.module or "").split(".")[0]
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and node.level
+        }
         if "numpy" in absolute and absolute <= sys.stdlib_module_names | {"numpy", "__future__"}:
             imports[path.stem] = relative
     while any(not relative <= set(imports) for relative in imports.values()):
-        imports = {module: relative for module, relative in imports.items() if relative <= set(imports)}
+        imports = {
+            module: relative for module, relative in imports.items() if relative <= set(imports)
+        }
     return sorted(imports)
 
 
@@ -93,10 +112,16 @@ def test_every_definition_of_a_numpy_only_module_copies_out_and_works(module):
     out runnable without kernelblog, and gives the same arrays as the library's."""
     path = PACKAGE / f"{module}.py"
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = [name for node in tree.body for name in
-             ([node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else
-              [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)])
-             if not name.startswith("_")]
+    names = [
+        name
+        for node in tree.body
+        for name in (
+            [node.name]
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+            else [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]
+        )
+        if not name.startswith("_")
+    ]
     library = library_for([f"from kernelblog.{module} import {', '.join(names)}"])
     assert not library_imports(library.source) and "import kernelblog" not in library.source
     namespace = defined(library.source)
@@ -109,10 +134,14 @@ def test_every_definition_of_a_numpy_only_module_copies_out_and_works(module):
         if not callable(source) or isinstance(source, type):
             continue
         parameters = inspect.signature(source).parameters
-        if any(p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-               for p in parameters.values()):
+        if any(
+            p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            for p in parameters.values()
+        ):
             continue  # matching(input_shape, ...)
-        small = {key: value for key, value in (("n_train", 20), ("n_test", 10)) if key in parameters}
+        small = {
+            key: value for key, value in (("n_train", 20), ("n_test", 10)) if key in parameters
+        }
         assert_same(copied(**small), source(**small))
 
 
@@ -130,28 +159,44 @@ def test_the_library_of_another_module_and_its_imports(tmp_path):
     """A module that imports from another module of the library: both are copied, the used one first."""
     package = tmp_path / "kernelblog"
     package.mkdir()
-    (package / "base.py").write_text("import math\n\nimport numpy as np\n\nSCALE = 2\n\n\n"
-                                     "def _scaled(x):\n    return np.asarray(x) * SCALE * math.pi\n\n\n"
-                                     "def unused():\n    return 0\n")
+    (package / "base.py").write_text(
+        "import math\n\nimport numpy as np\n\nSCALE = 2\n\n\n"
+        "def _scaled(x):\n    return np.asarray(x) * SCALE * math.pi\n\n\n"
+        "def unused():\n    return 0\n"
+    )
     (package / "standins.py").write_text(
         "import numpy as np\n\nfrom .base import _scaled as scale\n\n# Classes as keras.datasets' modules.\n"
         "TOPICS = ('a', 'b')\n\n\nclass toy:\n    summary = 'two topics'\n\n    @staticmethod\n"
-        "    def load_data(n=3):\n        return scale(np.arange(n)), TOPICS\n")
+        "    def load_data(n=3):\n        return scale(np.arange(n)), TOPICS\n"
+    )
     library = library_for(["from kernelblog.standins import toy as toys"], root=tmp_path)
     assert library.files == ("kernelblog/base.py", "kernelblog/standins.py")
     source = library.source
     assert source.index("def _scaled") < source.index("class toy") and "def unused" not in source
-    assert "# Classes as keras.datasets' modules.\nTOPICS" in source  # the comment above a definition comes with it
-    assert source.count("import numpy as np") == 1 and "import math" in source and "from .base" not in source
-    namespace = defined(source + "\n" + without_library_imports("from kernelblog.standins import toy as toys"))
+    assert (
+        "# Classes as keras.datasets' modules.\nTOPICS" in source
+    )  # the comment above a definition comes with it
+    assert (
+        source.count("import numpy as np") == 1
+        and "import math" in source
+        and "from .base" not in source
+    )
+    namespace = defined(
+        source + "\n" + without_library_imports("from kernelblog.standins import toy as toys")
+    )
     values, topics = namespace["toys"].load_data()
     assert list(values) == [0, 2 * np.pi, 4 * np.pi] and topics == ("a", "b")
 
 
 def test_library_imports_are_left_out_of_the_code():
-    code = ("import numpy as np\nfrom kernelblog.datasets import images, recall as r\n"
-            "if True:\n    from kernelblog.datasets import (crescent,\n        signals)\nprint(1)")
-    assert without_library_imports(code) == "import numpy as np\nr = recall\nif True:\n    pass\nprint(1)"
+    code = (
+        "import numpy as np\nfrom kernelblog.datasets import images, recall as r\n"
+        "if True:\n    from kernelblog.datasets import (crescent,\n        signals)\nprint(1)"
+    )
+    assert (
+        without_library_imports(code)
+        == "import numpy as np\nr = recall\nif True:\n    pass\nprint(1)"
+    )
     assert library_for(["x = 1", "from keras.layers import Dense"]) is None
 
 
@@ -178,19 +223,29 @@ def post(tmp_path, index):
     path = write_post(tmp_path / "posts", "noise.md", DRAFT)
     completed = complete_post(read_post(path), index)
     assert completed.ok, completed.diagnostics
-    outputs = [[new_output("stream", name="stderr", text=NOISE),
-                new_output("stream", name="stderr", text=CUINIT + "a real warning\n"),
-                new_output("stream", name="stdout", text="mean: 0.0\n")],
-               [new_output("execute_result", data={"text/plain": "b'...'"}, execution_count=2)]]
+    outputs = [
+        [
+            new_output("stream", name="stderr", text=NOISE),
+            new_output("stream", name="stderr", text=CUINIT + "a real warning\n"),
+            new_output("stream", name="stdout", text="mean: 0.0\n"),
+        ],
+        [new_output("execute_result", data={"text/plain": "b'...'"}, execution_count=2)],
+    ]
     executed = executed_with(completed, outputs)
-    inline = next(c for c in executed.notebook.cells if c.metadata.get("kernelblog", {}).get("role") == "inline")
+    inline = next(
+        c
+        for c in executed.notebook.cells
+        if c.metadata.get("kernelblog", {}).get("role") == "inline"
+    )
     inline.outputs = [new_output("display_data", data={"application/json": ["0.01", "*a_b*"]})]
     return completed, executed
 
 
 def test_notebook_download_is_self_contained_with_values_and_clean_outputs(post):
     completed, executed = post
-    notebook = nbformat.reads(download_notebook_text(completed, executed.notebook, "https://x.org/noise/"), 4)
+    notebook = nbformat.reads(
+        download_notebook_text(completed, executed.notebook, "https://x.org/noise/"), 4
+    )
     nbformat.validate(notebook)
     text = nbformat.writes(notebook)
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
@@ -203,24 +258,37 @@ def test_notebook_download_is_self_contained_with_values_and_clean_outputs(post)
     prose = "".join(c.source for c in notebook.cells if c.cell_type == "markdown")
     assert r"The mean is 0.01, or \*a\_b\* in words." in prose  # shows as *a_b*, as on the page
     streams = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "stream"]
-    assert [(o.name, o.text) for o in streams] == [("stderr", "a real warning\n"), ("stdout", "mean: 0.0\n")]
+    assert [(o.name, o.text) for o in streams] == [
+        ("stderr", "a real warning\n"),
+        ("stdout", "mean: 0.0\n"),
+    ]
     assert "role" not in text
 
 
 def test_script_download_shows_the_values_as_plain_text(post):
     completed, executed = post
     script = download_script_text(completed, executed.notebook)
-    assert "{python}" not in script and not library_imports(script) and "import kernelblog" not in script
+    assert (
+        "{python}" not in script
+        and not library_imports(script)
+        and "import kernelblog" not in script
+    )
     assert "# The mean is 0.01, or *a_b* in words." in script
-    assert script.index("def crescent") < script.index("os.chdir") < script.index("crescent(n_train=10")
+    assert (
+        script.index("def crescent")
+        < script.index("os.chdir")
+        < script.index("crescent(n_train=10")
+    )
     compile(script, "noise.py", "exec")
 
 
 def test_saved_outputs_are_what_the_page_shows():
-    progress = [new_output("stream", name="stdout", text="Epoch 1/2\n1/2 ━━"),
-                new_output("stream", name="stdout", text="\r2/2 ━━━━ - loss: 0.5\n"),
-                new_output("stream", name="stderr", text=NOISE + CUINIT),
-                new_output("stream", name="stdout", text="done\n")]
+    progress = [
+        new_output("stream", name="stdout", text="Epoch 1/2\n1/2 ━━"),
+        new_output("stream", name="stdout", text="\r2/2 ━━━━ - loss: 0.5\n"),
+        new_output("stream", name="stderr", text=NOISE + CUINIT),
+        new_output("stream", name="stdout", text="done\n"),
+    ]
     kept = shown_outputs(progress)
     assert [o.text for o in kept] == ["Epoch 1/2\n2/2 ━━━━ - loss: 0.5\n", "done\n"]
     assert page_outputs(kept) == page_outputs(progress)
@@ -237,7 +305,9 @@ def test_downloads_of_the_posts_need_no_kernelblog_and_keep_no_templates(folder)
         notebook = download_notebook(completed, executed.notebook)
         code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
         assert "import kernelblog" not in code and not library_imports(code)
-        imported = {alias.name for node in library_imports("\n".join(codes)) for alias in node.names}
+        imported = {
+            alias.name for node in library_imports("\n".join(codes)) for alias in node.names
+        }
         if imported:  # the library's cell (else the next one, which moves to a temporary folder)
             assert imported <= set(defined(notebook.cells[1].source)), completed.post.slug
         else:
@@ -246,12 +316,16 @@ def test_downloads_of_the_posts_need_no_kernelblog_and_keep_no_templates(folder)
 
 
 def test_a_post_that_rebinds_a_name_the_copied_library_uses_gets_a_warning(tmp_path, index):
-    text = ('# Clash\n\n```python\nIMAGE_PATTERNS = ("mine",)\nimages = 3\nimport numpy as np\n```\n\n'
-            '```python data="images"\nprint(x_train.shape)\n```\n')
+    text = (
+        '# Clash\n\n```python\nIMAGE_PATTERNS = ("mine",)\nimages = 3\nimport numpy as np\n```\n\n'
+        '```python data="images"\nprint(x_train.shape)\n```\n'
+    )
     completed = complete_post(read_post(write_post(tmp_path, "clash.md", text)), index)
     warnings = [str(w) for w in download_warnings(completed)]
-    assert warnings == [f"{tmp_path / 'clash.md'}:4: warning: 'IMAGE_PATTERNS' is also defined by the dataset "
-                        "library's code that the downloads copy in, which would then use this one: rename it"]
+    assert warnings == [
+        f"{tmp_path / 'clash.md'}:4: warning: 'IMAGE_PATTERNS' is also defined by the dataset "
+        "library's code that the downloads copy in, which would then use this one: rename it"
+    ]
     reported = []
     site_files(Site(), [completed], {"clash": executed_with(completed, [[], []])}, reported.append)
     assert [str(warning) for warning in reported] == warnings  # Diagnostics, as values
@@ -259,22 +333,37 @@ def test_a_post_that_rebinds_a_name_the_copied_library_uses_gets_a_warning(tmp_p
 
 # A reader's run (slow): the built site's downloads, where kernelblog is not installed.
 
+
 def page_texts(page: Path) -> list[str]:
     """The text of every output block on a post's page."""
-    return [html.unescape(block) for block in re.findall(r'<pre class="output"[^>]*>(.*?)</pre>',
-                                                         page.read_text(encoding="utf-8"), re.S)]
+    return [
+        html.unescape(block)
+        for block in re.findall(
+            r'<pre class="output"[^>]*>(.*?)</pre>', page.read_text(encoding="utf-8"), re.S
+        )
+    ]
 
 
 @pytest.fixture(scope="module")
 def reader(tmp_path_factory):
     from reader import kernel_spec, reader_env, reader_python
+
     folder = tmp_path_factory.mktemp("reader")
     python = reader_python(folder / "env")
-    absent = subprocess.run([python, "-I", "-c", "import kernelblog"], capture_output=True, text=True,
-                            cwd=ROOT, env=reader_env())
+    absent = subprocess.run(
+        [python, "-I", "-c", "import kernelblog"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=reader_env(),
+    )
     assert absent.returncode != 0 and "No module named 'kernelblog'" in absent.stderr
-    present = subprocess.run([python, "-I", "-c", "import numpy, matplotlib, keras, tensorflow, nbformat"],
-                             capture_output=True, text=True, env=reader_env())
+    present = subprocess.run(
+        [python, "-I", "-c", "import numpy, matplotlib, keras, tensorflow, nbformat"],
+        capture_output=True,
+        text=True,
+        env=reader_env(),
+    )
     assert present.returncode == 0, present.stderr[-2000:]
     return python, kernel_spec(folder / "kernels", python)
 
@@ -288,6 +377,7 @@ def test_downloads_run_as_a_reader_runs_them(slug, built_posts, reader, tmp_path
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from reader import lines, masked, reader_env
+
     python, kernels = reader
     site = built_posts
     for suffix in (".py", ".ipynb"):
@@ -296,23 +386,37 @@ def test_downloads_run_as_a_reader_runs_them(slug, built_posts, reader, tmp_path
     saved = nbformat.read(tmp_path / f"{slug}.ipynb", as_version=4)
 
     # The notebook's saved outputs are the page's, with no line the page's filter would drop.
-    streams = [o.text for c in saved.cells for o in c.get("outputs", []) if o.output_type == "stream"]
+    streams = [
+        o.text for c in saved.cells for o in c.get("outputs", []) if o.output_type == "stream"
+    ]
     assert streams and all(shown_text(text) == text for text in streams)
-    saved_blocks = [b.text.rstrip("\n") for c in saved.cells for b in page_outputs(c.get("outputs", []))
-                    if hasattr(b, "text")]
+    saved_blocks = [
+        b.text.rstrip("\n")
+        for c in saved.cells
+        for b in page_outputs(c.get("outputs", []))
+        if hasattr(b, "text")
+    ]
     assert saved_blocks == page
 
-    script = subprocess.Popen([python, "-I", f"{slug}.py"], cwd=tmp_path, env=reader_env(script=True),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # bytes: "\r" as printed
+    script = subprocess.Popen(
+        [python, "-I", f"{slug}.py"],
+        cwd=tmp_path,
+        env=reader_env(script=True),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # bytes: "\r" as printed
     try:
         notebook = nbformat.read(tmp_path / f"{slug}.ipynb", as_version=4)
-        check = nbformat.v4.new_code_cell("try:\n    import kernelblog\nexcept ModuleNotFoundError as error:\n"
-                                          "    print(error)\nimport os, sys\nprint(sys.flags.isolated, os.getcwd())")
+        check = nbformat.v4.new_code_cell(
+            "try:\n    import kernelblog\nexcept ModuleNotFoundError as error:\n"
+            "    print(error)\nimport os, sys\nprint(sys.flags.isolated, os.getcwd())"
+        )
         notebook.cells.append(check)
         specs = KernelSpecManager(kernel_dirs=[str(kernels)])
         manager = KernelManager(kernel_name="reader", kernel_spec_manager=specs)
-        NotebookClient(notebook, km=manager, timeout=900, resources={"metadata": {"path": str(tmp_path)}}).execute(
-            env=reader_env())
+        NotebookClient(
+            notebook, km=manager, timeout=900, resources={"metadata": {"path": str(tmp_path)}}
+        ).execute(env=reader_env())
         stdout, stderr = (out.decode("utf-8", "replace") for out in script.communicate(timeout=900))
     finally:
         script.kill()
@@ -321,15 +425,35 @@ def test_downloads_run_as_a_reader_runs_them(slug, built_posts, reader, tmp_path
     isolated = notebook.cells.pop().outputs[0].text
     flag, workdir = isolated.split("\n")[1].split(" ", 1)
     assert "No module named 'kernelblog'" in isolated and flag == "1" and Path(workdir) != tmp_path
-    ran = [b.text.rstrip("\n") for c in notebook.cells for b in page_outputs(c.get("outputs", []))
-           if hasattr(b, "text")]
+    ran = [
+        b.text.rstrip("\n")
+        for c in notebook.cells
+        for b in page_outputs(c.get("outputs", []))
+        if hasattr(b, "text")
+    ]
     assert [masked(text) for text in ran] == [masked(text) for text in page]
-    figures = sum("image/png" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", []))
-    assert figures == len(re.findall(r'<figure class="output">', (site / slug / "index.html").read_text()))
+    figures = sum(
+        "image/png" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", [])
+    )
+    assert figures == len(
+        re.findall(r'<figure class="output">', (site / slug / "index.html").read_text())
+    )
 
     # The script prints what the page shows, but for what only a notebook shows (a cell's last value).
-    printed = [b.text for c in saved.cells for b in page_outputs(
-        [o for o in c.get("outputs", []) if o.output_type == "display_data"
-         or (o.output_type == "stream" and o.name == "stdout")]) if hasattr(b, "text")]
+    printed = [
+        b.text
+        for c in saved.cells
+        for b in page_outputs(
+            [
+                o
+                for o in c.get("outputs", [])
+                if o.output_type == "display_data"
+                or (o.output_type == "stream" and o.name == "stdout")
+            ]
+        )
+        if hasattr(b, "text")
+    ]
     assert lines(shown_text(stdout)) == lines("\n".join(printed))
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"{slug}.py", f"{slug}.ipynb"])  # nothing left
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"{slug}.py", f"{slug}.ipynb"]
+    )  # nothing left

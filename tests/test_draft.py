@@ -10,7 +10,9 @@ from kernelblog.pipeline import Options, build
 
 pytestmark = pytest.mark.slow
 DRAFT = ROOT / "tests" / "data" / "draft" / "typical-draft.md"
-RAW = ROOT / "tests" / "data" / "draft" / "deep-learning-overview-raw.md"  # the overview post's first draft
+RAW = (
+    ROOT / "tests" / "data" / "draft" / "deep-learning-overview-raw.md"
+)  # the overview post's first draft
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +22,21 @@ def both(tmp_path_factory):
     for draft in (DRAFT, RAW):
         shutil.copy(draft, folder / "posts" / draft.name)
     lines: list[str] = []
-    status = build(Options(posts=folder / "posts", out=folder / "site", snippets=folder / "snippets",
-                           cache=folder / "cache", jobs=2, keep_going=True), lines.append)
-    pages = {draft: (folder / "site" / draft.stem / "index.html").read_text(encoding="utf-8") for draft in (DRAFT, RAW)}
+    status = build(
+        Options(
+            posts=folder / "posts",
+            out=folder / "site",
+            snippets=folder / "snippets",
+            cache=folder / "cache",
+            jobs=2,
+            keep_going=True,
+        ),
+        lines.append,
+    )
+    pages = {
+        draft: (folder / "site" / draft.stem / "index.html").read_text(encoding="utf-8")
+        for draft in (DRAFT, RAW)
+    }
     return status, lines, pages
 
 
@@ -40,10 +54,14 @@ def test_snippets_that_cannot_work_fail_at_their_line_and_the_others_run(built):
     status, lines, page = built
     assert status == 1
     errors = [line for line in lines if ": error: " in line]
-    weights = line_of("base = VGG16(weights='imagenet', include_top=False, input_shape=(32, 32, 3))")
+    weights = line_of(
+        "base = VGG16(weights='imagenet', include_top=False, input_shape=(32, 32, 3))"
+    )
     add = line_of("model.add(Dense(1))")
     assert len(errors) == 2
-    expected = rf"typical-draft\.md:{weights}: error: VGG16 loads its ImageNet weights from the network"
+    expected = (
+        rf"typical-draft\.md:{weights}: error: VGG16 loads its ImageNet weights from the network"
+    )
     assert re.search(expected, errors[0])
     assert re.search(rf"typical-draft\.md:{add}: error: a functional model has no \.add", errors[1])
     # every training snippet ran: four training logs, and the regressor printed its evaluation
@@ -75,18 +93,27 @@ def test_the_raw_overview_draft_runs_its_four_examples_and_its_fifth_fails_in_it
     _, lines, pages = both
     page = pages[RAW]
     errors = [line for line in lines if "overview-raw.md" in line and ": error: " in line]
-    weights = line_of("base_model = VGG16(weights='imagenet', include_top=False, input_shape=(224, 224, 3))", RAW)
+    weights = line_of(
+        "base_model = VGG16(weights='imagenet', include_top=False, input_shape=(224, 224, 3))", RAW
+    )
     add = line_of("model.add(Flatten())", RAW)
     assert len(errors) == 2
-    assert re.search(rf"raw\.md:{weights}: error: VGG16 loads its ImageNet weights from the network", errors[0])
-    assert re.search(rf"raw\.md:{add}: error: a functional model has no \.add \(only a Sequential has\)", errors[1])
+    assert re.search(
+        rf"raw\.md:{weights}: error: VGG16 loads its ImageNet weights from the network", errors[0]
+    )
+    assert re.search(
+        rf"raw\.md:{add}: error: a functional model has no \.add \(only a Sequential has\)",
+        errors[1],
+    )
     # CNN, LSTM and autoencoder ran to their last epoch on inferred data; the GAN loop to its last step
     for last in ("Epoch 3/3", "Epoch 5/5", "Epoch 10/10"):
         assert last in page
     assert re.search(r"99 \[D loss: [\d.]+\] \[G loss: [\d.]+\]", page)
-    for inferred in ("X_train (600, 64, 64, 3), y_train (600) integer labels for 10 classes",
-                     "X_train (800, 50, 1), y_train (800) real values",
-                     "X_train (800, 784), y_train (800, 784) the inputs",
-                     "inferred from `discriminator` and its loss binary_crossentropy: X_train (600, 28, 28, 1)"):
+    for inferred in (
+        "X_train (600, 64, 64, 3), y_train (600) integer labels for 10 classes",
+        "X_train (800, 50, 1), y_train (800) real values",
+        "X_train (800, 784), y_train (800, 784) the inputs",
+        "inferred from `discriminator` and its loss binary_crossentropy: X_train (600, 28, 28, 1)",
+    ):
         assert inferred in page
     assert page.count("Not run: the build found the error above before running it.") == 1

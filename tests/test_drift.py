@@ -38,7 +38,11 @@ def test_every_replacement_named_exists_in_the_installed_keras(index):
 
 
 def test_renamed_methods_are_gone_and_their_replacements_are_there():
-    model = methods("trainers/trainer.py") | methods("models/model.py") | methods("backend/tensorflow/trainer.py")
+    model = (
+        methods("trainers/trainer.py")
+        | methods("models/model.py")
+        | methods("backend/tensorflow/trainer.py")
+    )
     for old, new in drift.RENAMED_METHODS.items():
         assert old not in model and new in model
     assert "predict_classes" not in model
@@ -48,7 +52,8 @@ def test_renamed_keywords_match_the_installed_signatures():
     optimizer = parameters("optimizers/base_optimizer.py", "__init__")
     assert "learning_rate" in optimizer and "lr" not in optimizer and "decay" not in optimizer
     assert "epochs" in parameters("trainers/trainer.py", "fit") and "nb_epoch" not in parameters(
-        "trainers/trainer.py", "fit")
+        "trainers/trainer.py", "fit"
+    )
     dense = parameters("layers/core/dense.py", "__init__")
     assert {"units", "kernel_initializer"} <= dense and not {"output_dim", "init"} & dense
     assert "negative_slope" in parameters("layers/activations/leaky_relu.py", "__init__")
@@ -60,19 +65,30 @@ def test_removed_modules_and_names_are_gone(index):
     for name in drift.REMOVED_NAMES:
         assert name not in index.names
     renamed = drift.Reviser(index, {}).renamed
-    assert {"CuDNNLSTM", "CuDNNGRU"} <= set(renamed) and "Convolution2D" not in renamed  # still an alias in 3.x
+    assert {"CuDNNLSTM", "CuDNNGRU"} <= set(
+        renamed
+    ) and "Convolution2D" not in renamed  # still an alias in 3.x
     assert all(old not in index.names and new in index.names for old, new in renamed.items())
 
 
-@pytest.mark.parametrize("code, expected", [
-    ("opt = Adam(lr=0.1)", "opt = Adam(learning_rate=0.1)"),
-    ("opt = keras.optimizers.SGD(lr=lr, momentum=0.9)", "opt = keras.optimizers.SGD(learning_rate=lr, momentum=0.9)"),
-    ("m.fit_generator(g, steps_per_epoch=2)", "m.fit(g, steps_per_epoch=2)"),
-    ("from keras.layers.convolutional import Conv2D", "from keras.layers import Conv2D"),
-    ("x = 'café'; y = keras.datasets.mnist.load_data()", "x = 'café'; y = mnist.load_data()"),
-    ("from tensorflow.keras.datasets import cifar10", "from kernelblog.datasets import cifar10"),
-    ("lr = 3  # lr= stays a name", "lr = 3  # lr= stays a name"),
-])
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        ("opt = Adam(lr=0.1)", "opt = Adam(learning_rate=0.1)"),
+        (
+            "opt = keras.optimizers.SGD(lr=lr, momentum=0.9)",
+            "opt = keras.optimizers.SGD(learning_rate=lr, momentum=0.9)",
+        ),
+        ("m.fit_generator(g, steps_per_epoch=2)", "m.fit(g, steps_per_epoch=2)"),
+        ("from keras.layers.convolutional import Conv2D", "from keras.layers import Conv2D"),
+        ("x = 'café'; y = keras.datasets.mnist.load_data()", "x = 'café'; y = mnist.load_data()"),
+        (
+            "from tensorflow.keras.datasets import cifar10",
+            "from kernelblog.datasets import cifar10",
+        ),
+        ("lr = 3  # lr= stays a name", "lr = 3  # lr= stays a name"),
+    ],
+)
 def test_corrections_keep_the_rest_of_the_line(code, expected, index):
     reviser = drift.Reviser(index, {"mnist": "", "cifar10": ""})
     assert reviser.revise(code, ast.parse(code)).source == expected

@@ -35,8 +35,13 @@ plt.show()
 
 
 def options(tmp_path, **kwargs):
-    return Options(posts=tmp_path / "posts", out=tmp_path / "site", snippets=tmp_path / "snippets",
-                   cache=tmp_path / "cache", **kwargs)
+    return Options(
+        posts=tmp_path / "posts",
+        out=tmp_path / "site",
+        snippets=tmp_path / "snippets",
+        cache=tmp_path / "cache",
+        **kwargs,
+    )
 
 
 @pytest.fixture
@@ -58,7 +63,9 @@ def test_keep_going_writes_the_site_with_the_error_on_the_page(tmp_path, posts):
     assert build(options(tmp_path, keep_going=True), lines.append) == 1
     failing = (tmp_path / "site" / "failing" / "index.html").read_text()
     assert "ZeroDivisionError" in failing and "before" in failing
-    assert "never runs" in failing and "Not run" not in failing  # --keep-going runs the rest of the post
+    assert (
+        "never runs" in failing and "Not run" not in failing
+    )  # --keep-going runs the rest of the post
     good = (tmp_path / "site" / "good" / "index.html").read_text()
     assert "hello from the kernel" in good
     assert list((tmp_path / "site" / "good").glob("*.png"))
@@ -72,7 +79,9 @@ def test_check_writes_nothing(tmp_path):
 
 
 def test_timeout_fails_the_cell_at_the_line_it_was_running(tmp_path):
-    post = write_post(tmp_path / "posts", "slow.md", "# Slow\n\n```python\nimport time\ntime.sleep(60)\n```\n")
+    post = write_post(
+        tmp_path / "posts", "slow.md", "# Slow\n\n```python\nimport time\ntime.sleep(60)\n```\n"
+    )
     lines = []
     assert build(options(tmp_path, timeout=3), lines.append) == 1
     assert lines == [f"{post}:5: error: the cell timed out after 3 s"]
@@ -93,7 +102,9 @@ A bad value: `{python} 1 / 0`.
 
 
 def test_inline_values_in_prose_come_from_the_kernel(tmp_path):
-    post = write_post(tmp_path / "posts", "inline.md", INLINE.replace("A bad value: `{python} 1 / 0`.\n", ""))
+    post = write_post(
+        tmp_path / "posts", "inline.md", INLINE.replace("A bad value: `{python} 1 / 0`.\n", "")
+    )
     assert build(options(tmp_path), lambda line: None) == 0
     page = (tmp_path / "site" / "inline" / "index.html").read_text()
     assert "reached 87.7% accuracy" in page and "42 is the answer" in page
@@ -110,7 +121,9 @@ def test_failing_inline_value_is_an_error_at_its_line(tmp_path):
 
 
 def test_inline_value_across_lines_is_located_at_its_own_line(tmp_path):
-    post = write_post(tmp_path / "posts", "wrap.md", "# W\n\nFirst `{python} 1 +\n2` then `{python} 1 / 0`.\n")
+    post = write_post(
+        tmp_path / "posts", "wrap.md", "# W\n\nFirst `{python} 1 +\n2` then `{python} 1 / 0`.\n"
+    )
     lines = []
     assert build(options(tmp_path), lines.append) == 1
     assert lines == [f"{post}:4: error: ZeroDivisionError: division by zero"]

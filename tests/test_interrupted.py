@@ -31,14 +31,30 @@ build(Options(posts=folder / "posts", out=folder / "site", snippets=folder / "sn
 
 
 def build_command(folder):
-    return [sys.executable, str(ROOT / "build.py"), "--posts", str(folder / "posts"), "--out", str(folder / "site"),
-            "--snippets", str(folder / "snippets"), "--cache", str(folder / "cache"), "--jobs", "1"]
+    return [
+        sys.executable,
+        str(ROOT / "build.py"),
+        "--posts",
+        str(folder / "posts"),
+        "--out",
+        str(folder / "site"),
+        "--snippets",
+        str(folder / "snippets"),
+        "--cache",
+        str(folder / "cache"),
+        "--jobs",
+        "1",
+    ]
 
 
 def test_a_build_killed_while_caching_leaves_an_entry_the_next_build_runs_again(tmp_path):
     post = write_post(tmp_path / "posts", "numbers.md", POST)
-    killed = subprocess.run([sys.executable, "-c", KILLED_WHILE_CACHING, str(tmp_path)], capture_output=True,
-                            text=True, timeout=120)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_CACHING, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert killed.returncode == -9
     [entry] = (tmp_path / "cache").iterdir()
     assert (entry / "outputs.json").exists() and not (entry / "manifest.json").exists()

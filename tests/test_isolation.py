@@ -22,15 +22,23 @@ from kernelblog import isolation, pipeline
 from kernelblog.isolation import Limits, choose, parse_size
 from kernelblog.pipeline import Options, build
 
-needs_bwrap = pytest.mark.skipif(isolation.unavailable() is not None, reason=f"{isolation.unavailable()}")
+needs_bwrap = pytest.mark.skipif(
+    isolation.unavailable() is not None, reason=f"{isolation.unavailable()}"
+)
 
 VICTIM = "# Victim\n\n```python\nprint('the real output of the victim')\n```\n"
 
 
 def options(folder, **kwargs):
     kwargs = {"isolation": "required", **kwargs}
-    return Options(posts=folder / "posts", out=folder / "site", snippets=folder / "snippets", cache=folder / "cache",
-                   jobs=1, **kwargs)
+    return Options(
+        posts=folder / "posts",
+        out=folder / "site",
+        snippets=folder / "snippets",
+        cache=folder / "cache",
+        jobs=1,
+        **kwargs,
+    )
 
 
 def test_required_without_bwrap_is_an_exit_2_error(tmp_path, monkeypatch):
@@ -40,14 +48,18 @@ def test_required_without_bwrap_is_an_exit_2_error(tmp_path, monkeypatch):
         write_post(tmp_path / "posts", "p.md", "# P\n\n```python\nprint(1)\n```\n")
         lines = []
         assert build(options(tmp_path), lines.append) == 2
-        assert lines == ["--isolation: error: required, but kernels cannot be sandboxed: bwrap (bubblewrap) is not "
-                         "installed; install bubblewrap (apt-get install bubblewrap) to isolate them"]
+        assert lines == [
+            "--isolation: error: required, but kernels cannot be sandboxed: bwrap (bubblewrap) is not "
+            "installed; install bubblewrap (apt-get install bubblewrap) to isolate them"
+        ]
         assert not (tmp_path / "site").exists()
         warnings = []
         assert choose("auto", Limits(GIB, GIB), warnings.append).sandbox is False
-        assert [str(w) for w in warnings] == ["--isolation: warning: kernels run without isolation: bwrap (bubblewrap) "
-                                              "is not installed; install bubblewrap (apt-get install bubblewrap) to "
-                                              "isolate them, or pass --isolation off to silence this"]
+        assert [str(w) for w in warnings] == [
+            "--isolation: warning: kernels run without isolation: bwrap (bubblewrap) "
+            "is not installed; install bubblewrap (apt-get install bubblewrap) to "
+            "isolate them, or pass --isolation off to silence this"
+        ]
     finally:
         isolation.unavailable.cache_clear()
 
@@ -57,11 +69,15 @@ GIB = 1 << 30
 
 def test_isolation_setting_is_checked_and_the_option_wins(tmp_path, monkeypatch):
     write_post(tmp_path / "posts", "p.md", "# P\n\n```python\nprint(1)\n```\n")
-    (tmp_path / "pyproject.toml").write_text('[tool.kernelblog]\ntitle = "T"\nisolation = "sometimes"\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.kernelblog]\ntitle = "T"\nisolation = "sometimes"\n'
+    )
     lines = []
     assert build(options(tmp_path, isolation=None), lines.append) == 2
-    assert lines == [f"{tmp_path / 'pyproject.toml'}:3: error: [tool.kernelblog] isolation: expected auto, "
-                     "required or off"]
+    assert lines == [
+        f"{tmp_path / 'pyproject.toml'}:3: error: [tool.kernelblog] isolation: expected auto, "
+        "required or off"
+    ]
     (tmp_path / "pyproject.toml").write_text('[tool.kernelblog]\nisolation = "required"\n')
     monkeypatch.setattr(isolation, "BWRAP", "kernelblog-no-such-bwrap")
     isolation.unavailable.cache_clear()
@@ -69,13 +85,17 @@ def test_isolation_setting_is_checked_and_the_option_wins(tmp_path, monkeypatch)
         lines = []
         assert build(options(tmp_path, isolation=None), lines.append) == 2
         assert lines[0].startswith("--isolation: error: required, but kernels cannot be sandboxed")
-        assert pipeline._isolation(options(tmp_path, isolation="off"), lines.append).sandbox is False  # the option wins
+        assert (
+            pipeline._isolation(options(tmp_path, isolation="off"), lines.append).sandbox is False
+        )  # the option wins
     finally:
         isolation.unavailable.cache_clear()
 
 
 def test_runtime_folders_of_builds_that_died_are_removed(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     stale = tmp_path / f"{isolation.RUNTIME_PREFIX}{dead.stdout.strip()}-abc"
     live = tmp_path / f"{isolation.RUNTIME_PREFIX}{os.getpid()}-def"
     for folder in (stale, live):
@@ -86,7 +106,12 @@ def test_runtime_folders_of_builds_that_died_are_removed(tmp_path):
 
 
 def test_sizes_read_as_people_write_them():
-    assert [parse_size(text) for text in ("4G", "512M", "1.5GiB", "1000")] == [4 * GIB, 512 << 20, 3 * GIB // 2, 1000]
+    assert [parse_size(text) for text in ("4G", "512M", "1.5GiB", "1000")] == [
+        4 * GIB,
+        512 << 20,
+        3 * GIB // 2,
+        1000,
+    ]
     with pytest.raises(ValueError):
         parse_size("lots")
 
@@ -97,12 +122,20 @@ def test_code_under_tmp_stays_visible_in_the_sandbox():
     with tempfile.TemporaryDirectory(dir="/tmp") as folder:
         checkout = Path(folder).resolve()
         (checkout / "lib" / "inner").mkdir(parents=True)
-        env = {"PYTHONPATH": os.pathsep.join([str(checkout / "lib"), str(checkout / "lib" / "inner"), "/usr/lib"])}
-        command = isolation.sandbox_command(["python"], checkout, checkout / "work", Limits(GIB, GIB), env)
+        env = {
+            "PYTHONPATH": os.pathsep.join(
+                [str(checkout / "lib"), str(checkout / "lib" / "inner"), "/usr/lib"]
+            )
+        }
+        command = isolation.sandbox_command(
+            ["python"], checkout, checkout / "work", Limits(GIB, GIB), env
+        )
         binds = [command[k + 1] for k, arg in enumerate(command) if arg == "--ro-bind"]
         assert str(checkout / "lib") in binds
         assert str(checkout / "lib" / "inner") not in binds and "/usr/lib" not in binds
-        assert command.index(str(checkout / "lib")) > command.index("/tmp")  # after the private /tmp, not under it
+        assert command.index(str(checkout / "lib")) > command.index(
+            "/tmp"
+        )  # after the private /tmp, not under it
 
 
 def test_default_limits_of_all_jobs_fit_the_machine():
@@ -137,8 +170,15 @@ def listener():
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    address = next((a.address for addresses in psutil.net_if_addrs().values() for a in addresses
-                    if a.family == socket.AF_INET and not a.address.startswith("127.")), None)
+    address = next(
+        (
+            a.address
+            for addresses in psutil.net_if_addrs().values()
+            for a in addresses
+            if a.family == socket.AF_INET and not a.address.startswith("127.")
+        ),
+        None,
+    )
     if address is None:
         pytest.skip("this machine has no network address but loopback")
     yield address, server.getsockname()[1], accepted
@@ -209,32 +249,54 @@ def test_a_hostile_post_changes_nothing_outside_its_sandbox(project, listener):
     address, port, accepted = listener
     marker = f"{time.time_ns()}"
     write_post(tmp_path / "posts", "victim.md", VICTIM)
-    write_post(tmp_path / "posts", "twin.md", VICTIM)  # the same code as the victim: its own cache entry
+    write_post(
+        tmp_path / "posts", "twin.md", VICTIM
+    )  # the same code as the victim: its own cache entry
     assert build(options(tmp_path), lambda line: None) == 0
-    cache_before = {p: p.read_bytes() for p in (tmp_path / "cache").glob("*/*") if p.is_file()}  # the entries
+    cache_before = {
+        p: p.read_bytes() for p in (tmp_path / "cache").glob("*/*") if p.is_file()
+    }  # the entries
     assert len({p.parent for p in cache_before if p.name == "manifest.json"}) == 2
-    write_post(tmp_path / "posts", "hostile.md", HOSTILE.format(project=str(tmp_path), marker=marker,
-                                                               address=address, port=port))
+    write_post(
+        tmp_path / "posts",
+        "hostile.md",
+        HOSTILE.format(project=str(tmp_path), marker=marker, address=address, port=port),
+    )
     lines = []
     assert build(options(tmp_path), lines.append) == 0, lines
     notebook = json.loads((tmp_path / "site" / "hostile" / "hostile.ipynb").read_text())
-    page = "".join("".join(output.get("text", "")) for cell in notebook["cells"] for output in cell.get("outputs", []))
-    assert "WROTE" not in page.replace("WROTE ../escape.txt", "").replace(f"WROTE /tmp/kernelblog-escape-{marker}", "")
+    page = "".join(
+        "".join(output.get("text", ""))
+        for cell in notebook["cells"]
+        for output in cell.get("outputs", [])
+    )
+    assert "WROTE" not in page.replace("WROTE ../escape.txt", "").replace(
+        f"WROTE /tmp/kernelblog-escape-{marker}", ""
+    )
     assert page.count("REFUSED") == 4 + 2 * 2 and page.count("Read-only file system") == 4 + 2 * 2
     assert page.count("NETWORK 1") == 3 and page.count("Network is unreachable") == 2, page
     assert "daemon started" in page
     time.sleep(2)  # the daemon would have struck by now
-    assert not any(marker in " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"]))
+    assert not any(
+        marker in " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"])
+    )
     assert "alert" not in (tmp_path / "site" / "index.html").read_text()
     assert not (tmp_path / "site" / "evil.html").exists()
-    for outside in (tmp_path / "posts" / "injected.md", tmp_path / "snippets" / "injected.py",
-                    tmp_path / "escape.txt", tmp_path.parent / "escape.txt"):
+    for outside in (
+        tmp_path / "posts" / "injected.md",
+        tmp_path / "snippets" / "injected.py",
+        tmp_path / "escape.txt",
+        tmp_path.parent / "escape.txt",
+    ):
         assert not outside.exists()
     assert not list(tmp_path.parent.glob(f"kernelblog-escape-{marker}*"))
     assert {p: p.read_bytes() for p in cache_before} == cache_before
     assert accepted == []
     for victim in ("victim", "twin"):
-        assert "the real output of the victim" in (tmp_path / "site" / victim / "index.html").read_text()
+        assert (
+            "the real output of the victim"
+            in (tmp_path / "site" / victim / "index.html").read_text()
+        )
 
 
 DAEMON_THEN_LOOK = """# Two sections
@@ -277,25 +339,39 @@ def test_a_component_never_sees_the_processes_of_one_before_it(project):
 @needs_bwrap
 def test_limits_stop_a_cell_at_its_line(tmp_path):
     """Memory (a big allocation against a small limit), processes, and the writable folder's size."""
-    memory = write_post(tmp_path / "posts", "memory.md",
-                        "# M\n\n```python\nprint('fine')\n```\n\n```python\nimport time\n"
-                        "big = bytearray(b'x') * (400 << 20)\ntime.sleep(10)\n```\n")
-    forks = write_post(tmp_path / "posts", "processes.md",
-                       "# P\n\n```python\nimport subprocess, time\n"
-                       "children = [subprocess.Popen(['sleep', '60']) for _ in range(12)]\ntime.sleep(10)\n```\n")
-    disk = write_post(tmp_path / "posts", "disk.md",
-                      "# D\n\n```python\nwith open('big.bin', 'wb') as file:\n"
-                      "    for _ in range(100):\n        file.write(bytes(1 << 20))\n```\n")
+    memory = write_post(
+        tmp_path / "posts",
+        "memory.md",
+        "# M\n\n```python\nprint('fine')\n```\n\n```python\nimport time\n"
+        "big = bytearray(b'x') * (400 << 20)\ntime.sleep(10)\n```\n",
+    )
+    forks = write_post(
+        tmp_path / "posts",
+        "processes.md",
+        "# P\n\n```python\nimport subprocess, time\n"
+        "children = [subprocess.Popen(['sleep', '60']) for _ in range(12)]\ntime.sleep(10)\n```\n",
+    )
+    disk = write_post(
+        tmp_path / "posts",
+        "disk.md",
+        "# D\n\n```python\nwith open('big.bin', 'wb') as file:\n"
+        "    for _ in range(100):\n        file.write(bytes(1 << 20))\n```\n",
+    )
     lines = []
     started = time.monotonic()
-    assert build(options(tmp_path, kernel_memory=300 << 20, disk=64 << 20, processes=8), lines.append) == 1
+    assert (
+        build(options(tmp_path, kernel_memory=300 << 20, disk=64 << 20, processes=8), lines.append)
+        == 1
+    )
     assert time.monotonic() - started < 60  # no cell waited for its 10 s of sleep... much
     errors = sorted(line for line in lines if ": error: " in line)
-    assert errors == sorted([
-        f"{memory}:7: error: the cell used more than 300 MiB (--kernel-memory)",
-        f"{forks}:3: error: the cell started more than 8 processes (--processes)",
-        f"{disk}:6: error: OSError: [Errno 28] No space left on device",
-    ])
+    assert errors == sorted(
+        [
+            f"{memory}:7: error: the cell used more than 300 MiB (--kernel-memory)",
+            f"{forks}:3: error: the cell started more than 8 processes (--processes)",
+            f"{disk}:6: error: OSError: [Errno 28] No space left on device",
+        ]
+    )
 
 
 @pytest.mark.slow
@@ -305,7 +381,21 @@ def test_check_with_isolation_required_passes_on_the_posts(built_posts):
     of posts/ (sandboxed: auto, where bwrap works), so the posts are not executed twice."""
     from conftest import ROOT
 
-    check = subprocess.run([sys.executable, "build.py", "--check", "--isolation", "required",
-                            "--cache", str(built_posts.parent / "cache")], cwd=ROOT, capture_output=True, text=True)
+    check = subprocess.run(
+        [
+            sys.executable,
+            "build.py",
+            "--check",
+            "--isolation",
+            "required",
+            "--cache",
+            str(built_posts.parent / "cache"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert check.returncode == 0, check.stderr
-    assert check.stderr.count("cells cached") == len(list((ROOT / "posts").glob("*.md"))), check.stderr
+    assert check.stderr.count("cells cached") == len(list((ROOT / "posts").glob("*.md"))), (
+        check.stderr
+    )

@@ -12,7 +12,10 @@ def test_public_paths_and_precedence(index):
     assert index.import_for("VGG16") == ("keras.applications", "VGG16")
     assert index.import_for("layers") == ("keras", "layers")
     assert index.import_for("NoSuchLayer") is None
-    assert index.import_for("imdb") == ("keras.datasets", "imdb")  # every public module by its last name
+    assert index.import_for("imdb") == (
+        "keras.datasets",
+        "imdb",
+    )  # every public module by its last name
     # `image.load_img(...)`, as tutorials write it: keras.preprocessing.image, not keras.ops.image
     assert index.import_for("image") == ("keras.preprocessing", "image")
     for modules in index.names.values():
@@ -29,8 +32,12 @@ def test_source_tree_layout(tmp_path):
     """A keras source checkout keeps its public API under keras/api."""
     api = tmp_path / "api"
     (api / "layers").mkdir(parents=True)
-    (api / "__init__.py").write_text("from keras.api import layers\nfrom keras.src.models.model import Model\n")
-    (api / "layers" / "__init__.py").write_text("from keras.src.layers.core.dense import Dense as Dense\n")
+    (api / "__init__.py").write_text(
+        "from keras.api import layers\nfrom keras.src.models.model import Model\n"
+    )
+    (api / "layers" / "__init__.py").write_text(
+        "from keras.src.layers.core.dense import Dense as Dense\n"
+    )
     index = build_index(api)
     assert index.import_for("Dense") == ("keras.layers", "Dense")
     assert index.import_for("Model") == ("keras", "Model")
@@ -39,6 +46,7 @@ def test_source_tree_layout(tmp_path):
 
 def test_index_is_cached_per_keras_version(tmp_path, monkeypatch):
     from kernelblog import keras_index
+
     first = build_index(cache=tmp_path)
     [entry] = tmp_path.glob("keras-index-*.json")
     monkeypatch.setattr(keras_index, "parse_index", lambda root: pytest.fail("parsed again"))
@@ -50,14 +58,19 @@ def test_index_is_cached_per_keras_version(tmp_path, monkeypatch):
 
 def test_context_decides_between_losses_and_metrics(index):
     assert index.import_for("BinaryCrossentropy") == ("keras.losses", "BinaryCrossentropy")
-    assert index.import_for("BinaryCrossentropy", "metrics") == ("keras.metrics", "BinaryCrossentropy")
+    assert index.import_for("BinaryCrossentropy", "metrics") == (
+        "keras.metrics",
+        "BinaryCrossentropy",
+    )
 
 
 def test_application_helpers_follow_the_family(index):
     families = index.families({"ResNet50", "Dense"})
     assert families == ("keras.applications.resnet50",)
-    assert index.import_for("preprocess_input", families=families) == ("keras.applications.resnet50",
-                                                                       "preprocess_input")
+    assert index.import_for("preprocess_input", families=families) == (
+        "keras.applications.resnet50",
+        "preprocess_input",
+    )
 
 
 def test_ops_names_that_numpy_has_are_not_guessed(index):

@@ -38,7 +38,9 @@ def jobs_of(seconds, ran, lock=threading.Lock()):
         def run(kernel):
             with lock:
                 ran.append((s, id(kernel)))
+
         return Job(s, run, lambda error: ran.append(("failed", repr(error))))
+
     return [job(s) for s in seconds]
 
 
@@ -47,7 +49,9 @@ def test_one_kernel_runs_every_job_longest_first_and_is_reset_before_each(fake):
     with Kernels(1, budget=8 * GIB, warm="import keras") as pool:
         pool.run(jobs_of([1.0, 5.0, 3.0], ran))
     assert [s for s, _ in ran] == [5.0, 3.0, 1.0]
-    assert len(fake) == 1 and fake[0].resets == 3 and fake[0].warm == "import keras" and fake[0].closed
+    assert (
+        len(fake) == 1 and fake[0].resets == 3 and fake[0].warm == "import keras" and fake[0].closed
+    )
 
 
 def test_fresh_starts_a_kernel_per_job_and_a_dead_kernel_is_replaced(fake):
@@ -61,6 +65,7 @@ def test_fresh_starts_a_kernel_per_job_and_a_dead_kernel_is_replaced(fake):
 
     def dies(kernel):
         kernel.dead = True
+
     with Kernels(1, budget=8 * GIB) as pool:
         pool.run([Job(9.0, dies, print)] + jobs_of([1.0], ran))
     assert len(fake) == 2 and ran == [(1.0, id(fake[1]))]
@@ -75,6 +80,7 @@ def test_the_budget_limits_how_many_kernels_run_at_once():
 def test_a_kernel_that_cannot_start_fails_its_jobs(monkeypatch):
     def cannot(owner, warm=""):
         raise kernels.KernelFailed("the kernel could not start: no python3")
+
     monkeypatch.setattr(kernels, "Kernel", cannot)
     ran = []
     with Kernels(1, budget=8 * GIB) as pool:

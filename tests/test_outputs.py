@@ -5,10 +5,23 @@ import base64
 import pytest
 from nbformat.v4 import new_output
 
-from kernelblog.outputs import MAX_LINES, Error, Html, Image, Rejected, Text, TextCap, page_outputs, terminal_text
+from kernelblog.outputs import (
+    MAX_LINES,
+    Error,
+    Html,
+    Image,
+    Rejected,
+    Text,
+    TextCap,
+    page_outputs,
+    terminal_text,
+)
 
-PROGRESS = ("\r\x1b[1m1/2\x1b[0m \x1b[32m━━━━━\x1b[0m - loss: 6.3157"
-            + "\b" * 30 + "\r\x1b[1m2/2\x1b[0m \x1b[32m━━━━━━━━━━\x1b[0m - loss: 5.9208\n")
+PROGRESS = (
+    "\r\x1b[1m1/2\x1b[0m \x1b[32m━━━━━\x1b[0m - loss: 6.3157"
+    + "\b" * 30
+    + "\r\x1b[1m2/2\x1b[0m \x1b[32m━━━━━━━━━━\x1b[0m - loss: 5.9208\n"
+)
 
 
 def test_progress_bar_collapses_to_its_last_state():
@@ -37,8 +50,12 @@ def test_consecutive_streams_merge_into_one_block():
 
 
 def test_rich_pre_tables_become_text_and_merge():
-    summary = [new_output("display_data", data={"text/plain": f"row {i}\n", "text/html": f"<pre>row {i}</pre>"})
-               for i in range(2)]
+    summary = [
+        new_output(
+            "display_data", data={"text/plain": f"row {i}\n", "text/html": f"<pre>row {i}</pre>"}
+        )
+        for i in range(2)
+    ]
     assert page_outputs(summary) == [Text("row 0\nrow 1\n")]
 
 
@@ -53,10 +70,21 @@ def test_html_is_sanitized():
 def test_images_and_errors():
     png = b"\x89PNG\r\n\x1a\nfake"
     outputs = [
-        new_output("display_data", data={"image/png": base64.b64encode(png).decode(), "text/plain": "<Figure>"}),
-        new_output("error", ename="ValueError", evalue="bad", traceback=["\x1b[0;31mValueError\x1b[0m: bad"]),
+        new_output(
+            "display_data",
+            data={"image/png": base64.b64encode(png).decode(), "text/plain": "<Figure>"},
+        ),
+        new_output(
+            "error",
+            ename="ValueError",
+            evalue="bad",
+            traceback=["\x1b[0;31mValueError\x1b[0m: bad"],
+        ),
     ]
-    assert page_outputs(outputs) == [Image(png, "png", "<Figure>"), Error("ValueError", "ValueError: bad")]
+    assert page_outputs(outputs) == [
+        Image(png, "png", "<Figure>"),
+        Error("ValueError", "ValueError: bad"),
+    ]
 
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
@@ -70,7 +98,9 @@ HOSTILE_SVG = (
 
 
 def test_svg_becomes_an_image_file_without_scripts():
-    [block] = page_outputs([new_output("display_data", data={"image/svg+xml": HOSTILE_SVG, "text/plain": "<Fig>"})])
+    [block] = page_outputs(
+        [new_output("display_data", data={"image/svg+xml": HOSTILE_SVG, "text/plain": "<Fig>"})]
+    )
     assert isinstance(block, Image) and block.extension == "svg" and block.alt == "<Fig>"
     svg = block.data.decode()
     assert "<rect" in svg and 'href="#r"' in svg and "<text>link</text>" in svg
@@ -78,35 +108,69 @@ def test_svg_becomes_an_image_file_without_scripts():
         assert active not in svg
 
 
-@pytest.mark.parametrize("data, shown", [
-    ({"application/javascript": "document.title = 'x'", "text/plain": "<IPython.core.display.Javascript object>"},
-     "<IPython.core.display.Javascript object>\n"),
-    ({"application/vnd.jupyter.widget-view+json": {"model_id": "abc"}, "text/plain": "IntSlider(value=3)"},
-     "IntSlider(value=3)\n"),
-    ({"text/markdown": "<script>x</script>", "text/plain": "<IPython.core.display.Markdown object>"},
-     "<IPython.core.display.Markdown object>\n"),
-    ({"application/javascript": "document.title = 'x'"}, "[application/javascript output not shown]\n"),
-])
+@pytest.mark.parametrize(
+    "data, shown",
+    [
+        (
+            {
+                "application/javascript": "document.title = 'x'",
+                "text/plain": "<IPython.core.display.Javascript object>",
+            },
+            "<IPython.core.display.Javascript object>\n",
+        ),
+        (
+            {
+                "application/vnd.jupyter.widget-view+json": {"model_id": "abc"},
+                "text/plain": "IntSlider(value=3)",
+            },
+            "IntSlider(value=3)\n",
+        ),
+        (
+            {
+                "text/markdown": "<script>x</script>",
+                "text/plain": "<IPython.core.display.Markdown object>",
+            },
+            "<IPython.core.display.Markdown object>\n",
+        ),
+        (
+            {"application/javascript": "document.title = 'x'"},
+            "[application/javascript output not shown]\n",
+        ),
+    ],
+)
 def test_active_outputs_fall_back_to_text(data, shown):
     assert page_outputs([new_output("display_data", data=data)]) == [Text(shown)]
 
 
-@pytest.mark.parametrize("data, metadata, reason", [
-    ({"image/png": "not base64!"}, {}, "png output that is not valid base64"),
-    ({"image/png": base64.b64encode(b"<html><script>x</script>").decode()}, {}, "not a PNG image"),
-    ({"image/jpeg": PNG}, {}, "not a JPG image"),
-    ({"image/png": PNG}, {"image/png": {"width": "100 onerror=alert(1)"}}, "width '100 onerror=alert(1)'"),
-    ({"image/png": PNG}, {"image/png": {"height": 2.5}}, "height 2.5"),
-    ({"image/svg+xml": "<html><script>x</script></html>"}, {}, "not a valid SVG document"),
-    ({"image/svg+xml": "<svg"}, {}, "not a valid SVG document"),
-])
+@pytest.mark.parametrize(
+    "data, metadata, reason",
+    [
+        ({"image/png": "not base64!"}, {}, "png output that is not valid base64"),
+        (
+            {"image/png": base64.b64encode(b"<html><script>x</script>").decode()},
+            {},
+            "not a PNG image",
+        ),
+        ({"image/jpeg": PNG}, {}, "not a JPG image"),
+        (
+            {"image/png": PNG},
+            {"image/png": {"width": "100 onerror=alert(1)"}},
+            "width '100 onerror=alert(1)'",
+        ),
+        ({"image/png": PNG}, {"image/png": {"height": 2.5}}, "height 2.5"),
+        ({"image/svg+xml": "<html><script>x</script></html>"}, {}, "not a valid SVG document"),
+        ({"image/svg+xml": "<svg"}, {}, "not a valid SVG document"),
+    ],
+)
 def test_bad_images_are_rejected(data, metadata, reason):
     [block] = page_outputs([new_output("display_data", data=data, metadata=metadata)])
     assert isinstance(block, Rejected) and reason in block.reason
 
 
 def test_image_size_is_kept_when_it_is_whole_pixels():
-    output = new_output("display_data", data={"image/png": PNG}, metadata={"image/png": {"width": 320}})
+    output = new_output(
+        "display_data", data={"image/png": PNG}, metadata={"image/png": {"width": 320}}
+    )
     [block] = page_outputs([output])
     assert (block.width, block.height) == (320, None)
 
@@ -116,7 +180,11 @@ def test_long_text_is_cut_with_a_visible_marker():
     [block] = page_outputs([new_output("stream", name="stdout", text=text)])
     lines = block.text.split("\n")
     assert len(lines) == MAX_LINES + 1
-    assert "line 0" == lines[0] and "[... 99,001 lines not shown ...]" in lines and lines[-2] == "line 99999"
+    assert (
+        "line 0" == lines[0]
+        and "[... 99,001 lines not shown ...]" in lines
+        and lines[-2] == "line 99999"
+    )
 
 
 def test_hostile_streams_stay_text():
@@ -136,7 +204,10 @@ def test_text_cap_keeps_the_head_and_the_real_last_state():
     assert "".join(text for _, text in rest[1:]).endswith("step 100000/100000")
     assert sum(len(text) for _, text in rest[1:]) == 500
     assert cap.cut == 6 + 19 * 100_000 - 1000
-    assert terminal_text(shown + "".join(text for _, text in rest)).splitlines()[-1] == "step 100000/100000"
+    assert (
+        terminal_text(shown + "".join(text for _, text in rest)).splitlines()[-1]
+        == "step 100000/100000"
+    )
 
 
 def test_text_cap_keeps_short_output_whole_and_in_order():

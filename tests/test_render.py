@@ -53,13 +53,26 @@ def text_of(element) -> str:
     return "".join(element.itertext())
 
 
-FIGURE = [new_output("display_data", data={"image/png": base64.b64encode(png(64, 48)).decode(),
-                                           "text/plain": "<Figure size 640x480 with 2 Axes>"})]
+FIGURE = [
+    new_output(
+        "display_data",
+        data={
+            "image/png": base64.b64encode(png(64, 48)).decode(),
+            "text/plain": "<Figure size 640x480 with 2 Axes>",
+        },
+    )
+]
 
 
 def test_page_shows_added_imports_setup_code_and_outputs(tmp_path, index):
-    _, page = rendered(tmp_path, index, [
-        [new_output("stream", name="stdout", text="(800, 8)\n<script>alert(1)</script>\n")], FIGURE])
+    _, page = rendered(
+        tmp_path,
+        index,
+        [
+            [new_output("stream", name="stdout", text="(800, 8)\n<script>alert(1)</script>\n")],
+            FIGURE,
+        ],
+    )
     html = page.html
     parse(html)
     assert "Render &lt;me&gt;" in html
@@ -70,7 +83,10 @@ def test_page_shows_added_imports_setup_code_and_outputs(tmp_path, index):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
     [(name, data)] = page.files.items()
     assert data == png(64, 48)
-    assert f'<img src="{name}" alt="Figure 1, drawn by the code above, in 2 panels" width="64" height="48">' in html
+    assert (
+        f'<img src="{name}" alt="Figure 1, drawn by the code above, in 2 panels" width="64" height="48">'
+        in html
+    )
     assert "Not run" not in html
 
 
@@ -89,12 +105,17 @@ def test_copy_source_is_the_code_as_it_ran(tmp_path, index):
 
 def test_setup_inferred_among_the_authors_lines_shows_its_note(tmp_path, index):
     from kernelblog.complete import CompletedCell
+
     completed, _ = rendered(tmp_path, index, [[], []])
     first = next(number for number, done in enumerate(completed.cells) if done.cell.kind == "code")
     done = completed.cells[first]
     cells = list(completed.cells)
-    cells[first] = CompletedCell(done.cell, done.imports, done.setup, setup_at=1, note="x_train (800, 8)")
-    completed = type(completed)(completed.post, completed.preamble, tuple(cells), completed.diagnostics)
+    cells[first] = CompletedCell(
+        done.cell, done.imports, done.setup, setup_at=1, note="x_train (800, 8)"
+    )
+    completed = type(completed)(
+        completed.post, completed.preamble, tuple(cells), completed.diagnostics
+    )
     page = render_post(completed, executed_with(completed, [[], []]), environment())
     tree = parse(page.html)
     cell = next(cell for cell in tree.iter("div") if "cell" in classes(cell))
@@ -122,9 +143,15 @@ def test_contents_from_headings_with_unique_anchors(tmp_path, index):
 
 def test_long_text_outputs_are_marked_for_collapsing_and_errors_stand_apart(tmp_path, index):
     long_text = "".join(f"epoch {n}\n" for n in range(1, 101))
-    error = new_output("error", ename="ValueError", evalue="bad shape",
-                       traceback=["\x1b[31mValueError\x1b[0m: bad shape"])
-    _, page = rendered(tmp_path, index, [[new_output("stream", name="stdout", text=long_text)], [error]])
+    error = new_output(
+        "error",
+        ename="ValueError",
+        evalue="bad shape",
+        traceback=["\x1b[31mValueError\x1b[0m: bad shape"],
+    )
+    _, page = rendered(
+        tmp_path, index, [[new_output("stream", name="stdout", text=long_text)], [error]]
+    )
     tree = parse(page.html)
     [long] = [pre for pre in tree.iter("pre") if pre.get("data-lines")]
     assert long.get("data-lines") == "100" and "epoch 100" in text_of(long)
@@ -135,11 +162,16 @@ def test_long_text_outputs_are_marked_for_collapsing_and_errors_stand_apart(tmp_
 
 def test_provenance_shows_when_versions_and_time_per_cell(tmp_path, index):
     import platform
+
     _, page = rendered(tmp_path, index, [[], []])
     html = page.html
     assert '<time datetime="2026-11-24T09:00:00+00:00">2026-11-24 09:00 UTC</time>' in html
     assert "in 1.5 s in all" in html
-    assert f"Python&nbsp;{platform.python_version()}" in html and "keras&nbsp;" in html and "tensorflow&nbsp;" in html
+    assert (
+        f"Python&nbsp;{platform.python_version()}" in html
+        and "keras&nbsp;" in html
+        and "tensorflow&nbsp;" in html
+    )
     assert html.count("ran in 0.2 s") == 2  # 0.25 s by the cells' nbclient timestamps
 
 
@@ -151,15 +183,25 @@ def test_downloads_and_reading_time(tmp_path, index):
 
 
 def test_feed_content_is_the_article_without_controls(tmp_path, index):
-    _, page = rendered(tmp_path, index, [[new_output("stream", name="stdout", text="(800, 8)\n")], FIGURE])
-    assert "(800, 8)" in page.content and "<em>prose</em>" in page.content and "<math" in page.content
+    _, page = rendered(
+        tmp_path, index, [[new_output("stream", name="stdout", text="(800, 8)\n")], FIGURE]
+    )
+    assert (
+        "(800, 8)" in page.content and "<em>prose</em>" in page.content and "<math" in page.content
+    )
     assert "<button" not in page.content and "<html" not in page.content
 
 
 def test_index_cards_newest_first_with_tags_and_reading_time(tmp_path, index):
     older = read_post(write_post(tmp_path, "a.md", "---\ntitle: Older\ndate: 2026-01-01\n---\n"))
-    newer = read_post(write_post(tmp_path, "b.md", "---\ntitle: Newer\ndate: 2026-06-01\ntags: [Deep Learning]\n"
-                                                    "summary: The summary.\n---\n" + "word " * 450))
+    newer = read_post(
+        write_post(
+            tmp_path,
+            "b.md",
+            "---\ntitle: Newer\ndate: 2026-06-01\ntags: [Deep Learning]\n"
+            "summary: The summary.\n---\n" + "word " * 450,
+        )
+    )
     html = render_index([older, newer], environment())
     parse(html)
     assert html.index("Newer") < html.index("Older")
@@ -169,8 +211,10 @@ def test_index_cards_newest_first_with_tags_and_reading_time(tmp_path, index):
 
 
 def test_prose_keeps_footnote_ids_and_table_alignment_but_not_scripts():
-    html = markdown_html("Text[^1] <span onclick='x()'>a</span>\n\n| a |\n|--:|\n| 1 |\n\n[^1]: Note.\n\n"
-                         "<script>alert(1)</script>\n\n[link](javascript:alert(1))")
+    html = markdown_html(
+        "Text[^1] <span onclick='x()'>a</span>\n\n| a |\n|--:|\n| 1 |\n\n[^1]: Note.\n\n"
+        "<script>alert(1)</script>\n\n[link](javascript:alert(1))"
+    )
     assert 'id="fn-1"' in html and 'href="#fn-1"' in html
     assert 'style="text-align:right"' in html
     assert "<script" not in html and "alert(1)</script>" not in html and "onclick" not in html
@@ -204,8 +248,12 @@ def figure_post(options: str) -> str:
 
 
 def test_caption_goes_under_the_figure_and_alt_on_the_img(tmp_path, index):
-    _, page = rendered(tmp_path, index, [FIGURE], figure_post('caption="Loss <falls>, then flattens" '
-                                                               'alt="A curve falling from 2 to 0.1"'))
+    _, page = rendered(
+        tmp_path,
+        index,
+        [FIGURE],
+        figure_post('caption="Loss <falls>, then flattens" alt="A curve falling from 2 to 0.1"'),
+    )
     [figure] = [f for f in parse(page.html).iter("figure")]
     [img] = figure.findall("img")
     [caption] = figure.findall("figcaption")
@@ -220,7 +268,9 @@ def test_one_caption_per_figure_from_a_list(tmp_path, index):
     _, page = rendered(tmp_path, index, [FIGURE + FIGURE], figure_post(options))
     figures = list(parse(page.html).iter("figure"))
     assert [(f.find("img").get("alt"), text_of(f.find("figcaption"))) for f in figures] == [
-        ("one", "first"), ("two", "second")]
+        ("one", "first"),
+        ("two", "second"),
+    ]
 
 
 def test_figures_without_options_keep_the_generic_alt_and_no_caption(tmp_path, index):
@@ -230,13 +280,25 @@ def test_figures_without_options_keep_the_generic_alt_and_no_caption(tmp_path, i
     assert figure.find("img").get("alt") == "Figure 1, drawn by the code above, in 2 panels"
 
 
-@pytest.mark.parametrize("options, figures, warning", [
-    ('caption="x"', 0, "fence option caption has 1 text but the snippet drew 0 figures"),
-    ('alt="x"', 2, "fence option alt has 1 text but the snippet drew 2 figures (give a list, one per figure)"),
-    ('caption=["a", "b", "c"]', 2, "fence option caption has 3 texts but the snippet drew 2 figures"),
-])
-def test_captions_that_do_not_match_the_figures_are_warned_about_at_the_fence(tmp_path, index, options, figures,
-                                                                             warning):
+@pytest.mark.parametrize(
+    "options, figures, warning",
+    [
+        ('caption="x"', 0, "fence option caption has 1 text but the snippet drew 0 figures"),
+        (
+            'alt="x"',
+            2,
+            "fence option alt has 1 text but the snippet drew 2 figures (give a list, one per figure)",
+        ),
+        (
+            'caption=["a", "b", "c"]',
+            2,
+            "fence option caption has 3 texts but the snippet drew 2 figures",
+        ),
+    ],
+)
+def test_captions_that_do_not_match_the_figures_are_warned_about_at_the_fence(
+    tmp_path, index, options, figures, warning
+):
     _, page = rendered(tmp_path, index, [FIGURE * figures], figure_post(options))
     assert [str(w).split(":", 1)[1] for w in page.warnings] == [f"5: warning: {warning}"]
 
@@ -252,6 +314,8 @@ def test_compiled_templates_are_compiled_again_when_a_template_changes(tmp_path,
     shutil.copytree(TEMPLATES, templates)
     first = environment(templates).get_template("tags.html").render(tags={}, site=Site(), root="")
     assert any((tmp_path / "cache" / "kernelblog" / "templates").iterdir())  # compiled once, kept
-    (templates / "tags.html").write_text((templates / "tags.html").read_text().replace("<h1>Tags", "<h1>All tags"))
+    (templates / "tags.html").write_text(
+        (templates / "tags.html").read_text().replace("<h1>Tags", "<h1>All tags")
+    )
     again = environment(templates).get_template("tags.html").render(tags={}, site=Site(), root="")
     assert "<h1>Tags</h1>" in first and again == first.replace("<h1>Tags", "<h1>All tags")

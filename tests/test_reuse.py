@@ -18,14 +18,20 @@ def test_a_completion_is_keyed_by_the_bytes_it_was_made_from(tmp_path, monkeypat
     settings = tmp_path / "pyproject.toml"
     key = Reuse(tmp_path / "store", "inputs").completion_key(path, POST.encode(), settings)
     assert Reuse(tmp_path / "store", "inputs").completion_key(path, POST.encode(), settings) == key
-    assert Reuse(tmp_path / "store", "other").completion_key(path, POST.encode(), settings) != key  # package
+    assert (
+        Reuse(tmp_path / "store", "other").completion_key(path, POST.encode(), settings) != key
+    )  # package
     edited = POST.replace("One", "Two").encode()
     assert Reuse(tmp_path / "store", "inputs").completion_key(path, edited, settings) != key
     (tmp_path / "posts" / "figure.png").write_bytes(b"png")  # a file the post's images may name
     assert Reuse(tmp_path / "store", "inputs").completion_key(path, POST.encode(), settings) != key
     (tmp_path / "posts" / "figure.png").unlink()
-    (tmp_path / "keras" / "models").mkdir(parents=True)  # weights downloaded: an ImageNet model may now load
-    (tmp_path / "keras" / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5").write_bytes(b"h5")
+    (tmp_path / "keras" / "models").mkdir(
+        parents=True
+    )  # weights downloaded: an ImageNet model may now load
+    (
+        tmp_path / "keras" / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    ).write_bytes(b"h5")
     assert Reuse(tmp_path / "store", "inputs").completion_key(path, POST.encode(), settings) != key
 
 
@@ -34,10 +40,14 @@ def test_a_page_is_keyed_by_its_completion_not_by_reading_the_post_again(tmp_pat
     [done] = complete_all(tmp_path / "posts", lambda line: None)
     executed, site = ExecutedPost(done.notebook()), Site()
     store = Reuse(tmp_path / "store", "inputs")
-    assert store.page_key(done, executed, site) is None  # no completion key in this build: not reused
+    assert (
+        store.page_key(done, executed, site) is None
+    )  # no completion key in this build: not reused
     store.completion_key(path, POST.encode(), tmp_path / "pyproject.toml")
     key = store.page_key(done, executed, site)
-    path.write_text(POST.replace("One", "Edited after completion"))  # the page is made from the completion
+    path.write_text(
+        POST.replace("One", "Edited after completion")
+    )  # the page is made from the completion
     assert store.page_key(done, executed, site) == key
     other = Reuse(tmp_path / "store", "inputs")
     other.completion_key(path, path.read_bytes(), tmp_path / "pyproject.toml")
@@ -49,7 +59,9 @@ def test_the_post_is_read_from_the_bytes_that_were_keyed(tmp_path):
     post = read_post(path, POST.replace("title: One", "title: Keyed").encode())
     assert post.meta.title == "Keyed"
     crlf = read_post(path, POST.replace("\n", "\r\n").encode())
-    assert crlf.meta.title == "One" and [c.source for c in crlf.cells] == [c.source for c in read_post(path).cells]
+    assert crlf.meta.title == "One" and [c.source for c in crlf.cells] == [
+        c.source for c in read_post(path).cells
+    ]
 
 
 def test_completions_are_reused_across_builds(tmp_path):

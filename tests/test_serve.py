@@ -34,11 +34,30 @@ def server(tmp_path):
     """A running `build.py serve` on a free port, and its base URL."""
     post = write_post(tmp_path / "posts", "preview.md", POST)
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "build.py"), "serve", "--port", "0", "--posts", str(tmp_path / "posts"),
-         "--out", str(tmp_path / "site"), "--snippets", str(tmp_path / "snippets"), "--cache", str(tmp_path / "cache")],
-        cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            str(ROOT / "build.py"),
+            "serve",
+            "--port",
+            "0",
+            "--posts",
+            str(tmp_path / "posts"),
+            "--out",
+            str(tmp_path / "site"),
+            "--snippets",
+            str(tmp_path / "snippets"),
+            "--cache",
+            str(tmp_path / "cache"),
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
     lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stderr], daemon=True
+    ).start()
     try:
         url = None
         while url is None:
@@ -82,11 +101,17 @@ def test_serve_rebuilds_and_reloads_on_an_edit(server):
     said = []
     while not lines.empty():
         said.append(lines.get())
-    assert any("1 cells cached" in line or "2 cells cached" in line for line in said), said  # prose: no kernel
+    assert any("1 cells cached" in line or "2 cells cached" in line for line in said), (
+        said
+    )  # prose: no kernel
     assert events.get(timeout=10) == "data: 1"
-    while not any(line.startswith("kernel ready") for line in said):  # serve says when its kernel waits, warm
+    while not any(
+        line.startswith("kernel ready") for line in said
+    ):  # serve says when its kernel waits, warm
         said.append(lines.get(timeout=120))
-    post.write_text(post.read_text().replace("6 * 7", "6 * 8"))  # code: run on the warm kernel, in process
+    post.write_text(
+        post.read_text().replace("6 * 7", "6 * 8")
+    )  # code: run on the warm kernel, in process
     assert events.get(timeout=120) == "event: reload"
     assert "from the kernel 48" in fetch(url + "preview/")
     said = []
@@ -100,12 +125,16 @@ def test_the_open_page_reloads_in_a_browser(server):
     sync_api = pytest.importorskip("playwright.sync_api")
     post, url, _ = server
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"),
-                                             args=["--no-sandbox"] if os.geteuid() == 0 else [])
+        browser = playwright.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--no-sandbox"] if os.geteuid() == 0 else [],
+        )
         page = browser.new_page()
         page.goto(url + "preview/")
         assert "The first version" in page.content()
         page.wait_for_timeout(500)  # the event stream connects
         post.write_text(post.read_text().replace("The first version", "The edited version"))
-        page.wait_for_function("document.body.innerText.includes('The edited version')", timeout=120_000)
+        page.wait_for_function(
+            "document.body.innerText.includes('The edited version')", timeout=120_000
+        )
         browser.close()

@@ -26,14 +26,26 @@ def test_every_unit_goes_to_exactly_one_share_whatever_the_order():
 
 
 def test_longest_first_to_the_lightest_share():
-    assert assign([("a", 5), ("b", 4), ("c", 3), ("d", 3), ("e", 3)], 2) == [["a", "d"], ["b", "c", "e"]]
-    assert assign([("a", 1)], 3) == [["a"], [], []]  # more shards than work: the rest have nothing to do
+    assert assign([("a", 5), ("b", 4), ("c", 3), ("d", 3), ("e", 3)], 2) == [
+        ["a", "d"],
+        ["b", "c", "e"],
+    ]
+    assert assign([("a", 1)], 3) == [
+        ["a"],
+        [],
+        [],
+    ]  # more shards than work: the rest have nothing to do
     assert share([("a", 1), ("b", 1), ("c", 1)], Shard(3, 3)) == ["c"]  # equal costs: by id
 
 
 def test_costs_come_from_recorded_times_else_from_cell_counts():
     costs = estimate({"timed": 4, "new": 6, "cached": 3, "empty": 0}, {"timed": 20.0}, ["cached"])
-    assert costs == {"timed": 20.0, "new": 30.0, "cached": 0.0, "empty": 0.0}  # 5 s per cell, as "timed" ran
+    assert costs == {
+        "timed": 20.0,
+        "new": 30.0,
+        "cached": 0.0,
+        "empty": 0.0,
+    }  # 5 s per cell, as "timed" ran
     assert estimate({"a": 2, "b": 3}, {}) == {"a": 2.0, "b": 3.0}  # no record: cell counts
 
 
@@ -59,7 +71,9 @@ def started(monkeypatch):
 
     def run(kernel, path, sub, *args, **kwargs):
         units.append(f"{path.stem}/{CellMeta.of(sub.cells[0]).component}")
-        return ComponentRun([], 10.0 if path.stem == "short" else float(len(sub.cells)), "2026-11-24T09:00:00+00:00")
+        return ComponentRun(
+            [], 10.0 if path.stem == "short" else float(len(sub.cells)), "2026-11-24T09:00:00+00:00"
+        )
 
     monkeypatch.setattr(kernels, "Kernel", FakeKernel)
     monkeypatch.setattr(execute, "execute_component", run)
@@ -70,16 +84,29 @@ def files_of(folder: Path) -> set:
     return {path.relative_to(folder) for path in folder.rglob("*") if path.is_file()}
 
 
-def test_shards_split_the_components_and_a_build_from_their_merged_caches_executes_nothing(tmp_path, started):
+def test_shards_split_the_components_and_a_build_from_their_merged_caches_executes_nothing(
+    tmp_path, started
+):
     for name, text in POSTS.items():
         write_post(tmp_path / "posts", name, text)
     lines = {}
     for k in (1, 2):
         lines[k] = []
-        status = build(Options(posts=tmp_path / "posts", out=tmp_path / "site", cache=tmp_path / f"cache-{k}",
-                               snippets=tmp_path / "snippets", shard=Shard(k, 2), keep_going=True), lines[k].append)
+        status = build(
+            Options(
+                posts=tmp_path / "posts",
+                out=tmp_path / "site",
+                cache=tmp_path / f"cache-{k}",
+                snippets=tmp_path / "snippets",
+                shard=Shard(k, 2),
+                keep_going=True,
+            ),
+            lines[k].append,
+        )
         assert status == (1 if any(": error: " in line for line in lines[k]) else 0)
-    assert not (tmp_path / "site").exists() and not (tmp_path / "snippets").exists()  # shards write no site
+    assert (
+        not (tmp_path / "site").exists() and not (tmp_path / "snippets").exists()
+    )  # shards write no site
     # No record yet: by cell count (each component's cells and its setup cell): chain/0 4,
     # broken/0, pair/0, pair/1 and short/0 2 each; longest first to the lightest share, equal
     # costs by name.
@@ -88,7 +115,9 @@ def test_shards_split_the_components_and_a_build_from_their_merged_caches_execut
     assert sorted(started) == ["broken/0", "chain/0", "pair/0", "pair/1", "short/0"]  # each once
     assert started[:2] == ["chain/0", "pair/1"] and started[2:] == ["broken/0", "pair/0", "short/0"]
     error = f"{tmp_path / 'posts' / 'broken.md'}:4: error: name 'undefined_name' is not defined"
-    assert [k for k in lines if error in lines[k]] == [1]  # reported by one shard only, the first by the posts' order
+    assert [k for k in lines if error in lines[k]] == [
+        1
+    ]  # reported by one shard only, the first by the posts' order
 
     merged = tmp_path / "cache"
     one, two = files_of(tmp_path / "cache-1"), files_of(tmp_path / "cache-2")
@@ -98,8 +127,18 @@ def test_shards_split_the_components_and_a_build_from_their_merged_caches_execut
 
     started.clear()
     (tmp_path / "posts" / "broken.md").unlink()
-    assert build(Options(posts=tmp_path / "posts", out=tmp_path / "site", cache=merged,
-                         snippets=tmp_path / "snippets"), lambda line: None) == 0
+    assert (
+        build(
+            Options(
+                posts=tmp_path / "posts",
+                out=tmp_path / "site",
+                cache=merged,
+                snippets=tmp_path / "snippets",
+            ),
+            lambda line: None,
+        )
+        == 0
+    )
     assert started == [] and (tmp_path / "site" / "pair" / "index.html").is_file()
 
     # After an edit to every post, the times recorded in the cache's entries balance the shards,
@@ -108,7 +147,9 @@ def test_shards_split_the_components_and_a_build_from_their_merged_caches_execut
         text = POSTS[f"{post}.md"].replace("```python\n", "```python\nw = 0\n")
         (tmp_path / "posts" / f"{post}.md").write_text(text)
     first = []
-    assert build(Options(posts=tmp_path / "posts", cache=merged, shard=Shard(1, 2)), first.append) == 0
+    assert (
+        build(Options(posts=tmp_path / "posts", cache=merged, shard=Shard(1, 2)), first.append) == 0
+    )
     assert first[0] == "shard 1/2: 1 of 4 components to execute, about 10 of 18 s"
     assert started == ["short/0"]
 
@@ -131,10 +172,10 @@ def test_a_shard_of_cached_work_executes_nothing(tmp_path, monkeypatch, started)
 
 SLOW_POSTS = {  # dated: without a date, the feed orders posts by when they ran
     "alpha.md": "---\ndate: 2026-01-01\n---\n# Alpha\n\n"
-                "```python\nvalues = np.random.rand(3)\nprint(values.round(3))\n```\n",
+    "```python\nvalues = np.random.rand(3)\nprint(values.round(3))\n```\n",
     "beta.md": "---\ndate: 2026-01-02\n---\n# Beta\n\n"
-               "```python\nplt.plot(np.random.rand(5))\nplt.show()\n```\n\nText.\n\n"
-               "```python\nprint(2 + 2)\n```\n",
+    "```python\nplt.plot(np.random.rand(5))\nplt.show()\n```\n\nText.\n\n"
+    "```python\nprint(2 + 2)\n```\n",
     "gamma.md": "---\ndate: 2026-01-03\n---\n# Gamma\n\n```python\nimport math\nprint(math.pi)\n```\n",
 }
 
@@ -154,8 +195,13 @@ def test_three_shards_merged_by_copying_build_the_same_site_as_one_machine(tmp_p
         write_post(tmp_path / "posts", name, text)
 
     def options(name, **kwargs):
-        return Options(posts=tmp_path / "posts", out=tmp_path / name / "site", snippets=tmp_path / name / "snippets",
-                       jobs=1, **kwargs)
+        return Options(
+            posts=tmp_path / "posts",
+            out=tmp_path / name / "site",
+            snippets=tmp_path / name / "snippets",
+            jobs=1,
+            **kwargs,
+        )
 
     assert build(options("single", cache=tmp_path / "single-cache"), lambda line: None) == 0
     started, real = [], execute.execute_component
@@ -206,4 +252,6 @@ def test_three_shards_merged_by_copying_build_the_same_site_as_one_machine(tmp_p
     assert any(name.suffix == ".png" for name in single)  # beta's figure
     assert single.keys() == sharded.keys()
     for name in single:
-        assert single[name] == sharded[name], f"{name} differs between the sharded and the single build"
+        assert single[name] == sharded[name], (
+            f"{name} differs between the sharded and the single build"
+        )

@@ -11,7 +11,15 @@ import nbformat
 import pytest
 from nbformat.v4 import new_output
 
-from conftest import PAGE_BUDGET, check_html5, check_links, executed_with, page_weight, png, write_post
+from conftest import (
+    PAGE_BUDGET,
+    check_html5,
+    check_links,
+    executed_with,
+    page_weight,
+    png,
+    write_post,
+)
 from kernelblog.complete import complete_post
 from kernelblog.diagnostics import BadInput
 from kernelblog.read import read_post
@@ -20,7 +28,12 @@ from kernelblog.site import site_files
 from kernelblog.write import write_site
 
 A = "{http://www.w3.org/2005/Atom}"
-FIGURE = [new_output("display_data", data={"image/png": base64.b64encode(png(64, 48)).decode(), "text/plain": "plot"})]
+FIGURE = [
+    new_output(
+        "display_data",
+        data={"image/png": base64.b64encode(png(64, 48)).decode(), "text/plain": "plot"},
+    )
+]
 
 FIRST = """---
 title: First & best
@@ -53,12 +66,22 @@ print(1 / 0)
 def site(tmp_path_factory, index):
     """A built site of two posts: one with a figure, one with no date and an error."""
     folder = tmp_path_factory.mktemp("posts")
-    completed = [complete_post(read_post(write_post(folder, name, text)), index)
-                 for name, text in (("first.md", FIRST), ("second.md", SECOND))]
-    error = new_output("error", ename="ZeroDivisionError", evalue="division by zero",
-                       traceback=["ZeroDivisionError: division by zero"])
-    executed = {"first": executed_with(completed[0], [[new_output("stream", name="stdout", text="hello\n")] + FIGURE]),
-                "second": executed_with(completed[1], [[error]], executed_at="2026-04-02T10:30:00+00:00")}
+    completed = [
+        complete_post(read_post(write_post(folder, name, text)), index)
+        for name, text in (("first.md", FIRST), ("second.md", SECOND))
+    ]
+    error = new_output(
+        "error",
+        ename="ZeroDivisionError",
+        evalue="division by zero",
+        traceback=["ZeroDivisionError: division by zero"],
+    )
+    executed = {
+        "first": executed_with(
+            completed[0], [[new_output("stream", name="stdout", text="hello\n")] + FIGURE]
+        ),
+        "second": executed_with(completed[1], [[error]], executed_at="2026-04-02T10:30:00+00:00"),
+    }
     config = Site(title="Test <Blog>", author="Ada", base_url="https://blog.example/deep/")
     out = tmp_path_factory.mktemp("site") / "_site"
     write_site(out, site_files(config, completed, executed))
@@ -69,16 +92,27 @@ def test_settings_come_from_pyproject(tmp_path):
     assert load_site(tmp_path / "missing.toml") == Site()
     path = write_post(tmp_path, "pyproject.toml", '[project]\nname = "x"\n')
     assert load_site(path) == Site()
-    write_post(tmp_path, "pyproject.toml", '[tool.kernelblog]\ntitle = "Mine"\nbase_url = "https://x.example/blog"\n'
-                                           '[tool.kernelblog.aliases]\npd = "import pandas as pd"\n')
+    write_post(
+        tmp_path,
+        "pyproject.toml",
+        '[tool.kernelblog]\ntitle = "Mine"\nbase_url = "https://x.example/blog"\n'
+        '[tool.kernelblog.aliases]\npd = "import pandas as pd"\n',
+    )
     assert load_site(path) == Site(title="Mine", base_url="https://x.example/blog/")
 
 
-@pytest.mark.parametrize("text, line, message", [
-    ('[tool.kernelblog]\ntitle = "x"\ncolour = "red"\n', 3, "[tool.kernelblog] colour: expected one of"),
-    ('[tool.kernelblog]\n\ntitle = 3\n', 3, "[tool.kernelblog] title: expected a string"),
-    ('[tool.kernelblog]\ntitle = "x\n', 2, "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        (
+            '[tool.kernelblog]\ntitle = "x"\ncolour = "red"\n',
+            3,
+            "[tool.kernelblog] colour: expected one of",
+        ),
+        ("[tool.kernelblog]\n\ntitle = 3\n", 3, "[tool.kernelblog] title: expected a string"),
+        ('[tool.kernelblog]\ntitle = "x\n', 2, "not valid TOML"),
+    ],
+)
 def test_bad_settings_are_reported_at_their_line(tmp_path, text, line, message):
     path = write_post(tmp_path, "pyproject.toml", text)
     with pytest.raises(BadInput) as error:
@@ -87,7 +121,9 @@ def test_bad_settings_are_reported_at_their_line(tmp_path, text, line, message):
 
 
 def test_project_settings_are_valid():
-    assert load_site(Path(__file__).resolve().parent.parent / "pyproject.toml").base_url.startswith("https://")
+    assert load_site(Path(__file__).resolve().parent.parent / "pyproject.toml").base_url.startswith(
+        "https://"
+    )
 
 
 def test_feed_is_valid_atom_with_full_content(site):
@@ -112,15 +148,24 @@ def test_feed_is_valid_atom_with_full_content(site):
     [self_link] = [link for link in feed.findall(f"{A}link") if link.get("rel") == "self"]
     assert self_link.get("href") == "https://blog.example/deep/feed.xml"
     entries = feed.findall(f"{A}entry")
-    assert [one(entry, "title").text for entry in entries] == ["Second", "First & best"]  # newest first
+    assert [one(entry, "title").text for entry in entries] == [
+        "Second",
+        "First & best",
+    ]  # newest first
     assert date(feed) == max(date(entry) for entry in entries)
     for entry in entries:
         assert urlsplit(one(entry, "id").text).scheme == "https"
         date(entry)
-        [alternate] = [link for link in entry.findall(f"{A}link") if link.get("rel", "alternate") == "alternate"]
+        [alternate] = [
+            link
+            for link in entry.findall(f"{A}link")
+            if link.get("rel", "alternate") == "alternate"
+        ]
         assert alternate.get("href") == one(entry, "id").text
         content = one(entry, "content")
-        assert content.get("type") == "html" and content.get("{http://www.w3.org/XML/1998/namespace}base")
+        assert content.get("type") == "html" and content.get(
+            "{http://www.w3.org/XML/1998/namespace}base"
+        )
     second, first = entries
     assert one(second, "updated").text == "2026-04-02T10:30:00+00:00"  # no date: when it ran
     assert one(first, "updated").text.startswith("2026-03-01T00:00:00")
@@ -133,7 +178,9 @@ def test_feed_is_valid_atom_with_full_content(site):
 def test_sitemap_lists_every_page_by_its_absolute_url(site):
     root = ET.parse(site / "sitemap.xml").getroot()
     locations = {loc.text for loc in root.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")}
-    pages = {str(page.relative_to(site)).removesuffix("index.html") for page in site.rglob("index.html")}
+    pages = {
+        str(page.relative_to(site)).removesuffix("index.html") for page in site.rglob("index.html")
+    }
     assert locations == {"https://blog.example/deep/" + page for page in pages}
     assert "https://blog.example/deep/tags/deep-learning/" in locations
 
@@ -150,7 +197,11 @@ def test_downloads_are_the_script_and_the_notebook_with_outputs(site):
     assert 'print("hello")' in (site / "first" / "first.py").read_text()
     notebook = nbformat.read(site / "first" / "first.ipynb", as_version=4)
     nbformat.validate(notebook)
-    [hello] = [cell for cell in notebook.cells if cell.cell_type == "code" and 'print("hello")' in cell.source]
+    [hello] = [
+        cell
+        for cell in notebook.cells
+        if cell.cell_type == "code" and 'print("hello")' in cell.source
+    ]
     assert hello.outputs[0]["text"] == "hello\n" and "image/png" in hello.outputs[1]["data"]
     assert not any("kernelblog" in cell.metadata for cell in notebook.cells)
     assert any(cell.cell_type == "markdown" for cell in notebook.cells)
@@ -176,7 +227,12 @@ def test_pages_are_light(site):
 
 
 def test_site_files_are_static_assets_only(site):
-    assert {path.name for path in (site / "static").iterdir()} == {"style.css", "site.js", "pygments.css", "icon.svg"}
+    assert {path.name for path in (site / "static").iterdir()} == {
+        "style.css",
+        "site.js",
+        "pygments.css",
+        "icon.svg",
+    }
     css = (site / "static" / "style.css").read_text()
     assert "prefers-color-scheme: dark" in css and "@media print" in css
     assert "url(" not in css and "@import" not in css and "@font-face" not in css  # nothing fetched

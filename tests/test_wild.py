@@ -14,28 +14,44 @@ from kernelblog.pipeline import Options, build
 
 pytestmark = pytest.mark.slow
 WILD = ROOT / "tests" / "data" / "wild"
-CELL = re.compile(r'<div class="cell" data-line="(\d+)">(.*?)(?=<div class="cell" data-line=|</article>|\Z)', re.S)
+CELL = re.compile(
+    r'<div class="cell" data-line="(\d+)">(.*?)(?=<div class="cell" data-line=|</article>|\Z)', re.S
+)
 
 # draft -> (fence lines of the cells that run through, {line: pattern of the error there})
 EXPECTED = {
     "boston-housing-regression": ([5, 11, 20, 33, 58], {}),
     "cifar10-tf-cnn": ([3, 12, 19, 38, 53, 62], {}),
-    "hyperparameter-loop": ([7, 19, 30], {
-        39: r"^Keras 3 removed keras\.wrappers\.scikit_learn "
-            r".*use keras\.wrappers\.SKLearnClassifier or SKLearnRegressor"}),
-    "imdb-lstm": ([5, 17, 29, 36], {
-        61: r"^Keras 3 removed keras\.preprocessing\.text and its Tokenizer: "
-            r"use the layer keras\.layers\.TextVectorization"}),
-    "kaggle-digit-recognizer": ([27, 40], {  # no pandas, no /kaggle/input: what needs them fails
-        # the second section's setup imports pandas again and fails too; its cells still run
-        1: r"^the build's setup cell failed: ModuleNotFoundError: No module named 'pandas'$",
-        6: r"^ModuleNotFoundError: No module named 'pandas'$",
-        15: r"^NameError: name 'pd' is not defined$",
-        22: r"^NameError: name 'X_train' is not defined$",
-        45: r"^NameError: name 'X_train' is not defined$",
-        49: r"^NameError: name 'test' is not defined$"}),
-    "keras2-mnist-mlp": ([10, 27, 47, 65], {
-        77: r"^Keras 3 removed predict_classes: use np\.argmax\(model\.predict\(x\), axis=-1\)"}),
+    "hyperparameter-loop": (
+        [7, 19, 30],
+        {
+            39: r"^Keras 3 removed keras\.wrappers\.scikit_learn "
+            r".*use keras\.wrappers\.SKLearnClassifier or SKLearnRegressor"
+        },
+    ),
+    "imdb-lstm": (
+        [5, 17, 29, 36],
+        {
+            61: r"^Keras 3 removed keras\.preprocessing\.text and its Tokenizer: "
+            r"use the layer keras\.layers\.TextVectorization"
+        },
+    ),
+    "kaggle-digit-recognizer": (
+        [27, 40],
+        {  # no pandas, no /kaggle/input: what needs them fails
+            # the second section's setup imports pandas again and fails too; its cells still run
+            1: r"^the build's setup cell failed: ModuleNotFoundError: No module named 'pandas'$",
+            6: r"^ModuleNotFoundError: No module named 'pandas'$",
+            15: r"^NameError: name 'pd' is not defined$",
+            22: r"^NameError: name 'X_train' is not defined$",
+            45: r"^NameError: name 'X_train' is not defined$",
+            49: r"^NameError: name 'test' is not defined$",
+        },
+    ),
+    "keras2-mnist-mlp": (
+        [10, 27, 47, 65],
+        {77: r"^Keras 3 removed predict_classes: use np\.argmax\(model\.predict\(x\), axis=-1\)"},
+    ),
     "kerasio-convnet": ([9, 17, 43, 62, 73], {}),
     "multi-input-tickets": ([6, 31, 44], {68: r"^name 'X_train_left' is not defined$"}),
     "subclassed-model": ([9, 41, 55, 73], {}),
@@ -49,17 +65,30 @@ def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("wild")
     shutil.copytree(WILD, folder / "posts")
     lines: list[str] = []
-    status = build(Options(posts=folder / "posts", out=folder / "site", snippets=folder / "snippets",
-                           cache=folder / "cache", jobs=2, keep_going=True), lines.append)
-    pages = {path.stem: (folder / "site" / path.stem / "index.html").read_text(encoding="utf-8")
-             for path in WILD.glob("*.md")}
+    status = build(
+        Options(
+            posts=folder / "posts",
+            out=folder / "site",
+            snippets=folder / "snippets",
+            cache=folder / "cache",
+            jobs=2,
+            keep_going=True,
+        ),
+        lines.append,
+    )
+    pages = {
+        path.stem: (folder / "site" / path.stem / "index.html").read_text(encoding="utf-8")
+        for path in WILD.glob("*.md")
+    }
     return status, lines, pages
 
 
 def cells(page: str) -> dict[int, bool]:
     """Fence line -> whether the cell ran through (it ran, and shows no error)."""
-    return {int(line): "· ran in" in body and 'class="output error"' not in body
-            for line, body in CELL.findall(page)}
+    return {
+        int(line): "· ran in" in body and 'class="output error"' not in body
+        for line, body in CELL.findall(page)
+    }
 
 
 def errors(lines: list[str], draft: str) -> dict[int, str]:
@@ -97,10 +126,22 @@ def test_fraction_of_cells_that_run(built):
 
 def test_pages_show_the_stand_ins_and_the_corrections(built):
     _, lines, pages = built
-    assert ("keras.datasets.mnist is replaced by a synthetic stand-in: 2,000/500 images, 28×28 uint8, 10 classes"
-            in pages["kerasio-convnet"])
-    assert "keras.datasets.imdb is replaced by a synthetic stand-in: 2,000/500 reviews" in pages["imdb-lstm"]
+    assert (
+        "keras.datasets.mnist is replaced by a synthetic stand-in: 2,000/500 images, 28×28 uint8, 10 classes"
+        in pages["kerasio-convnet"]
+    )
+    assert (
+        "keras.datasets.imdb is replaced by a synthetic stand-in: 2,000/500 reviews"
+        in pages["imdb-lstm"]
+    )
     assert re.search(r"line 61: lr= → learning_rate= \(Keras 3\)", pages["keras2-mnist-mlp"])
-    assert "line 31: reshape(60000, ...) → reshape(-1, ...) (the stand-in" in pages["keras2-mnist-mlp"]
-    assert any(re.search(r"keras2-mnist-mlp\.md:61: warning: corrected by the build for Keras 3: lr= → learning_rate=",
-                         line) for line in lines)
+    assert (
+        "line 31: reshape(60000, ...) → reshape(-1, ...) (the stand-in" in pages["keras2-mnist-mlp"]
+    )
+    assert any(
+        re.search(
+            r"keras2-mnist-mlp\.md:61: warning: corrected by the build for Keras 3: lr= → learning_rate=",
+            line,
+        )
+        for line in lines
+    )

@@ -29,18 +29,32 @@ def steps(document: dict):
 
 
 def test_the_workflows_pass_actionlint():
-    beside_python = Path(sys.executable).parent / "actionlint"  # pip's scripts folder may not be on PATH
-    actionlint = shutil.which("actionlint") or (str(beside_python) if beside_python.exists() else None)
+    beside_python = (
+        Path(sys.executable).parent / "actionlint"
+    )  # pip's scripts folder may not be on PATH
+    actionlint = shutil.which("actionlint") or (
+        str(beside_python) if beside_python.exists() else None
+    )
     if actionlint is None:
         pytest.skip("actionlint is not installed: pip install -e '.[test]'")
-    result = subprocess.run([actionlint, "-no-color", *map(str, WORKFLOWS)], capture_output=True, text=True,
-                            cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [actionlint, "-no-color", *map(str, WORKFLOWS)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_every_action_is_pinned_to_a_major_version():
     files = WORKFLOWS + sorted(GITHUB.glob("actions/*/action.yml"))
-    used = [step["uses"] for path in files for step in steps(yaml.safe_load(path.read_text())) if "uses" in step]
+    used = [
+        step["uses"]
+        for path in files
+        for step in steps(yaml.safe_load(path.read_text()))
+        if "uses" in step
+    ]
     assert len(used) >= 10
     for uses in used:
         assert uses.startswith("./") or re.fullmatch(r"[\w-]+/[\w./-]+@v\d+", uses), uses
@@ -52,7 +66,9 @@ def build_commands(name: str) -> list[list[str]]:
     for step in steps(load(name)):
         for line in step.get("run", "").splitlines():
             if line.strip().startswith("python build.py"):
-                line = line.replace("${{ matrix.shard }}", "2").replace("${{ strategy.job-total }}", "3")
+                line = line.replace("${{ matrix.shard }}", "2").replace(
+                    "${{ strategy.job-total }}", "3"
+                )
                 assert "${{" not in line, line
                 commands.append(shlex.split(line)[2:])
     return commands
@@ -85,17 +101,32 @@ def test_publish_shards_the_work_then_builds_and_deploys_from_main(monkeypatch):
     assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
     assert jobs["deploy"]["environment"]["name"] == "github-pages"
     shard, site = build_commands("publish.yml")
-    assert parsed(shard, monkeypatch) == Options(shard=Shard(2, 3), keep_going=True, isolation="required")
-    assert parsed(site, monkeypatch) == Options(isolation="required")  # the site from the merged cache
+    assert parsed(shard, monkeypatch) == Options(
+        shard=Shard(2, 3), keep_going=True, isolation="required"
+    )
+    assert parsed(site, monkeypatch) == Options(
+        isolation="required"
+    )  # the site from the merged cache
     uses = [step.get("uses", "") for step in steps(workflow)]
     assert "actions/upload-pages-artifact@v3" in uses and "actions/deploy-pages@v4" in uses
 
 
 def test_the_cache_key_covers_the_posts_the_package_and_the_versions():
-    [restore] = [step for step in steps(yaml.safe_load((GITHUB / "actions/setup/action.yml").read_text()))
-                 if step.get("uses", "").startswith("actions/cache/restore@")]
+    [restore] = [
+        step
+        for step in steps(yaml.safe_load((GITHUB / "actions/setup/action.yml").read_text()))
+        if step.get("uses", "").startswith("actions/cache/restore@")
+    ]
     key = restore["with"]["key"]
-    for part in ("posts/**", "kernelblog/**", "pyproject.toml", ".kernelblog-versions.txt", "python-version"):
+    for part in (
+        "posts/**",
+        "kernelblog/**",
+        "pyproject.toml",
+        ".kernelblog-versions.txt",
+        "python-version",
+    ):
         assert part in key
     assert restore["with"]["path"] == Options().cache.as_posix()
-    assert restore["with"]["restore-keys"].split()  # an older cache serves the posts that did not change
+    assert restore["with"][
+        "restore-keys"
+    ].split()  # an older cache serves the posts that did not change

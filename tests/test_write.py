@@ -18,16 +18,34 @@ def test_site_is_replaced_whole(tmp_path):
 
 def test_a_file_the_site_has_already_is_linked_not_written_again(tmp_path):
     out, outside = tmp_path / "_site", tmp_path / "outside"
-    write_site(out, {"index.html": b"one", "a/page.html": b"same", "b/page.html": b"old", "c/page.html": b"same"})
+    write_site(
+        out,
+        {
+            "index.html": b"one",
+            "a/page.html": b"same",
+            "b/page.html": b"old",
+            "c/page.html": b"same",
+        },
+    )
     kept = (out / "a" / "page.html").stat().st_ino
     outside.mkdir()
     (outside / "page.html").write_bytes(b"same")
     (out / "c").rename(tmp_path / "c-moved")
     (out / "c").symlink_to(outside)  # a folder of the site that now points out of it
-    write_site(out, {"index.html": b"two", "a/page.html": b"same", "b/page.html": b"new", "c/page.html": b"same"})
+    write_site(
+        out,
+        {
+            "index.html": b"two",
+            "a/page.html": b"same",
+            "b/page.html": b"new",
+            "c/page.html": b"same",
+        },
+    )
     assert (out / "a" / "page.html").stat().st_ino == kept  # the same content: linked
     assert (out / "b" / "page.html").read_bytes() == b"new"
-    assert not (out / "c").is_symlink() and (out / "c" / "page.html").stat().st_nlink == 1  # not linked out
+    assert (
+        not (out / "c").is_symlink() and (out / "c" / "page.html").stat().st_nlink == 1
+    )  # not linked out
     assert (out / "index.html").read_bytes() == b"two"
 
 
@@ -35,7 +53,9 @@ def test_failed_write_leaves_previous_site(tmp_path):
     out = tmp_path / "_site"
     write_site(out, {"index.html": b"previous"})
     with pytest.raises(OSError):
-        write_site(out, {"index.html": b"new", "index.html/inside": b"cannot be a file and a folder"})
+        write_site(
+            out, {"index.html": b"new", "index.html/inside": b"cannot be a file and a folder"}
+        )
     assert (out / "index.html").read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
 
@@ -61,6 +81,7 @@ def test_snippet_is_the_completed_code():
 
 def test_scripts_of_removed_posts_are_removed(tmp_path):
     from kernelblog.write import GENERATED, write_snippets
+
     (tmp_path / "old.py").write_text(f"# Old\n# {GENERATED} from old.md; do not edit.\n")
     (tmp_path / "mine.py").write_text("print('written by hand')\n")
     write_snippets(tmp_path, {"new": f"# New\n# {GENERATED} from new.md\n"})
@@ -70,15 +91,22 @@ def test_scripts_of_removed_posts_are_removed(tmp_path):
 def test_a_snippet_already_written_is_left_as_it_is(tmp_path):
     from kernelblog.write import write_snippets
 
-    write_snippets(tmp_path, {"same": "print(1)\n", "changed": "print(2)\n", "linked": "print(3)\n"})
+    write_snippets(
+        tmp_path, {"same": "print(1)\n", "changed": "print(2)\n", "linked": "print(3)\n"}
+    )
     (tmp_path / "elsewhere.txt").write_text("print(3)\n")
     (tmp_path / "linked.py").unlink()
     (tmp_path / "linked.py").symlink_to(tmp_path / "elsewhere.txt")
     same = (tmp_path / "same.py").stat().st_ino, (tmp_path / "same.py").stat().st_mtime_ns
-    write_snippets(tmp_path, {"same": "print(1)\n", "changed": "print(22)\n", "linked": "print(3)\n"})
+    write_snippets(
+        tmp_path, {"same": "print(1)\n", "changed": "print(22)\n", "linked": "print(3)\n"}
+    )
     assert ((tmp_path / "same.py").stat().st_ino, (tmp_path / "same.py").stat().st_mtime_ns) == same
     assert (tmp_path / "changed.py").read_text() == "print(22)\n"
-    assert not (tmp_path / "linked.py").is_symlink() and (tmp_path / "linked.py").read_text() == "print(3)\n"
+    assert (
+        not (tmp_path / "linked.py").is_symlink()
+        and (tmp_path / "linked.py").read_text() == "print(3)\n"
+    )
 
 
 def test_every_committed_snippet_has_a_post():
@@ -130,7 +158,9 @@ def test_signal_during_the_swap_waits_until_the_site_is_whole(tmp_path, monkeypa
         return True
 
     monkeypatch.setattr(Path, "rename", rename_then_sigint)
-    monkeypatch.setattr(write, "exchange", exchange_then_sigint if atomic else lambda first, second: False)
+    monkeypatch.setattr(
+        write, "exchange", exchange_then_sigint if atomic else lambda first, second: False
+    )
     # Python's own handler, which raises KeyboardInterrupt: a test process started under nohup or
     # with & inherits an ignored SIGINT, and write_site rightly keeps ignoring it then.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -187,9 +217,16 @@ def test_site_is_never_missing_while_it_is_swapped(tmp_path):
 
     out = tmp_path / "_site"
     write_site(out, {"index.html": b"0"})
-    swapper = subprocess.Popen([sys.executable, "-c", "import sys; from kernelblog.write import write_site\n"
-                                "for n in range(200): write_site(sys.argv[1], {'index.html': str(n).encode()})",
-                                str(out)], cwd=ROOT)
+    swapper = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from kernelblog.write import write_site\n"
+            "for n in range(200): write_site(sys.argv[1], {'index.html': str(n).encode()})",
+            str(out),
+        ],
+        cwd=ROOT,
+    )
     missing = looks = 0
     while swapper.poll() is None:
         looks += 1
@@ -233,7 +270,9 @@ def test_a_spare_folder_is_brought_up_to_date_and_swapped_in(tmp_path, monkeypat
     third = {"index.html": b"3", "a/index.html": b"a", "c/page.html": b"new", "d/index.html": b"d"}
     write_site(out, third, spare=True)
     assert (out / "a").stat().st_ino == folder  # brought up to date, not made anew
-    assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} == third
+    assert {
+        p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()
+    } == third
     assert not (out / "c").is_symlink() and (outside / "page.html").read_bytes() == b"outside"
     assert (spare / "index.html").read_bytes() == b"2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["._site.spare", "_site", "outside"]
@@ -249,7 +288,11 @@ def test_a_file_shared_with_the_live_site_is_never_written_through(tmp_path, mon
     write_site(out, {"index.html": b"2", "a/page.html": b"same"}, spare=True)
     spare = tmp_path / "._site.spare"
     assert (spare / "a" / "page.html").stat().st_ino == (out / "a" / "page.html").stat().st_ino
-    monkeypatch.setattr(write, "_clear", lambda folder, files: ({folder, folder / "a"}, set()))  # misses a file
+    monkeypatch.setattr(
+        write, "_clear", lambda folder, files: ({folder, folder / "a"}, set())
+    )  # misses a file
     with pytest.raises(FileExistsError):
         write_site(out, {"a/page.html": b"changed", "index.html": b"3"}, spare=True)
-    assert (out / "a" / "page.html").read_bytes() == b"same" and (out / "index.html").read_bytes() == b"2"
+    assert (out / "a" / "page.html").read_bytes() == b"same" and (
+        out / "index.html"
+    ).read_bytes() == b"2"
