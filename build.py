@@ -132,8 +132,9 @@ def main(argv=None) -> int:
         parser = argparse.ArgumentParser(
             prog="build.py serve",
             description=(
-                "Build, serve the site on localhost, and rebuild and reload the page when a post, a template "
-                "or the package changes. Failing snippets show on the page (as with --keep-going)."
+                "Build, serve the site on localhost, and rebuild and reload the page when a post, "
+                "a template or the package changes. Failing snippets show on the page (as with "
+                "--keep-going)."
             ),
         )
         build_options(parser)
@@ -174,5 +175,6 @@ if __name__ == "__main__":
     # one (jsonschema) validates a cell about as fast, without that.
     os.environ.setdefault("NBFORMAT_VALIDATOR", "jsonschema")
     status = main()
-    gc.freeze()  # Python's exit then skips a last collection over all the build loaded: 0.1 s at 200 posts
+    # Python's exit then skips a last collection over all the build loaded: 0.1 s at 200 posts
+    gc.freeze()
     sys.exit(status)

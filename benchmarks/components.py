@@ -202,7 +202,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     # The package byte-compiled, as Python leaves it after a first import wherever it may write
-    # bytecode (this machine sets PYTHONDONTWRITEBYTECODE=1, so an edited module compiles at every start).
+    # bytecode (this machine sets PYTHONDONTWRITEBYTECODE=1, so an edited module compiles at every
+    # start).
     compileall.compile_dir(ROOT / "kernelblog", quiet=1)
     work = Path(tempfile.mkdtemp(prefix="kernelblog-components-"))
     rows: list[tuple[str, float, str]] = []

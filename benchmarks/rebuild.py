@@ -1,12 +1,12 @@
 """Benchmark the build on this machine: python benchmarks/rebuild.py [--posts DIR] [--post SLUG]
 
-Works on a copy of posts/ in a temporary folder, so the repository is left as it was. Prints:
-(a) a cold build with --force; (b) the floor: the same posts' snippets run as plain scripts,
-one after another; (c) a rebuild with nothing changed (median of three); (d) after a prose-only
-edit to one post (median of three edits);
-(e) after a one-line code edit in that post; the peak memory of each (the resident memory of
-the process and its children, kernels included, sampled every 20 ms); and the completion stage
-alone (read and complete every post, in a process that has imported the package; median of five processes).
+Works on a copy of posts/ in a temporary folder, so the repository is left as it was. Prints: (a) a
+cold build with --force; (b) the floor: the same posts' snippets run as plain scripts, one after
+another; (c) a rebuild with nothing changed (median of three); (d) after a prose-only edit to one
+post (median of three edits); (e) after a one-line code edit in that post; the peak memory of each
+(the resident memory of the process and its children, kernels included, sampled every 20 ms); and
+the completion stage alone (read and complete every post, in a process that has imported the
+package; median of five processes).
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ def main() -> None:
     parser.add_argument("--post", default="first-convnet", help="the post to edit in (d) and (e)")
     args = parser.parse_args()
     # The package byte-compiled, as Python leaves it after a first import wherever it may write
-    # bytecode (this machine sets PYTHONDONTWRITEBYTECODE=1, so an edited module compiles at every start).
+    # bytecode (this machine sets PYTHONDONTWRITEBYTECODE=1, so an edited module compiles at every
+    # start).
     compileall.compile_dir(ROOT / "kernelblog", quiet=1)
     work = Path(tempfile.mkdtemp(prefix="kernelblog-bench-"))
     try:
@@ -129,8 +130,10 @@ def main() -> None:
         # The completion stage first, before any build's kernels and files are about.
         timed = (
             "import time; from pathlib import Path; from kernelblog.pipeline import complete_all;"
-            "import kernelblog.complete, kernelblog.read, kernelblog.keras_index;"  # the stage's modules
-            f"t = time.perf_counter(); complete_all(Path({str(work / 'posts')!r}), lambda line: None);"
+            # the stage's modules
+            "import kernelblog.complete, kernelblog.read, kernelblog.keras_index;"
+            f"t = time.perf_counter(); complete_all(Path({str(work / 'posts')!r}),"
+            " lambda line: None);"
             "print(time.perf_counter() - t)"
         )
         stages = sorted(

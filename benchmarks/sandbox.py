@@ -88,7 +88,8 @@ def main() -> None:
             if result.failure:
                 sys.exit(f"{kind}: {result.failure}")
     print(
-        f"on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; median of {args.runs} each, alternating:"
+        f"on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
+        f"median of {args.runs} each, alternating:"
     )
     for title, seconds in (
         ("kernel start until it answers", starts),
@@ -98,12 +99,14 @@ def main() -> None:
         print(f"{title}:")
         for kind, value in medians.items():
             print(
-                f"  {kind:12} {value:6.3f} s   (all: {', '.join(f'{v:.2f}' for v in seconds[kind])})"
+                f"  {kind:12} {value:6.3f} s   "
+                f"(all: {', '.join(f'{v:.2f}' for v in seconds[kind])})"
             )
         print(f"  sandbox cost: {medians['sandboxed'] - medians['unsandboxed']:+.3f} s")
     cost = statistics.median(starts["sandboxed"]) - statistics.median(starts["unsandboxed"])
     print(
-        f"sandbox cost per kernel start: {cost:+.3f} s; target < {TARGET} s: {'met' if cost < TARGET else 'NOT met'}"
+        f"sandbox cost per kernel start: {cost:+.3f} s; "
+        f"target < {TARGET} s: {'met' if cost < TARGET else 'NOT met'}"
     )
 
 

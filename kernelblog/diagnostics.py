@@ -19,16 +19,16 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        """One line of plain text: terminal escapes removed, other control characters shown escaped."""
+        """One line of plain text: terminal escapes removed, other control characters escaped."""
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
         message = ANSI.sub("", self.message)
         message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
         return f"{where}: {self.severity}: {message}"
 
     def workflow_command(self, root: Path | None = None) -> str:
-        """The GitHub Actions annotation, `::error file=posts/x.md,line=12,title=...::message`, which
-        shows the message at that line of the file in a pull request; the file relative to `root`
-        (the current folder by default) when it is inside it."""
+        """The GitHub Actions annotation, `::error file=posts/x.md,line=12,title=...::message`,
+        which shows the message at that line of the file in a pull request; the file relative to
+        `root` (the current folder by default) when it is inside it."""
         path = Path(self.path)
         if path.is_absolute():
             try:

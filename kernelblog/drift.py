@@ -1,4 +1,5 @@
-"""Keras 2 habits in Keras 3: keras.datasets replaced by stand-ins, renames corrected, removed APIs as errors.
+"""Keras 2 habits in Keras 3: keras.datasets replaced by stand-ins, renames corrected, removed APIs
+as errors.
 
 Part of the complete stage. It reads each cell's code (never importing keras) and returns the
 code with its mechanical corrections, line for line, and what it changed or found, per line:
@@ -22,7 +23,8 @@ from .keras_index import KerasIndex
 
 DATASETS_MODULE = "kernelblog.datasets"
 KERAS_PREFIXES = ("keras", "tf.keras", "tensorflow.keras")
-# Keyword renames: (the callables it applies to, "optimizers" meaning every keras.optimizers class) -> new name.
+# Keyword renames: (the callables it applies to, "optimizers" meaning every keras.optimizers class)
+# -> new name.
 RENAMED_KEYWORDS = {
     "lr": ("optimizers", "learning_rate"),
     "nb_epoch": (("fit", "fit_generator"), "epochs"),
@@ -58,11 +60,13 @@ RENAMED_NAMES = {
     "CuDNNLSTM": "LSTM",
     "CuDNNGRU": "GRU",
 }
-# Removed APIs: the name, module or keyword as written -> (what to use instead, the Keras 3 names it mentions).
+# Removed APIs: the name, module or keyword as written -> (what to use instead, the Keras 3 names it
+# mentions).
 REMOVED = {
     "decay": (
         "Keras 3 ignores decay= (with a warning); for the same schedule pass "
-        "learning_rate=keras.optimizers.schedules.InverseTimeDecay(lr, decay_steps=1, decay_rate=decay)",
+        "learning_rate=keras.optimizers.schedules.InverseTimeDecay("
+        "lr, decay_steps=1, decay_rate=decay)",
         ("keras.optimizers.schedules.InverseTimeDecay",),
     ),
     "predict_classes": (
@@ -71,8 +75,8 @@ REMOVED = {
         ("keras.Model",),
     ),
     "merge": (
-        "Keras 3 removed keras.layers.merge and Merge: use keras.layers.concatenate, add, multiply, "
-        "average or dot (or the layers Concatenate, Add, ...)",
+        "Keras 3 removed keras.layers.merge and Merge: use keras.layers.concatenate, add, "
+        "multiply, average or dot (or the layers Concatenate, Add, ...)",
         (
             "keras.layers.concatenate",
             "keras.layers.Concatenate",
@@ -163,7 +167,8 @@ class Reviser:
             for name, modules in index.names.items()
             if "keras.optimizers" in modules and name[:1].isupper()
         }
-        # only what the installed Keras really renamed: Keras 3.x still has Convolution2D as an alias
+        # only what the installed Keras really renamed: Keras 3.x still has Convolution2D as an
+        # alias
         self.renamed = {
             old: new
             for old, new in RENAMED_NAMES.items()
@@ -320,7 +325,8 @@ class Reviser:
             except LookupError:
                 home = None
             if home is None or home[1] != name:
-                return  # a name that is not (or no longer) in Keras: left to the undefined-name check
+                # a name that is not (or no longer) in Keras: left to the undefined-name check
+                return
             homes.add(home[0])
         if len(homes) == 1:
             home = homes.pop()

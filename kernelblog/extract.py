@@ -27,7 +27,7 @@ class Library:
 
 
 def library_imports(code: str) -> list[ast.ImportFrom]:
-    """The statements of `code` that import from the package's modules, as `from kernelblog.x import y`."""
+    """The statements of `code` that import from the package's modules: `from kernelblog.x ...`."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -98,7 +98,8 @@ def _relative(module: str) -> str:
 
 
 class _Module:
-    """A module of the package: its source and, for each top-level name, the statements that bind it."""
+    """A module of the package: its source and, for each top-level name, the statements that bind
+    it."""
 
     def __init__(self, name: str, root: Path):
         self.name = name
@@ -139,7 +140,8 @@ def _parsed(name: str, root: Path, version: tuple[int, int] | None) -> _Module:
 
 
 class _Collector:
-    """The statements needed, per module, and the modules in an order where each comes after those it uses."""
+    """The statements needed, per module, and the modules in an order where each comes after those
+    it uses."""
 
     def __init__(self, root: Path):
         self.root = root

@@ -187,7 +187,8 @@ class DataSpec:
             kind += f" for {self.outputs} classes"
         text = (
             f"inferred from `{self.model}` and its loss {self.loss}: {x_train} {inputs(n_train)}, "
-            f"y_train ({n_train}{y_shape}) {kind}; {x_test} {inputs(n_test)}, y_test ({n_test}{y_shape})"
+            f"y_train ({n_train}{y_shape}) {kind}; {x_test} {inputs(n_test)}, "
+            f"y_test ({n_test}{y_shape})"
         )
         return text + (f"; {self.assumed}" if self.assumed else "")
 
@@ -494,7 +495,8 @@ def _spec(model: Model, constants: dict) -> DataSpec:
         raise CannotInfer(f"`{model.name}` has no layers the build can see")
     if model.loss is None:
         raise CannotInfer(
-            f"`{model.name}` is not compiled with a loss before it, and the loss decides the targets"
+            f"`{model.name}` is not compiled with a loss before it, "
+            "and the loss decides the targets"
         )
     targets = LOSS_TARGETS.get(model.loss.lower())
     if targets is None:
@@ -566,7 +568,7 @@ def _spec(model: Model, constants: dict) -> DataSpec:
 
 
 def _input_shape(model: Model, constants: dict) -> tuple[tuple[int, ...], str, int | None]:
-    """The input shape, what was assumed for it, and the vocabulary when an Embedding comes first."""
+    """The input shape, what was assumed for it, and the vocabulary if an Embedding is first."""
     first = model.layers[0]
     kind = _callee(first)
     given = None
@@ -639,7 +641,8 @@ def _input_shape(model: Model, constants: dict) -> tuple[tuple[int, ...], str, i
 
 
 def _callee(call) -> str:
-    """The class or function a call names: `Dense` for layers.Dense(...) and keras.layers.Dense(...)."""
+    """The class or function a call names: `Dense` for layers.Dense(...) and
+    keras.layers.Dense(...)."""
     func = getattr(call, "func", None)
     if isinstance(func, ast.Attribute):
         return func.attr

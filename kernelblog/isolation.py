@@ -161,7 +161,8 @@ def remove_stale_runtimes(folder: Path | None = None) -> None:
 
 
 def runtime_folder() -> tempfile.TemporaryDirectory:
-    """A kernel's runtime folder, named after this build's pid so the next build can tell it is stale."""
+    """A kernel's runtime folder, named after this build's pid so the next build can tell it is
+    stale."""
     return tempfile.TemporaryDirectory(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-")
 
 
@@ -338,7 +339,8 @@ class Watcher:
     `tripped` then says which limit, as a diagnostic's message."""
 
     def __init__(self, process: subprocess.Popen, limits: Limits, runtime: Path | None = None):
-        """`runtime`: the folder whose size counts against the disk limit (the sandbox's ipc folder)."""
+        """`runtime`: the folder whose size counts against the disk limit (the sandbox's ipc
+        folder)."""
         self.root = psutil.Process(process.pid)
         self.limits, self.runtime = limits, runtime
         self.tripped: str | None = None

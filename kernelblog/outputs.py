@@ -17,7 +17,8 @@ TF_NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\)"
     r"|[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]"
     r"|.*oneDNN custom operations are on"
-    r"|.*(Could not find cuda drivers|Unable to register cu(DNN|FFT|BLAS) factory|TF-TRT Warning|failed call to cuInit)"
+    r"|.*(Could not find cuda drivers|Unable to register cu(DNN|FFT|BLAS) factory"
+    r"|TF-TRT Warning|failed call to cuInit)"
     r"|.*This TensorFlow binary is optimized to use available CPU instructions"
     r"|.*To enable the following instructions: .* in other operations, rebuild TensorFlow"
     r"|.*computation placer already registered)"
@@ -197,7 +198,7 @@ def clean_svg(text: str) -> bytes | None:
 
 
 def shown_text(text: str) -> str:
-    """Printed text as a page shows it: as a terminal would, without noise, at most MAX_LINES lines."""
+    """Printed text as a page shows it: as a terminal would, no noise, at most MAX_LINES lines."""
     return _shorten(terminal_text(text))
 
 

@@ -15,7 +15,8 @@ from .diagnostics import Diagnostic
 
 @dataclass
 class Row:
-    """One post's state: waiting, cached, running (cell 0: its kernel starts), executed, failed or not run."""
+    """One post's state: waiting, cached, running (cell 0: its kernel starts), executed, failed or
+    not run."""
 
     path: Path
     cells: int
@@ -28,7 +29,8 @@ class Row:
 class Progress:
     """Plain lines through `report`: each diagnostic, each post as it completes, then a summary.
 
-    With `github`, each diagnostic is followed by its GitHub Actions annotation (a workflow command).
+    With `github`, each diagnostic is followed by its GitHub Actions annotation (a workflow
+    command).
     """
 
     def __init__(self, report: Callable[[str], None], github: bool = False):
@@ -39,7 +41,8 @@ class Progress:
         self.lock = threading.Lock()  # posts finish on worker threads
 
     def diagnostic(self, diagnostic: Diagnostic) -> None:
-        """A problem at a line of a post: `path:line: error: message`, then its annotation on GitHub."""
+        """A problem at a line of a post: `path:line: error: message`, then its annotation on
+        GitHub."""
         with self.lock:
             self.diagnostics.append(diagnostic)
         self.report(str(diagnostic))
@@ -56,7 +59,7 @@ class Progress:
         self.rows[path] = Row(path, cells, state)
 
     def cached(self, path: Path, seconds: float, failed: bool = False) -> None:
-        """Every cell of a post came from the cache; `failed`: it has errors found before running."""
+        """Every cell of a post came from the cache; `failed`: it has errors found before it ran."""
         row = self.rows[path]
         row.state, row.seconds = ("failed" if failed else "cached"), seconds
         self.status(f"{path}: {row.cells} cells cached (they ran in {seconds:.1f} s)")
@@ -71,8 +74,9 @@ class Progress:
     def finished(
         self, path: Path, seconds: float, failures=(), cached: int = 0, failed: bool = False
     ) -> None:
-        """A post ran: through, or with these diagnostics; `cached` of its cells came from the cache;
-        `failed`: it has errors found before running (reported already), under --keep-going."""
+        """A post ran: through, or with these diagnostics; `cached` of its cells came from the
+        cache; `failed`: it has errors found before running (reported already), under --keep-going.
+        """
         with self.lock:
             row = self.rows[path]
             row.state, row.seconds = ("failed" if failures or failed else "executed"), seconds
@@ -128,7 +132,8 @@ class Progress:
         errors = [d for d in self.diagnostics if d.severity == "error"]
         warnings = len(self.diagnostics) - len(errors)
         lines.append(
-            f"{len(errors)} error{'s' * (len(errors) != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+            f"{len(errors)} error{'s' * (len(errors) != 1)}, "
+            f"{warnings} warning{'s' * (warnings != 1)}"
         )
         lines += [""] + [f"- `{_cell(str(d))}`" for d in errors] if errors else []
         return "\n".join(lines) + "\n"
@@ -203,7 +208,7 @@ class LiveProgress(Progress):
 
 
 def _cell(text: str) -> str:
-    """Text for a Markdown table cell in backticks: one line, no backtick or pipe to end it early."""
+    """Text for a Markdown table cell in backticks: one line, no backtick or pipe to end it."""
     return " ".join(text.split()).replace("`", "'").replace("|", "\\|")
 
 
