@@ -129,6 +129,21 @@ class FenceOptions:
         "what it shows, not that it is a figure); a list with several figures. Without it the "
         'page says "Figure N, drawn by the code above"',
     )
+    echo: bool = _option(
+        True,
+        "echo=false",
+        _boolean,
+        keyed=False,
+        help="hide the snippet's code on the page and show only its outputs; the code stays in "
+        "the downloads (script and notebook) and in `snippets/<slug>.py`",
+    )
+    fold: bool = _option(
+        False,
+        "fold=true",
+        _boolean,
+        keyed=False,
+        help='fold the code on the page into a closed "Show code" box; its outputs show below it',
+    )
 
     @classmethod
     def parse(cls, given: dict) -> tuple[FenceOptions, list[str]]:

@@ -347,6 +347,8 @@ def render_post(
                 "setup": highlight("\n".join(done.setup)) if done.setup else None,
                 "before": highlight(done.before) if done.setup_at else None,
                 "code": highlight(done.after),
+                "echo": done.cell.options.echo,
+                "fold": done.cell.options.fold,
                 "note": done.note or done.cell.options.data or "",
                 "reseed": highlight(first_code[number]) if number in first_code else None,
                 "changes": done.changes,

@@ -24,7 +24,7 @@ def test_the_readme_table_is_made_from_the_declarations():
 
 
 def test_the_key_holds_the_options_that_change_outputs_and_differ_from_their_defaults():
-    options = FenceOptions(data="images", timeout=3, caption="c", alt=("a", "b"))
+    options = FenceOptions(data="images", timeout=3, caption="c", alt=("a",), echo=False, fold=True)
     assert options.key() == {"data": "images", "timeout": 3}
     assert FenceOptions().key() == {}
     keyed = {spec.name for spec in fields(FenceOptions) if spec.metadata["option"].keyed}
@@ -38,8 +38,11 @@ def codes(tmp_path, index, options: str):
     return make_ready(plan_post(complete_post(post, index))).codes
 
 
-@pytest.mark.parametrize("options", ['caption="c"', 'alt=["a"]'])
-def test_words_for_the_page_leave_the_code_digest_as_it_was(tmp_path, index, options):
+@pytest.mark.parametrize(
+    "options", ['caption="c"', 'alt=["a"]', "echo=false", "fold=true", "echo=false fold=true"]
+)
+def test_what_only_the_page_shows_leaves_the_code_digest_as_it_was(tmp_path, index, options):
+    """Captions, alt texts, hiding or folding the code: toggling them executes nothing."""
     assert codes(tmp_path, index, options) == codes(tmp_path, index, "")
 
 

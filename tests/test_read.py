@@ -305,3 +305,18 @@ def test_bad_caption_or_alt_is_an_error_at_the_fence(tmp_path, options):
         BadInput, match=rf"p.md:3: error: fence option {key} must be a non-empty string"
     ):
         read_post(write_post(tmp_path, "p.md", f"# T\n\n```python {options}\nx = 1\n```\n"))
+
+
+def test_echo_and_fold_are_true_or_false(tmp_path):
+    text = "# T\n\n```python echo=false fold=true\nx = 1\n```\n"
+    post = read_post(write_post(tmp_path, "p.md", text))
+    assert post.code_cells[0].options == FenceOptions(echo=False, fold=True)
+    assert read_post(write_post(tmp_path, "p.md", "# T\n\n```python\nx\n```\n")).code_cells[
+        0
+    ].options == FenceOptions(echo=True, fold=False)
+    for options in ['echo="no"', "fold=1", "echo=null"]:
+        key = options.split("=")[0]
+        with pytest.raises(
+            BadInput, match=rf"p.md:3: error: fence option {key} must be true or false"
+        ):
+            read_post(write_post(tmp_path, "p.md", f"# T\n\n```python {options}\nx = 1\n```\n"))
