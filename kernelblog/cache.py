@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cells import FIGURE_OPTIONS
 from .settings import DATASETS, user_cache
 
 if TYPE_CHECKING:  # nbformat loads only when an entry is restored
     import nbformat
+
+    from .fence import FenceOptions
 
 FORMAT = 3  # bump when the entry layout or the key's contents change
 PACKAGES = ("keras", "tensorflow", "numpy", "matplotlib")
@@ -150,24 +151,21 @@ def environment() -> dict:
     }
 
 
-def code_digest(notebook: nbformat.NotebookNode, options: list[dict]) -> str:
+def code_digest(notebook: nbformat.NotebookNode, options: list[FenceOptions]) -> str:
     """The digest of a component's (or a post's) code: each code cell's source and options, in order.
 
-    `options` are the fence options of its code cells (the data declarations among them);
-    captions and alt texts are words for the page, not inputs, and stay out of it.
+    `options` are the fence options of its code cells; only those declared as changing outputs
+    (FenceOptions.key) are in it: captions and alt texts are words for the page, not inputs.
     """
     from .cells import CellMeta
 
-    options = [
-        {k: v for k, v in cell_options.items() if k not in FIGURE_OPTIONS}
-        for cell_options in options
-    ]
+    keyed = [cell_options.key() for cell_options in options]
     cells = [
         [cell.source, CellMeta.of(cell).key()]
         for cell in notebook.cells
         if cell.cell_type == "code"
     ]
-    text = json.dumps({"cells": cells, "options": options}, sort_keys=True, default=str)
+    text = json.dumps({"cells": cells, "options": keyed}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

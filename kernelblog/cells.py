@@ -10,11 +10,6 @@ if (
 ):  # nbformat loads when a notebook is made: a build with nothing to do never needs it
     import nbformat
 
-FENCE_OPTIONS = {"data", "timeout", "raises", "after", "caption", "alt"}
-FIGURE_OPTIONS = {
-    "caption",
-    "alt",
-}  # words for the page's figures: they change no output, so no cache key
 KEY = "kernelblog"  # the notebook-metadata key that holds a CellMeta
 ROLES = (
     "setup",

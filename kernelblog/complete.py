@@ -150,8 +150,8 @@ class CompletedPost:
                     done.cell.line,
                     tuple(done.markdown_lines()),
                     k,
-                    options.get("timeout"),
-                    options.get("raises"),
+                    options.timeout,
+                    options.raises,
                     static_error,
                     additions,
                 )
@@ -244,9 +244,9 @@ def complete_post(
                 Diagnostic(post.path, cell.line + line, severity, message)
                 for line, severity, message in revision.problems
             ]
-        if "data" in cell.options:
+        if cell.options.data is not None:
             try:
-                declared[number] = data_setup(cell.options["data"])
+                declared[number] = data_setup(cell.options.data)
             except ValueError as error:
                 diagnostics.append(Diagnostic(post.path, cell.line, "error", str(error)))
         try:
@@ -392,9 +392,9 @@ class _Context:
         data = {
             name: line
             for name, line in uses.items()
-            if name in DATA_NAMES and "data" not in cell.options
+            if name in DATA_NAMES and cell.options.data is None
         }
-        if "data" in cell.options:
+        if cell.options.data is not None:
             for name in ("X_train", "X_test"):
                 if name in uses:
                     message = f"name '{name}' is not defined: the data option binds x_train, y_train, x_test and y_test"

@@ -24,6 +24,7 @@ if (
 ):  # the stages load when the build needs them: a build with nothing to do needs none
     from .cache import Cache
     from .complete import CompletedPost
+    from .fence import FenceOptions
 
 OK, SNIPPET_FAILED, BAD_INPUT = 0, 1, 2
 SITE_MARKER = (
@@ -616,13 +617,14 @@ def _component_notebooks(post: CompletedPost, notebook):
         yield component.number, component_notebook(notebook, component.number)
 
 
-def _options(post: CompletedPost, sub) -> list[dict]:
+def _options(post: CompletedPost, sub) -> list[FenceOptions]:
     """The fence options of a component's code cells (none for its setup)."""
     from .cells import CellMeta
+    from .fence import FenceOptions
 
     return [
-        post.cells[CellMeta.of(cell).cell].cell.options if CellMeta.of(cell).role == "code" else {}
-        for cell in sub.cells
+        post.cells[meta.cell].cell.options if meta.role == "code" else FenceOptions()
+        for meta in (CellMeta.of(cell) for cell in sub.cells)
     ]
 
 

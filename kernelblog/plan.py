@@ -197,11 +197,7 @@ def _unit(number: int, done) -> Unit | None:
         if not values:
             return None
         code = "\n".join(" ".join(v.expression.split()) for v in values)
-    after = (
-        tuple(re.split(r"[\s,]+", str(cell.options.get("after", "")).strip()))
-        if cell.options.get("after")
-        else ()
-    )
+    after = tuple(re.split(r"[\s,]+", cell.options.after.strip())) if cell.options.after else ()
     try:
         tree = ast.parse(
             MAGIC.sub(lambda m: m.group(0)[:-1] + "pass #", code) if MAGIC.search(code) else code

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import math
 import posixpath
 import re
 import sys
@@ -14,8 +13,8 @@ from pathlib import Path
 import yaml
 from markdown_it import MarkdownIt
 
-from .cells import FENCE_OPTIONS, FIGURE_OPTIONS
 from .diagnostics import BadInput, Diagnostic
+from .fence import BadOption, FenceOptions
 
 
 def _import_jupytext():
@@ -84,7 +83,7 @@ class Cell:
     kind: str
     source: str
     line: int  # 1-based line in the .md file: the opening fence of a code cell
-    options: dict = field(default_factory=dict)
+    options: FenceOptions = field(default_factory=FenceOptions)
     untagged: str | None = None  # prose that is one fence with no language: its content
 
     def inline_values(self) -> list[InlineValue]:
@@ -426,77 +425,25 @@ def _same_code(fence, source: str, main_language: str = "python") -> bool:
     ) and content == source.rstrip()
 
 
-def _options(path: Path, line: int, metadata: dict) -> tuple[dict, list[Diagnostic]]:
+def _options(path: Path, line: int, metadata: dict) -> tuple[FenceOptions, list[Diagnostic]]:
     """The fence options we know, checked; warnings for those we don't."""
-    options = {key: value for key, value in metadata.items() if key not in JUPYTEXT_KEYS}
-    if "incorrectly_encoded_metadata" in options:
+    given = {key: value for key, value in metadata.items() if key not in JUPYTEXT_KEYS}
+    if "incorrectly_encoded_metadata" in given:
         raise BadInput(
             Diagnostic(
                 path,
                 line,
                 "error",
-                f"cannot read fence options '{options['incorrectly_encoded_metadata']}': "
+                f"cannot read fence options '{given['incorrectly_encoded_metadata']}': "
                 'write key=value with JSON values, for example data="images"',
             )
         )
+    try:
+        options, unknown = FenceOptions.parse(given)
+    except BadOption as error:
+        raise BadInput(Diagnostic(path, line, "error", str(error))) from None
     warnings = [
         Diagnostic(path, line, "warning", f"unknown fence option '{key}' is ignored")
-        for key in sorted(set(options) - FENCE_OPTIONS)
+        for key in unknown
     ]
-    options = {key: value for key, value in options.items() if key in FENCE_OPTIONS}
-    if "data" in options and not isinstance(options["data"], str):
-        raise BadInput(
-            Diagnostic(
-                path, line, "error", 'fence option data must be a string, as in data="images"'
-            )
-        )
-    if "raises" in options and not (
-        isinstance(options["raises"], str) and options["raises"].isidentifier()
-    ):
-        raise BadInput(
-            Diagnostic(
-                path,
-                line,
-                "error",
-                'fence option raises must name an exception, as in raises="ValueError"',
-            )
-        )
-    if "after" in options and not (
-        isinstance(options["after"], str)
-        and all(name.isidentifier() for name in options["after"].replace(",", " ").split())
-    ):
-        raise BadInput(
-            Diagnostic(
-                path,
-                line,
-                "error",
-                'fence option after must name what the snippet depends on, as in after="model"',
-            )
-        )
-    if "timeout" in options:
-        timeout = options["timeout"]
-        if (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, (int, float))
-            or not 0 < timeout < math.inf
-        ):
-            raise BadInput(
-                Diagnostic(
-                    path, line, "error", "fence option timeout must be a positive number of seconds"
-                )
-            )
-        options["timeout"] = math.ceil(timeout)
-    for key in sorted(FIGURE_OPTIONS & set(options)):
-        value = options[key]
-        texts = value if isinstance(value, list) else [value]
-        if not texts or not all(isinstance(text, str) and text.strip() for text in texts):
-            raise BadInput(
-                Diagnostic(
-                    path,
-                    line,
-                    "error",
-                    f"fence option {key} must be a non-empty string, or a list "
-                    f'of them with one per figure, as in {key}="Test accuracy per epoch"',
-                )
-            )
     return options, warnings

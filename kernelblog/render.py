@@ -311,7 +311,7 @@ def render_post(
                 width, height = block.width, block.height
                 if not (width and height) and block.extension == "png":
                     width, height = _png_size(block.data)
-                alt = _figure_option(done.cell.options, "alt", drawn) or _alt(block.alt, figures)
+                alt = _figure_option(done.cell.options.alt, drawn) or _alt(block.alt, figures)
                 blocks.append(
                     {
                         "kind": "image",
@@ -319,7 +319,7 @@ def render_post(
                         "alt": alt,
                         "width": width,
                         "height": height,
-                        "caption": _figure_option(done.cell.options, "caption", drawn),
+                        "caption": _figure_option(done.cell.options.caption, drawn),
                     }
                 )
                 drawn += 1
@@ -347,7 +347,9 @@ def render_post(
                 "setup": highlight("\n".join(done.setup)) if done.setup else None,
                 "before": highlight(done.before) if done.setup_at else None,
                 "code": highlight(done.after),
-                "note": done.note or done.cell.options.get("data", ""),
+                "echo": done.cell.options.echo,
+                "fold": done.cell.options.fold,
+                "note": done.note or done.cell.options.data or "",
                 "reseed": highlight(first_code[number]) if number in first_code else None,
                 "changes": done.changes,
                 "outputs": blocks,
@@ -372,10 +374,9 @@ def render_post(
     return page
 
 
-def _figure_option(options: dict, key: str, index: int) -> str | None:
+def _figure_option(value: str | tuple[str, ...] | None, index: int) -> str | None:
     """The caption or alt text the fence gives the cell's figure number `index` (from 0), if any."""
-    value = options.get(key)
-    if isinstance(value, list):
+    if isinstance(value, tuple):
         return value[index] if index < len(value) else None
     return value if index == 0 else None
 
@@ -383,16 +384,15 @@ def _figure_option(options: dict, key: str, index: int) -> str | None:
 def _figure_option_warnings(path, cell, drawn: int) -> list[Diagnostic]:
     """A caption or alt text given for figures the snippet did not draw, or figures left without one."""
     warnings = []
-    for key in ("caption", "alt"):
-        if key not in cell.options:
+    for key, value in (("caption", cell.options.caption), ("alt", cell.options.alt)):
+        if value is None:
             continue
-        value = cell.options[key]
-        given = len(value) if isinstance(value, list) else 1
+        given = len(value) if isinstance(value, tuple) else 1
         if given != drawn:
             texts = f"{given} {'texts' if given > 1 else 'text'}"
             advice = (
                 " (give a list, one per figure)"
-                if drawn > 1 and not isinstance(value, list)
+                if drawn > 1 and not isinstance(value, tuple)
                 else ""
             )
             warnings.append(

@@ -6,6 +6,7 @@ import pytest
 
 from conftest import write_post
 from kernelblog.diagnostics import BadInput
+from kernelblog.fence import FenceOptions
 from kernelblog.read import read_post
 
 POST = """---
@@ -50,7 +51,7 @@ def test_front_matter_and_cells(tmp_path):
         ("markdown", 19),
         ("code", 23),
     ]
-    assert post.cells[1].options == {"data": "images", "timeout": 30}
+    assert post.cells[1].options == FenceOptions(data="images", timeout=30)
     assert post.cells[1].source == "x = 1"
     assert post.cells[2].source == "```bash\nls\n```"  # other languages stay prose
 
@@ -95,7 +96,7 @@ def test_unknown_fence_option_warns(tmp_path):
     assert [str(w).split(": ", 1)[1] for w in post.warnings] == [
         "warning: unknown fence option 'colour' is ignored"
     ]
-    assert post.code_cells[0].options == {}
+    assert post.code_cells[0].options == FenceOptions()
 
 
 def test_not_utf8(tmp_path):
@@ -177,7 +178,7 @@ def test_bad_fence_option_values(tmp_path, options, message):
 
 def test_timeout_is_rounded_up_to_whole_seconds(tmp_path):
     post = read_post(write_post(tmp_path, "p.md", "# T\n\n```python timeout=2.5\nx = 1\n```\n"))
-    assert post.code_cells[0].options == {"timeout": 3}
+    assert post.code_cells[0].options == FenceOptions(timeout=3)
 
 
 def test_inline_values_skip_fences_and_double_backticks(tmp_path):
@@ -279,7 +280,7 @@ def test_raises_option_names_an_exception(tmp_path):
     post = read_post(
         write_post(tmp_path, "p.md", '# T\n\n```python raises="ValueError"\nint("x")\n```\n')
     )
-    assert post.code_cells[0].options == {"raises": "ValueError"}
+    assert post.code_cells[0].options == FenceOptions(raises="ValueError")
     with pytest.raises(
         BadInput, match=r"p.md:3: error: fence option raises must name an exception"
     ):
@@ -289,10 +290,9 @@ def test_raises_option_names_an_exception(tmp_path):
 def test_caption_and_alt_are_strings_or_one_per_figure(tmp_path):
     text = '# T\n\n```python caption="Accuracy, per epoch" alt=["a curve", "a \\"table\\""]\nx = 1\n```\n'
     post = read_post(write_post(tmp_path, "p.md", text))
-    assert post.code_cells[0].options == {
-        "caption": "Accuracy, per epoch",
-        "alt": ["a curve", 'a "table"'],
-    }
+    assert post.code_cells[0].options == FenceOptions(
+        caption="Accuracy, per epoch", alt=("a curve", 'a "table"')
+    )
     assert not post.warnings
 
 
@@ -305,3 +305,18 @@ def test_bad_caption_or_alt_is_an_error_at_the_fence(tmp_path, options):
         BadInput, match=rf"p.md:3: error: fence option {key} must be a non-empty string"
     ):
         read_post(write_post(tmp_path, "p.md", f"# T\n\n```python {options}\nx = 1\n```\n"))
+
+
+def test_echo_and_fold_are_true_or_false(tmp_path):
+    text = "# T\n\n```python echo=false fold=true\nx = 1\n```\n"
+    post = read_post(write_post(tmp_path, "p.md", text))
+    assert post.code_cells[0].options == FenceOptions(echo=False, fold=True)
+    assert read_post(write_post(tmp_path, "p.md", "# T\n\n```python\nx\n```\n")).code_cells[
+        0
+    ].options == FenceOptions(echo=True, fold=False)
+    for options in ['echo="no"', "fold=1", "echo=null"]:
+        key = options.split("=")[0]
+        with pytest.raises(
+            BadInput, match=rf"p.md:3: error: fence option {key} must be true or false"
+        ):
+            read_post(write_post(tmp_path, "p.md", f"# T\n\n```python {options}\nx = 1\n```\n"))

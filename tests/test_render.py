@@ -319,3 +319,51 @@ def test_compiled_templates_are_compiled_again_when_a_template_changes(tmp_path,
     )
     again = environment(templates).get_template("tags.html").render(tags={}, site=Site(), root="")
     assert "<h1>Tags</h1>" in first and again == first.replace("<h1>Tags", "<h1>All tags")
+
+
+def cell_divs(page_html: str) -> list:
+    return [div for div in parse(page_html).iter("div") if "cell" in classes(div)]
+
+
+def test_echo_false_hides_the_code_but_shows_its_outputs_and_keeps_it_in_the_downloads(
+    tmp_path, index
+):
+    from kernelblog.write import download_notebook, download_script_text, snippet_text
+
+    text = (
+        "# T\n\n```python echo=false\nhidden = 6 * 7\nprint(hidden)\n```\n\n"
+        "```python\nshown = 1\n```\n"
+    )
+    completed, page = rendered(
+        tmp_path, index, [[new_output("stream", name="stdout", text="42\n")], []], text
+    )
+    hidden, shown = cell_divs(page.html)
+    assert not [div for div in hidden.iter("div") if "source" in classes(div)]
+    assert not [pre for pre in hidden.iter("pre") if "code" in classes(pre)]
+    assert "hidden = 6" not in page.html and "hidden = 6" not in page.content
+    [output] = [pre for pre in hidden.iter("pre") if "output" in classes(pre)]
+    assert text_of(output) == "42"
+    assert [div for div in shown.iter("div") if "source" in classes(div)]  # the other cell shows
+    executed = executed_with(completed, [[], []])
+    notebook = download_notebook(completed, executed.notebook)
+    assert any("hidden = 6 * 7" in cell.source for cell in notebook.cells)
+    assert "hidden = 6 * 7" in download_script_text(completed, executed.notebook)
+    assert "hidden = 6 * 7" in snippet_text(completed)
+
+
+def test_fold_true_folds_the_code_in_a_closed_show_code_box_above_its_outputs(tmp_path, index):
+    text = (
+        "# T\n\n```python fold=true\nfolded = 6 * 7\nprint(folded)\n```\n\n```python\nx = 1\n```\n"
+    )
+    _, page = rendered(
+        tmp_path, index, [[new_output("stream", name="stdout", text="42\n")], []], text
+    )
+    folded, plain = cell_divs(page.html)
+    [details] = folded.findall("details")
+    assert "fold" in classes(details) and details.get("open") is None
+    assert text_of(details.find("summary")) == "Show code"
+    [source] = [div for div in details.iter("div") if "source" in classes(div)]
+    assert "folded = 6 * 7" in text_of(source)
+    [outputs] = [div for div in folded.findall("div") if "outputs" in classes(div)]
+    assert text_of(outputs).strip().endswith("42")  # beside the box, not in it
+    assert not [d for d in plain.iter("details") if "fold" in classes(d)]
