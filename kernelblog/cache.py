@@ -14,12 +14,12 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cells import FIGURE_OPTIONS
+from .files import atomic_write
 from .settings import DATASETS, user_cache
 
 if TYPE_CHECKING:  # nbformat loads only when an entry is restored
@@ -73,7 +73,7 @@ def package_version(name: str) -> str:
             versions[name] = "not installed"
         with contextlib.suppress(OSError):
             _versions_file().parent.mkdir(parents=True, exist_ok=True)
-            _write(_versions_file(), json.dumps(_versions).encode(), durable=False)
+            atomic_write(_versions_file(), json.dumps(_versions).encode(), durable=False)
     return versions[name]
 
 
@@ -255,7 +255,7 @@ class Cache:
         (entry / "manifest.json").unlink(missing_ok=True)  # a damaged entry being replaced
         for leftover in entry.glob(".*.tmp"):  # from a build killed while writing
             leftover.unlink(missing_ok=True)
-        _write(entry / "outputs.json", data)
+        atomic_write(entry / "outputs.json", data)
         manifest = {
             "key": key,
             "slug": slug,
@@ -264,7 +264,7 @@ class Cache:
             "executed_at": executed_at,
             "seconds": seconds,
         }
-        _write(entry / "manifest.json", json.dumps(manifest, indent=1).encode())
+        atomic_write(entry / "manifest.json", json.dumps(manifest, indent=1).encode())
         self._prune(unit or slug)
 
     def timings(self) -> dict:
@@ -302,7 +302,7 @@ class Cache:
         if kernel_peak:
             recorded["kernel_peak"] = kernel_peak
         self.folder.mkdir(parents=True, exist_ok=True)
-        _write(self.folder / TIMINGS, json.dumps(recorded, indent=1, sort_keys=True).encode())
+        atomic_write(self.folder / TIMINGS, json.dumps(recorded, indent=1, sort_keys=True).encode())
 
     def _prune(self, unit: str) -> None:
         """Remove a component's entries beyond the newest KEEP."""
@@ -333,19 +333,3 @@ def restore(notebook: nbformat.NotebookNode, entry: Entry) -> None:
                 cell.metadata["execution"] = nbformat.from_dict(saved["execution"])
     except (KeyError, TypeError, AttributeError) as error:
         raise CorruptEntry(f"its cells are malformed: {error!r}") from None
-
-
-def _write(path: Path, data: bytes, durable: bool = True) -> None:
-    """Write through a temporary file in the same folder and a rename; `durable`: on disk before
-    the rename (what a later run may only recompute need not be)."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            if durable:
-                os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

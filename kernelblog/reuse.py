@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cache import _write
+from .files import atomic_write
 
 if TYPE_CHECKING:
     from .complete import CompletedPost
@@ -115,7 +115,7 @@ class Reuse:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             # not synced to disk: an entry cut short by a crash does not unpickle, and is made again
-            _write(
+            atomic_write(
                 self.folder / f"{kind}-{key}.pickle",
                 pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
                 durable=False,

@@ -21,6 +21,7 @@ from .cells import KEY, role_of
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .extract import Library, bound_names, library_for, without_library_imports
+from .files import atomic_write
 from .outputs import shown_text
 from .read import Cell, jupytext
 
@@ -407,12 +408,7 @@ def write_snippets(folder: Path, snippets: dict[str, str]) -> None:
         with contextlib.suppress(OSError):
             if not target.is_symlink() and target.read_bytes() == text.encode("utf-8"):
                 continue
-        temporary = folder / f".{slug}.py.tmp"
-        try:
-            temporary.write_text(text, encoding="utf-8")
-            temporary.replace(target)
-        finally:
-            temporary.unlink(missing_ok=True)
+        atomic_write(target, text.encode("utf-8"), durable=False)
     for script in folder.glob("*.py"):
         if (
             script.stem not in snippets
