@@ -7,19 +7,18 @@ outputs' checksum, so an entry cut short by a killed build is never trusted.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import hashlib
 import json
 import os
 import platform
 import shutil
-import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .settings import DATASETS, user_cache
+from .files import atomic_write
+from .settings import DATASETS
 
 if TYPE_CHECKING:  # nbformat loads only when an entry is restored
     import nbformat
@@ -47,97 +46,16 @@ class Entry:
     sha256: str = ""  # of the outputs as stored: what identifies them
 
 
+@functools.cache
 def package_version(name: str) -> str:
     """An installed package's version ("not installed" if it is not), read from its metadata
-    without importing it, or from the versions kept in the user's cache folder while the package
-    metadata of the folders Python imports from (sys.path) is as it was: installing, upgrading or
-    removing a package adds or removes a metadata folder named with its version, or rewrites the
-    metadata of one named without (a development install). (importlib.metadata and its lookups
-    take about 40 ms.)"""
-    if not _versions or not _same_places(_versions["places"]):
-        _versions.clear()
-        with contextlib.suppress(
-            OSError, ValueError, LookupError, TypeError, AttributeError
-        ):  # none, or malformed
-            saved = json.loads(_versions_file().read_text(encoding="utf-8"))
-            if _same_places(saved["places"]) and isinstance(saved["versions"], dict):
-                _versions.update(saved)
-        if not _versions:
-            _versions.update(places=[_place(place) for place in sys.path], versions={})
-    versions = _versions["versions"]
-    if name not in versions:
-        from importlib import metadata
+    without importing it, once per process (a long-lived one, serve, runs what it imported)."""
+    from importlib import metadata
 
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-        with contextlib.suppress(OSError):
-            _versions_file().parent.mkdir(parents=True, exist_ok=True)
-            _write(_versions_file(), json.dumps(_versions).encode(), durable=False)
-    return versions[name]
-
-
-_versions: dict = {}  # what package_version knows: {"places": [_place(...) for sys.path], "versions": {...}}
-
-
-def _place(place: str) -> list:
-    """A folder Python imports from: its path, modification time, package metadata folders, and
-    the modification time of the metadata of those named without a version."""
-    names = _metadata(place)
-    return [place, _mtime(place), names, _unversioned(place, names)]
-
-
-def _same_places(saved: list) -> bool:
-    """Whether sys.path and the package metadata in each of its folders are as `saved`; a folder
-    is listed again only if it was modified."""
-    if [entry[0] for entry in saved] != sys.path:
-        return False
-    return all(
-        (_mtime(place) == mtime or _metadata(place) == names)
-        and _unversioned(place, names) == unversioned
-        for place, mtime, names, unversioned in saved
-    )
-
-
-def _mtime(place: str) -> int | None:
     try:
-        return os.stat(place or ".").st_mtime_ns
-    except OSError:
-        return None
-
-
-def _metadata(place: str) -> list[str] | None:
-    """The package metadata folders in a folder Python imports from; None for an archive or none."""
-    try:
-        return sorted(
-            name for name in os.listdir(place or ".") if name.endswith((".dist-info", ".egg-info"))
-        )
-    except OSError:
-        return None
-
-
-def _unversioned(place: str, names: list[str] | None) -> dict[str, int | None]:
-    """The modification time of the metadata of each of `names` named without a version."""
-    found = {}
-    for name in names or []:
-        if "-" not in name.rsplit(".", 1)[0]:  # mine.egg-info, not mine-1.0.dist-info
-            folder = os.path.join(place or ".", name)
-            found[name] = max(
-                filter(
-                    None, (_mtime(os.path.join(folder, file)) for file in ("PKG-INFO", "METADATA"))
-                ),
-                default=_mtime(folder),
-            )
-    return found
-
-
-def _versions_file() -> Path:
-    """One per sys.path: Pythons, virtual environments and scripts in other folders keep their own."""
-    return (
-        user_cache()
-        / f"versions-{hashlib.sha256(json.dumps(sys.path).encode()).hexdigest()[:16]}.json"
-    )
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def environment() -> dict:
@@ -253,7 +171,7 @@ class Cache:
         (entry / "manifest.json").unlink(missing_ok=True)  # a damaged entry being replaced
         for leftover in entry.glob(".*.tmp"):  # from a build killed while writing
             leftover.unlink(missing_ok=True)
-        _write(entry / "outputs.json", data)
+        atomic_write(entry / "outputs.json", data)
         manifest = {
             "key": key,
             "slug": slug,
@@ -262,7 +180,7 @@ class Cache:
             "executed_at": executed_at,
             "seconds": seconds,
         }
-        _write(entry / "manifest.json", json.dumps(manifest, indent=1).encode())
+        atomic_write(entry / "manifest.json", json.dumps(manifest, indent=1).encode())
         self._prune(unit or slug)
 
     def timings(self) -> dict:
@@ -300,7 +218,7 @@ class Cache:
         if kernel_peak:
             recorded["kernel_peak"] = kernel_peak
         self.folder.mkdir(parents=True, exist_ok=True)
-        _write(self.folder / TIMINGS, json.dumps(recorded, indent=1, sort_keys=True).encode())
+        atomic_write(self.folder / TIMINGS, json.dumps(recorded, indent=1, sort_keys=True).encode())
 
     def _prune(self, unit: str) -> None:
         """Remove a component's entries beyond the newest KEEP."""
@@ -331,19 +249,3 @@ def restore(notebook: nbformat.NotebookNode, entry: Entry) -> None:
                 cell.metadata["execution"] = nbformat.from_dict(saved["execution"])
     except (KeyError, TypeError, AttributeError) as error:
         raise CorruptEntry(f"its cells are malformed: {error!r}") from None
-
-
-def _write(path: Path, data: bytes, durable: bool = True) -> None:
-    """Write through a temporary file in the same folder and a rename; `durable`: on disk before
-    the rename (what a later run may only recompute need not be)."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            if durable:
-                os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

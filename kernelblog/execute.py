@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import functools
 import math
 import re
 import signal
@@ -19,19 +18,16 @@ import nbformat
 
 from .cells import CellMeta, ExecutedCell, executed_cells
 from .diagnostics import Diagnostic
-from .kernels import kill_group
-from .outputs import TextCap, without_noise
+from .kernels import MAX_DISPLAYS, MAX_TEXT, Job, Kernel, Kernels, kill_group
+from .outputs import TextCap
 from .settings import Options
 
 if TYPE_CHECKING:
     from .complete import CompletedPost
-    from .kernels import Kernel, Kernels
 
 CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 GRACE = 5  # seconds from the interrupt at a cell's time limit to killing the kernel
-MAX_TEXT = 1_000_000  # characters of printed text kept per cell
-MAX_DISPLAYS = 100  # figures and other displayed outputs kept per cell
 
 
 @dataclass
@@ -140,8 +136,6 @@ def execute_post(
 ) -> ExecutedPost:
     """Run every component of a post, in order, in one kernel; stop at the first failure, or with
     `keep_going` run the rest too. `on_cell(i, n)` is called before the i-th of n code cells runs."""
-    from .kernels import Job, Kernels
-
     notebook = completed.notebook()
     result = ExecutedPost(notebook, executed_at=now())
     code = [cell for cell in notebook.cells if CellMeta.of(cell)]
@@ -245,35 +239,6 @@ class _Watchdog:
     def cancel(self) -> None:
         for timer in self.timers:
             timer.cancel()
-
-
-@functools.cache
-def bounded_client() -> type:
-    """nbclient's client, keeping at most MAX_TEXT characters of text and MAX_DISPLAYS rich
-    outputs per cell, so a flood of output cannot fill the build's memory. Defined on first
-    use: nbclient loads only when something runs."""
-    from nbclient import NotebookClient
-
-    class BoundedClient(NotebookClient):
-        cap, displays, truncated = None, 0, ""  # per cell: _run_cell sets them
-
-        def output(self, outs, msg, display_id, cell_index):
-            content = msg["content"]
-            if msg["msg_type"] == "stream":
-                self.cap = self.cap or TextCap(MAX_TEXT)
-                text = without_noise(
-                    content.get("text", "")
-                )  # TF's C++ logging, from the kernel's fd 2
-                content["text"] = self.cap.take(content.get("name", "stdout"), text)
-                if not content["text"]:
-                    return None
-            elif msg["msg_type"] in ("display_data", "execute_result"):
-                self.displays += 1
-                if self.displays > MAX_DISPLAYS:
-                    return None
-            return super().output(outs, msg, display_id, cell_index)
-
-    return BoundedClient
 
 
 def _note_truncation(client, cell) -> None:

@@ -9,11 +9,11 @@ import hashlib
 import importlib
 import importlib.util
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import package_version
+from .files import atomic_write
 from .settings import user_cache
 
 # Where a name exists in several modules, the shortest path wins, then this order.
@@ -199,19 +199,13 @@ def build_index(root: Path | None = None, cache: Path | None = None) -> KerasInd
     index = parse_index(root)
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
-        temporary = entry.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(
-            json.dumps(
-                {
-                    "root": str(root.resolve()),
-                    "version": version,
-                    "names": index.names,
-                    "submodules": index.submodules,
-                }
-            ),
-            encoding="utf-8",
-        )
-        temporary.replace(entry)
+        data = {
+            "root": str(root.resolve()),
+            "version": version,
+            "names": index.names,
+            "submodules": index.submodules,
+        }
+        atomic_write(entry, json.dumps(data).encode(), durable=False)
     except OSError:
         pass  # a read-only home: parse again next time
     return index

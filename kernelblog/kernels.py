@@ -4,6 +4,7 @@ completes), reused across components, kept within a memory budget, stopped by th
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -19,6 +20,7 @@ import psutil
 
 from . import isolation as sandboxing
 from .isolation import Isolation
+from .outputs import TextCap, without_noise
 
 # Keeps TensorFlow's C++ start-up logging down; what still comes through is filtered at render.
 KERNEL_ENV = {
@@ -27,6 +29,8 @@ KERNEL_ENV = {
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
 }
 STARTUP = "--IPKernelApp.exec_lines=[\"__import__('kernelblog.sandbox').sandbox.install()\"]"  # no network
+MAX_TEXT = 1_000_000  # characters of printed text kept per cell
+MAX_DISPLAYS = 100  # figures and other displayed outputs kept per cell
 GIB = 1024**3
 KERNEL_MEMORY = 1.5 * GIB  # what a kernel is expected to need when no build recorded it
 # Run (unrecorded) before each component: a fresh namespace, execution count, working folder,
@@ -57,6 +61,35 @@ def launch(client, env: dict):
     )  # km given: nbclient's cleanup
 
 
+@functools.cache
+def bounded_client() -> type:
+    """nbclient's client, keeping at most MAX_TEXT characters of text and MAX_DISPLAYS rich
+    outputs per cell, so a flood of output cannot fill the build's memory. Defined on first
+    use: nbclient loads only when something runs."""
+    from nbclient import NotebookClient
+
+    class BoundedClient(NotebookClient):
+        cap, displays, truncated = None, 0, ""  # per cell: execute._run_cell sets them
+
+        def output(self, outs, msg, display_id, cell_index):
+            content = msg["content"]
+            if msg["msg_type"] == "stream":
+                self.cap = self.cap or TextCap(MAX_TEXT)
+                text = without_noise(
+                    content.get("text", "")
+                )  # TF's C++ logging, from the kernel's fd 2
+                content["text"] = self.cap.take(content.get("name", "stdout"), text)
+                if not content["text"]:
+                    return None
+            elif msg["msg_type"] in ("display_data", "execute_result"):
+                self.displays += 1
+                if self.displays > MAX_DISPLAYS:
+                    return None
+            return super().output(outs, msg, display_id, cell_index)
+
+    return BoundedClient
+
+
 class KernelFailed(Exception):
     """The kernel could not start, or could not be reset between components."""
 
@@ -67,8 +100,6 @@ class Kernel:
 
     def __init__(self, kernels: Kernels, warm: str = ""):
         import nbformat
-
-        from .execute import bounded_client
 
         self.kernels = kernels
         self.isolation = kernels.isolation

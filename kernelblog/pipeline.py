@@ -791,5 +791,5 @@ def write_all(
     files[SITE_MARKER] = (
         b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
     )
-    write_site(options.out, files, spare=reuse is not None and reuse.folder is not None)
+    write_site(options.out, files)
     write_snippets(options.snippets, snippets)

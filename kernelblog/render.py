@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
 import html
 import math
-import os
 import platform
 import re
 import struct
@@ -27,7 +25,7 @@ from .cells import ExecutedCell
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .read import Post
-from .settings import TEMPLATES, user_cache
+from .settings import TEMPLATES
 from .site import Site, tag_slug
 
 if TYPE_CHECKING:  # rendering needs no kernel machinery
@@ -123,30 +121,9 @@ def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
         "undefined": jinja2.StrictUndefined,
         "keep_trailing_newline": True,
     }
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates),
-        bytecode_cache=_compiled_templates(options),
-        **options,
-    )
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), **options)
     env.globals["tag_slug"] = tag_slug
     return env
-
-
-def _compiled_templates(options: dict) -> jinja2.FileSystemBytecodeCache | None:
-    """Jinja's cache of compiled templates, in the user's cache folder: a template is compiled
-    again when its source, Jinja's version or the environment's `options` change. None where
-    that folder cannot be written."""
-    folder = user_cache() / "templates"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    if not os.access(folder, os.W_OK):
-        return None
-    compiled_by = hashlib.sha256(
-        repr([jinja2.__version__, sorted(options.items())]).encode()
-    ).hexdigest()[:12]
-    return jinja2.FileSystemBytecodeCache(str(folder), f"{compiled_by}-%s.cache")
 
 
 class _ProseRenderer(mistune.HTMLRenderer):

@@ -1,14 +1,16 @@
-"""What earlier builds computed that this one can take again: each post's completion and each
-post's rendered page, stored in the user's cache folder under a digest of everything they derive from.
+"""What earlier builds computed that this one can take again, stored in the user's cache folder
+under one key scheme: a digest of the kind of value, of everything every post's build shares
+(the package, the templates, the library versions: `inputs`) and of what the value is made from.
 
-So a prose edit on a blog of many posts reads, completes and renders that one post; the other
-posts' completions and pages come from here. A completion's digest covers the post's file, the
-other files of the posts folder (images it checks), the settings, the package, the templates
-and the library versions; a page's covers the same, the site's settings and what the post's
-code printed and drew. Entries are pickles in ~/.cache/kernelblog/reuse/, written under a
-temporary name and renamed; one unused for PRUNE_DAYS is removed. They are kept out of the
-build's --cache folder, which CI saves and restores and shards merge, so that a pickle never
-comes from another machine: unpickling runs code.
+The kinds: each post's completion ("completed"), each post's rendered page and downloads
+("page"), and the code each post's page highlighted ("highlighted"). So a prose edit on a
+blog of many posts reads, completes and renders that one post, without highlighting its code
+again; the other posts' completions and pages come from here. A completion's digest covers the
+post's file, the other files of the posts folder (images it checks) and the settings; a page's
+covers its completion's, the site's settings and what the post's code printed and drew. Entries
+are pickles in ~/.cache/kernelblog/reuse/, written whole; one unused for PRUNE_DAYS is removed.
+They are kept out of the build's --cache folder, which CI saves and restores and shards merge,
+so that a pickle never comes from another machine: unpickling runs code.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cache import _write
+from .files import atomic_write
 
 if TYPE_CHECKING:
     from .complete import CompletedPost
@@ -115,7 +117,7 @@ class Reuse:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             # not synced to disk: an entry cut short by a crash does not unpickle, and is made again
-            _write(
+            atomic_write(
                 self.folder / f"{kind}-{key}.pickle",
                 pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
                 durable=False,

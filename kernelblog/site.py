@@ -41,11 +41,7 @@ def site_files(
 
     reuse = reuse or Reuse(None, "")
     env = render.environment()
-    static = reuse.load("static", reuse.key("static"))
-    if static is None:
-        static = render.static_files()
-        reuse.save("static", reuse.key("static"), static)
-    files = {f"static/{name}": content for name, content in static.items()}
+    files = {f"static/{name}": content for name, content in render.static_files().items()}
     posts = [done.post for done in completed]
     pages = {}
     for done in completed:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import cache
 from .diagnostics import Diagnostic
+from .files import atomic_write
 from .settings import PACKAGE, TEMPLATES, settings_file
 
 # Libraries that read, complete or render (those that execute are in cache.PACKAGES).
@@ -143,18 +144,16 @@ def current(record: Path, digest: str, out: Path, snippets: Path) -> list[Diagno
 def remember(
     record: Path, digest: str, code: str, out: Path, snippets: Path, warnings: list[Diagnostic]
 ) -> None:
-    """Record a successful build, the `code_digest` of its posts, and its warnings (through a
-    temporary file and a rename)."""
+    """Record a successful build, the `code_digest` of its posts, and its warnings, written whole
+    (not synced: a record lost in a crash only makes the next build build)."""
     record.parent.mkdir(parents=True, exist_ok=True)
-    temporary = record.with_name(f".{record.name}.{os.getpid()}.tmp")
     state = {
         "fingerprint": digest,
         "code": code,
         "written": written(out, snippets),
         "warnings": [[str(w.path), w.line, w.severity, w.message] for w in warnings],
     }
-    temporary.write_text(json.dumps(state), encoding="utf-8")
-    temporary.replace(record)
+    atomic_write(record, json.dumps(state).encode(), durable=False)
 
 
 def record_for(cache_folder: Path, out: Path) -> Path:

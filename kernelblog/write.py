@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import signal
-import stat
 import tempfile
 import textwrap
 import threading
@@ -21,6 +20,7 @@ from .cells import KEY, role_of
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .extract import Library, bound_names, library_for, without_library_imports
+from .files import atomic_write
 from .outputs import shown_text
 from .read import Cell, jupytext
 
@@ -219,38 +219,29 @@ def _setup_cells(completed: CompletedPost, library: Library | None, url: str) ->
     return made
 
 
-def write_site(out: Path, files: dict[str, bytes], spare: bool = False) -> None:
-    """Write `files` (relative path -> content) to a folder aside, then swap it in for `out`. A
-    file the current site has with the same content is linked, not written again.
-
-    With `spare`, the folder aside is `.<out>.spare` beside `out`, kept between builds: it holds
-    the site before the current one, is brought up to date in place of a new folder, and holds
-    the replaced site after the swap. Making a large site's folders anew is most of what writing
-    it costs when few of its pages changed.
-    """
+def write_site(out: Path, files: dict[str, bytes]) -> None:
+    """Write `files` (relative path -> content) to a new folder beside `out`, then swap it in. A
+    file the current site has with the same content is linked, not written again."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out)
-    staging = _spare(out) if spare else None
-    kept_spare = staging is not None
-    if staging is None:
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; a site is for reading
     try:
-        folders, unchanged = _clear(staging, files)
+        folders: set[Path] = {staging}
         real = out.resolve()
         for name, content in files.items():
             target = staging / name
             if target.parent not in folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 folders.add(target.parent)
-            if name not in unchanged and not _link_same(real / name, target, content):
+            if not _link_same(real / name, target, content):
                 with open(target, "xb") as file:  # a new file: never one the live site shares
                     file.write(content)
         previous = out.parent / f".{out.name}.old-{os.getpid()}"
         with _signals_held():  # Ctrl-C between the renames would leave no site at all
             if out.exists() and exchange(staging, out):
-                return  # one atomic step; `staging` now holds the previous site
+                return  # one atomic step; `staging` now holds the previous site, removed below
             if out.exists():
                 out.rename(previous)
             try:
@@ -259,71 +250,9 @@ def write_site(out: Path, files: dict[str, bytes], spare: bool = False) -> None:
                 if previous.exists():
                     previous.rename(out)  # put the previous site back
                 raise
-            if kept_spare and previous.exists():
-                previous.rename(staging)
             shutil.rmtree(previous, ignore_errors=True)
-    except BaseException:
-        kept_spare = False  # what it holds is unknown: made anew next time
-        raise
     finally:
-        if not kept_spare:
-            shutil.rmtree(staging, ignore_errors=True)
-
-
-def _spare(out: Path) -> Path | None:
-    """The spare folder beside `out`, made if missing; None if it is not a plain folder."""
-    spare = out.parent / f".{out.name}.spare"
-    try:
-        spare.mkdir(exist_ok=True)
-    except OSError:
-        return None
-    return None if spare.is_symlink() or not spare.is_dir() else spare
-
-
-def _clear(folder: Path, files: dict[str, bytes]) -> tuple[set[Path], set[str]]:
-    """Remove from `folder` whatever is not one of `files` with its content, symbolic links
-    included; return the folders left and the names of the files that are."""
-    needed = {parent for name in files for parent in Path(name).parents}
-    folders, unchanged = {folder}, set()
-
-    def unreadable(
-        error: OSError,
-    ) -> None:  # a folder it cannot list could keep files the live site shares
-        raise error
-
-    for root, subfolders, names in os.walk(folder, onerror=unreadable):
-        here = Path(root)
-        for name in list(subfolders):
-            path = here / name
-            if path.is_symlink() or path.relative_to(folder) not in needed:
-                subfolders.remove(name)
-                if path.is_symlink():
-                    path.unlink()
-                else:
-                    shutil.rmtree(path)
-            else:
-                folders.add(path)
-        for name in names:
-            path = here / name
-            relative = path.relative_to(folder).as_posix()
-            if relative in files and _holds(path, files[relative]):
-                unchanged.add(relative)
-            else:
-                path.unlink()
-    return folders, unchanged
-
-
-def _holds(path: Path, content: bytes) -> bool:
-    """Whether `path` is a plain file (not a symbolic link) holding `content`."""
-    try:
-        status = path.lstat()
-        return (
-            stat.S_ISREG(status.st_mode)
-            and status.st_size == len(content)
-            and path.read_bytes() == content
-        )
-    except OSError:
-        return False
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _link_same(current: Path, target: Path, content: bytes) -> bool:
@@ -407,12 +336,7 @@ def write_snippets(folder: Path, snippets: dict[str, str]) -> None:
         with contextlib.suppress(OSError):
             if not target.is_symlink() and target.read_bytes() == text.encode("utf-8"):
                 continue
-        temporary = folder / f".{slug}.py.tmp"
-        try:
-            temporary.write_text(text, encoding="utf-8")
-            temporary.replace(target)
-        finally:
-            temporary.unlink(missing_ok=True)
+        atomic_write(target, text.encode("utf-8"), durable=False)
     for script in folder.glob("*.py"):
         if (
             script.stem not in snippets

@@ -448,45 +448,16 @@ def test_a_damaged_reuse_entry_is_made_again(tmp_path):
     )  # --force makes everything again
 
 
-def test_package_versions_are_read_again_only_after_an_install(tmp_path, monkeypatch):
+def test_package_versions_are_read_from_the_metadata_once_per_process(monkeypatch):
     from importlib import metadata
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    packages = tmp_path / "packages"
-    packages.mkdir()
-    monkeypatch.setattr("sys.path", [str(packages), *__import__("sys").path])
     read = []
     real = metadata.version
     monkeypatch.setattr(metadata, "version", lambda name: read.append(name) or real(name))
-    monkeypatch.setattr(cache, "_versions", {})
-    assert cache.package_version("numpy") == real("numpy") and read == ["numpy"]
-    cache._versions.clear()  # a new process: from the file
-    assert cache.package_version("numpy") == real("numpy") and read == ["numpy"]
-    (packages / "notes.txt").write_text("a file, not a package")
-    cache._versions.clear()
-    assert cache.package_version("numpy") == real("numpy") and read == ["numpy"]
-    (packages / "numpy-0.0.1.dist-info").mkdir()  # an install
-    assert cache.package_version("numpy") == real("numpy") and read == ["numpy", "numpy"]
-    assert cache.package_version("no-such-package-here") == "not installed"
-    develop = packages / "mine.egg-info"  # a development install: its name has no version
-    develop.mkdir()
-    (develop / "PKG-INFO").write_text("Name: mine\nVersion: 1.0\n")
-    read.clear()
-    assert cache.package_version("numpy") == real("numpy") and read == ["numpy"]
-    import os
-
-    os.utime(
-        develop / "PKG-INFO", ns=(1, 1)
-    )  # rewritten in place: the folder's listing is the same
-    cache._versions.clear()
-    assert cache.package_version("numpy") == real("numpy") and read == ["numpy", "numpy"]
-    monkeypatch.setattr("sys.path", [*__import__("sys").path, str(packages)])  # listed twice
-    cache.package_version("numpy")
-    cache._versions.clear()
-    read.clear()
-    assert cache.package_version("numpy") == real("numpy") and read == []
-    cache._versions_file().write_text(
-        '{"places": {"a": [1, []]}, "versions": {}}'
-    )  # an older layout
-    cache._versions.clear()
-    assert cache.package_version("numpy") == real("numpy") and read == ["numpy"]
+    cache.package_version.cache_clear()
+    try:
+        assert cache.package_version("numpy") == real("numpy") and read == ["numpy"]
+        assert cache.package_version("numpy") == real("numpy") and read == ["numpy"]
+        assert cache.package_version("no-such-package-here") == "not installed"
+    finally:
+        cache.package_version.cache_clear()

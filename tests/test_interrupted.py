@@ -16,14 +16,14 @@ from pathlib import Path
 from kernelblog import cache
 from kernelblog.pipeline import Options, build
 
-real_write = cache._write
+real_write = cache.atomic_write
 
 def write_then_die(path, data):
     if path.name == "manifest.json":  # the outputs are written; the manifest never is
         os.kill(os.getpid(), signal.SIGKILL)
     real_write(path, data)
 
-cache._write = write_then_die
+cache.atomic_write = write_then_die
 folder = Path(sys.argv[1])
 build(Options(posts=folder / "posts", out=folder / "site", snippets=folder / "snippets", cache=folder / "cache",
               jobs=1), print)

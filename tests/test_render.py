@@ -303,7 +303,7 @@ def test_captions_that_do_not_match_the_figures_are_warned_about_at_the_fence(
     assert [str(w).split(":", 1)[1] for w in page.warnings] == [f"5: warning: {warning}"]
 
 
-def test_compiled_templates_are_compiled_again_when_a_template_changes(tmp_path, monkeypatch):
+def test_templates_are_compiled_again_when_a_template_changes(tmp_path, monkeypatch):
     import shutil
 
     from kernelblog.settings import TEMPLATES
@@ -313,7 +313,7 @@ def test_compiled_templates_are_compiled_again_when_a_template_changes(tmp_path,
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES, templates)
     first = environment(templates).get_template("tags.html").render(tags={}, site=Site(), root="")
-    assert any((tmp_path / "cache" / "kernelblog" / "templates").iterdir())  # compiled once, kept
+    assert not (tmp_path / "cache").exists()  # compiled templates are not kept
     (templates / "tags.html").write_text(
         (templates / "tags.html").read_text().replace("<h1>Tags", "<h1>All tags")
     )

@@ -71,3 +71,25 @@ def test_completions_are_reused_across_builds(tmp_path):
     reuse = Reuse(store, "inputs")
     again = complete_all(tmp_path / "posts", lambda line: None, reuse)
     assert reuse.hits["completed"] == 1 and again == first
+
+
+def test_a_prose_edit_takes_the_highlighted_code_from_the_store(tmp_path, monkeypatch):
+    from kernelblog import render
+    from kernelblog.site import site_files
+
+    path = write_post(tmp_path / "posts", "one.md", POST)
+
+    def build(reuse):
+        [done] = complete_all(tmp_path / "posts", lambda line: None, reuse)
+        return site_files(Site(), [done], {"one": ExecutedPost(done.notebook())}, reuse=reuse)
+
+    build(Reuse(tmp_path / "store", "inputs"))
+    path.write_text(POST.replace("```python", "Edited prose.\n\n```python"))
+    highlighted, real = [], render.code_html
+    monkeypatch.setattr(render, "code_html", lambda code: highlighted.append(code) or real(code))
+    reuse = Reuse(tmp_path / "store", "inputs")
+    page = build(reuse)["one/index.html"].decode()
+    assert "Edited prose." in page and "print" in page
+    assert highlighted == [] and reuse.hits == {"highlighted": 1}
+    build(Reuse(tmp_path / "store", "other"))  # other inputs (package, templates, versions)
+    assert highlighted

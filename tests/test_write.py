@@ -1,5 +1,7 @@
 """Write stage: the site is swapped in whole, and snippets/ matches posts/."""
 
+import os
+
 import pytest
 
 from conftest import ROOT
@@ -248,51 +250,36 @@ def test_leftovers_of_a_build_killed_between_two_renames_are_resolved(tmp_path):
 
 
 @pytest.mark.parametrize("atomic", [True, False])
-def test_a_spare_folder_is_brought_up_to_date_and_swapped_in(tmp_path, monkeypatch, atomic):
-    """The site before the current one is kept in the spare folder beside it and updated in
-    place: its folders are not made anew, what the new site lacks goes, and a symbolic link
-    planted in it is removed, never followed. With renameat2's exchange, and with two renames
-    where it is missing."""
+def test_the_new_site_is_built_aside_and_swapped_in(tmp_path, monkeypatch, atomic):
+    """The site is exactly the new files: what the new site lacks goes, and a symbolic link
+    planted in the site is removed, never followed. With renameat2's exchange, and with two
+    renames where it is missing; no folder is left beside it either way."""
     from kernelblog import write
 
     if not atomic:
         monkeypatch.setattr(write, "exchange", lambda first, second: False)
-    out, spare, outside = tmp_path / "_site", tmp_path / "._site.spare", tmp_path / "outside"
+    out, outside = tmp_path / "_site", tmp_path / "outside"
     first = {"index.html": b"1", "a/index.html": b"a", "b/index.html": b"b", "b/figure.png": b"png"}
-    write_site(out, first, spare=True)
-    assert not spare.exists() or not any(spare.iterdir())  # the first site was the folder itself
-    write_site(out, {**first, "index.html": b"2"}, spare=True)
-    assert (spare / "index.html").read_bytes() == b"1"  # the site before, kept
-    folder = (spare / "a").stat().st_ino
+    write_site(out, first)
     outside.mkdir()
     (outside / "page.html").write_bytes(b"outside")
-    (spare / "c").symlink_to(outside)
+    (out / "c").symlink_to(outside)
     third = {"index.html": b"3", "a/index.html": b"a", "c/page.html": b"new", "d/index.html": b"d"}
-    write_site(out, third, spare=True)
-    assert (out / "a").stat().st_ino == folder  # brought up to date, not made anew
+    write_site(out, third)
     assert {
         p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()
     } == third
     assert not (out / "c").is_symlink() and (outside / "page.html").read_bytes() == b"outside"
-    assert (spare / "index.html").read_bytes() == b"2"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["._site.spare", "_site", "outside"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site", "outside"]
 
 
-def test_a_file_shared_with_the_live_site_is_never_written_through(tmp_path, monkeypatch):
-    """A file the spare folder keeps, hard-linked to the live site's, is replaced, never
-    rewritten in place, even where the spare's listing missed it."""
-    from kernelblog import write
-
+def test_a_file_of_the_previous_site_is_never_written_through(tmp_path):
+    """A changed page is a new file: the previous site's file, which a reader may hold (here a
+    hard link), keeps its content."""
     out = tmp_path / "_site"
-    write_site(out, {"index.html": b"1", "a/page.html": b"same"}, spare=True)
-    write_site(out, {"index.html": b"2", "a/page.html": b"same"}, spare=True)
-    spare = tmp_path / "._site.spare"
-    assert (spare / "a" / "page.html").stat().st_ino == (out / "a" / "page.html").stat().st_ino
-    monkeypatch.setattr(
-        write, "_clear", lambda folder, files: ({folder, folder / "a"}, set())
-    )  # misses a file
-    with pytest.raises(FileExistsError):
-        write_site(out, {"a/page.html": b"changed", "index.html": b"3"}, spare=True)
-    assert (out / "a" / "page.html").read_bytes() == b"same" and (
-        out / "index.html"
-    ).read_bytes() == b"2"
+    write_site(out, {"index.html": b"1", "a/page.html": b"same"})
+    held = tmp_path / "held"
+    os.link(out / "a" / "page.html", held)
+    write_site(out, {"index.html": b"2", "a/page.html": b"changed"})
+    assert (out / "a" / "page.html").read_bytes() == b"changed"
+    assert held.read_bytes() == b"same"
