@@ -9,22 +9,28 @@ import re
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import uptodate
+from .cache import Cache, CorruptEntry, Entry, environment, restore
+from .cache import key as cache_key
 from .diagnostics import BadInput, Diagnostic
 from .progress import Progress, progress_for
 from .reuse import Reuse, read_bytes
 from .settings import PACKAGE, TEMPLATES, Options, Site, load_site, settings_file, user_cache
+from .shard import assign, estimate
 
 if (
     TYPE_CHECKING
 ):  # the stages load when the build needs them: a build with nothing to do needs none
-    from .cache import Cache
+    from nbformat import NotebookNode
+
     from .complete import CompletedPost
+    from .execute import ComponentRun, ExecutedPost
     from .fence import FenceOptions
+    from .kernels import Kernels
 
 OK, SNIPPET_FAILED, BAD_INPUT = 0, 1, 2
 SITE_MARKER = (
@@ -148,8 +154,8 @@ def _interrupts_raise(received: list, on_interrupt: list):
 def _build(
     options: Options, progress: Progress, on_interrupt: list | None = None, kernels=None
 ) -> int:
-    from .cache import environment
-
+    """Nothing when nothing changed since the last build; else the kernels start while
+    _build_with reads, completes and plans the posts, executes and writes them."""
     record = uptodate.record_for(options.cache, options.out)
     shared = environment()  # what every component's key shares
     inputs = uptodate.package_digest(shared)
@@ -171,26 +177,14 @@ def _build(
             progress.report(f"{options.out}/: nothing changed since the last build")
             return OK
 
-    from .kernels import GIB, KERNEL_MEMORY, Kernels
-
-    timings = _recorded(options.cache)
+    timings = Cache(options.cache).timings()
     own = kernels is None
     if own:
         try:
-            isolation = _isolation(options, progress.report)
+            kernels = _start_kernels(options, progress.report, timings)
         except BadInput as error:
             progress.report(str(error.diagnostic))
             return BAD_INPUT
-        from .isolation import remove_stale_runtimes
-
-        remove_stale_runtimes()  # connection files and sockets of builds that were killed
-        kernels = Kernels(
-            options.jobs,
-            int(options.memory * GIB) if options.memory else None,
-            options.fresh_kernels,
-            expected=int(timings.get("kernel_peak") or KERNEL_MEMORY),
-            isolation=isolation,
-        )
     if on_interrupt is not None:
         on_interrupt.append(kernels.stop)
     try:
@@ -213,6 +207,22 @@ def _build(
             kernels.close()
 
 
+def _start_kernels(options: Options, report: Callable[[str], None], timings: dict) -> Kernels:
+    """The build's own kernels, none started yet; BadInput when their sandbox cannot be had."""
+    from .isolation import remove_stale_runtimes  # loads psutil: not for a build with nothing to do
+    from .kernels import GIB, KERNEL_MEMORY, Kernels
+
+    isolation = _isolation(options, report)
+    remove_stale_runtimes()  # connection files and sockets of builds that were killed
+    return Kernels(
+        options.jobs,
+        int(options.memory * GIB) if options.memory else None,
+        options.fresh_kernels,
+        expected=int(timings.get("kernel_peak") or KERNEL_MEMORY),
+        isolation=isolation,
+    )
+
+
 def _isolation(options: Options, report: Callable[[str], None]):
     """The kernels' sandbox and limits, from the options and the isolation setting; BadInput
     when the sandbox is required and bwrap does not work."""
@@ -229,12 +239,6 @@ def _isolation(options: Options, report: Callable[[str], None]):
         options.processes or defaults.processes,
     )
     return choose(options.isolation or setting, limits, lambda warning: report(str(warning)))
-
-
-def _recorded(folder: Path) -> dict:
-    from .cache import Cache
-
-    return Cache(folder).timings()
 
 
 def _cold(options: Options) -> bool:
@@ -262,52 +266,51 @@ def _build_with(
     shared: dict,
     remembered: tuple,
 ) -> int:
-    """The build once its kernels are set; `remembered` is what uptodate.remember records of a
-    successful build: the record's path, the build's fingerprint and its posts' code digest."""
+    """The build once its kernels are set, stage by stage; `remembered` is what
+    uptodate.remember records of a successful build: the record's path, the build's fingerprint
+    and its posts' code digest."""
+    # Read, complete and plan every post.
     try:
         found: list[Diagnostic] = []
         ready = ready_all(options.posts, found.append, reuse)
-        completed = [done.post for done in ready]
         _check_out(options)
         site = load_site(options.pyproject)
     except BadInput as error:
         progress.diagnostic(error.diagnostic)
         return BAD_INPUT
-    if not options.shard:
+    cache = Cache(options.cache)
+    share: set[str] | None = None
+    if options.shard:  # this shard's share of the components, and the diagnostics of its posts
+        share = _share(options, ready, cache, shared, progress)
+        failed = _report_shard_diagnostics(options, ready, found, progress)
+        if not options.keep_going and not all(done.post.ok for done in ready):
+            if not failed:
+                progress.report(
+                    f"shard {options.shard}: nothing executed: "
+                    "a post has errors (another shard reports them)"
+                )
+            return SNIPPET_FAILED  # as a build without --keep-going
+        ready = [done for done in ready if _units(done) & share]
+    else:
         for diagnostic in found:
             progress.diagnostic(diagnostic)
-        failed = not all(post.ok for post in completed)
+        failed = not all(done.post.ok for done in ready)
         if failed and not options.keep_going:
             return SNIPPET_FAILED  # found before any kernel started
 
-    from .cache import Cache
-    from .execute import ExecutedPost  # light: nbclient loads only when something runs
-
-    cache = Cache(options.cache)
-    runs = _Runs(options, progress, cache, reuse, site)
-    if options.shard:  # this shard's share of the components, and the diagnostics of its posts
-        ready, failed = _share(options, ready, found, runs, shared, progress)
-        completed = [done.post for done in ready]
+    # Execute: each component from the cache, or on the kernels.
+    runs = _Runs(options, progress, cache, reuse, site, share)
     for done in ready:
-        if not _runs(done.post, options):
-            progress.add(done.post.post.path, done.code_cells, "not run")
-            continue
-        progress.add(done.post.post.path, done.code_cells)
         runs.add(done, shared)
-    if runs.pending:
-        if any("keras" in post.preamble for post, *_ in runs.pending):
-            kernels.warm_code = "import keras"
-        failed = runs.execute(kernels, timings, own) or failed
+    failed = runs.execute(kernels, timings, own) or failed
     if failed and not options.keep_going:
         return SNIPPET_FAILED  # the failures are what it says
     runs.report_counts(kernels)
     if options.check or options.shard:
         return SNIPPET_FAILED if failed else OK
 
-    executed = runs.executed
-    for post in completed:
-        if post.post.slug not in executed:  # found before running, under --keep-going
-            executed[post.post.slug] = ExecutedPost(post.notebook())
+    # Render and write the site and the snippets.
+    completed = [done.post for done in ready]
     warnings = [d for post in completed for d in post.diagnostics if d.severity == "warning"]
     warnings += runs.warnings  # outputs cut
 
@@ -316,7 +319,7 @@ def _build_with(
         progress.diagnostic(warning)
 
     snippets = {done.post.post.slug: done.snippet for done in ready}
-    write_all(options, completed, executed, site, report_page, reuse, snippets, runs.kept)
+    write_all(options, completed, runs.executed, site, report_page, reuse, snippets, runs.kept)
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
     if failed:
         return SNIPPET_FAILED
@@ -324,6 +327,105 @@ def _build_with(
     record, digest, code = remembered
     uptodate.remember(record, digest, code, options.out, options.snippets, warnings)
     return OK
+
+
+class Pending(NamedTuple):  # defined at every start: a tenth of the cost of a dataclass
+    """A component the cache lacks, to run on a kernel; its notebook shares the post's cells."""
+
+    post: CompletedPost
+    number: int
+    key: str  # of its cache entry
+    notebook: NotebookNode
+
+    @property
+    def unit(self) -> str:
+        return _unit(self.post, self.number)
+
+
+@dataclass
+class PostRun:
+    """A post whose components come in one by one, from the cache or from a kernel, each by
+    one of the events below; each event returns whether it brought the post's last component."""
+
+    post: CompletedPost
+    notebook: NotebookNode  # the post's: each component's outputs land on its cells
+    left: int  # components not in yet
+    failures: list[Diagnostic] = field(default_factory=list)
+    seconds: float = 0.0  # the sum of its components' runs, cached or not
+    executed_at: str = ""  # its newest component's
+    all_cached: bool = True  # no component ran, was skipped or failed in this build
+    cached_cells: int = 0
+    stamps: list[tuple[str, str]] = field(default_factory=list)  # restored: (key, sha256)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def restored(self, key: str, entry: Entry, cells: int) -> bool:
+        """The component's outputs came from its cache entry."""
+        with self.lock:
+            self.cached_cells += cells
+            self.stamps.append((key, entry.sha256))
+            return self._in(entry.seconds, entry.executed_at)
+
+    def left_to_another_shard(self) -> bool:
+        """With --shard: another shard executes the component."""
+        with self.lock:
+            return self._in()
+
+    def ran(self, result: ComponentRun) -> bool:
+        """The component ran on a kernel, through or with failures."""
+        with self.lock:
+            self.all_cached = False
+            self.failures += result.failures
+            return self._in(result.seconds, result.executed_at)
+
+    def skipped_after_failure(self) -> bool:
+        """The component did not run: an earlier one failed, and --keep-going is off."""
+        with self.lock:
+            self.all_cached = False
+            return self._in()
+
+    def failed_to_start(self, failure: Diagnostic) -> bool:
+        """No kernel could run the component, or running it raised."""
+        with self.lock:
+            self.all_cached = False
+            self.failures.append(failure)
+            return self._in()
+
+    def _in(self, seconds: float = 0.0, executed_at: str = "") -> bool:
+        self.left -= 1
+        self.seconds += seconds
+        self.executed_at = max(self.executed_at, executed_at)
+        return not self.left
+
+    def executed(self) -> ExecutedPost:
+        """The post with every component's outputs; its first failure by line, if any."""
+        from .execute import ExecutedPost
+
+        failures = sorted(self.failures, key=lambda d: d.line)
+        return ExecutedPost(
+            self.notebook,
+            failures[0] if failures else None,
+            self.seconds,
+            self.executed_at,
+            self.all_cached,
+            failures,
+            tuple(self.stamps) if self.all_cached and self.stamps else None,
+        )
+
+
+@dataclass
+class Counts:
+    """How many components, and their cells, were executed and restored from the cache."""
+
+    executed: int = 0
+    executed_cells: int = 0
+    cached: int = 0
+    cached_cells: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"components: {self.executed} executed ({self.executed_cells} cells), "
+            f"{self.cached} from the cache ({self.cached_cells} cells)"
+        )
 
 
 class _Runs:
@@ -337,69 +439,60 @@ class _Runs:
         cache: Cache,
         reuse: Reuse | None = None,
         site: Site | None = None,
+        share: set[str] | None = None,
     ):
         self.options, self.progress, self.cache = options, progress, cache
         self.reuse, self.site = reuse or Reuse(None, ""), site or Site()
-        self.executed: dict = {}  # slug -> ExecutedPost, once every component is in
-        self.pending: list = []  # (post, component number, key, its notebook)
-        self.posts: dict[str, dict] = {}  # slug -> what its components gave so far
-        self.counts = {"run": 0, "run_cells": 0, "cached": 0, "cached_cells": 0}
+        self.share = share  # with --shard: the units this shard runs
+        self.posts: dict[str, PostRun] = {}  # slug -> its components so far
+        self.pending: list[Pending] = []
+        self.executed: dict[str, ExecutedPost] = {}  # slug -> the post, all of its components in
+        self.kept: dict[str, tuple] = {}  # slug -> its page and downloads (see _page_kept)
+        self.counts = Counts()
         self.seconds: dict[str, float] = {}  # unit -> how long it ran now
-        self.share: set[str] | None = None  # with --shard: the units this shard runs
-        self.lock = threading.Lock()
         self.warnings: list[Diagnostic] = []  # cells whose output was cut
-        self.kept: dict[
-            str, tuple
-        ] = {}  # slug -> the page and downloads kept for its post (see _page_kept)
+        self.lock = threading.Lock()  # for the counts and times: components run on threads
 
     def add(self, ready: Ready, shared: dict) -> None:
         """Restore what the cache has of a post's components; the others are pending (with
-        --shard, those of this shard's share; the others are left to the other shards).
+        --shard, those of this shard's share; the others are left to the other shards). A post
+        with errors found before running, and not run, is as it was completed.
 
         A post whose every component is in the cache, and whose page is in the reuse store for
         those entries, needs none of its outputs: they are not read.
         """
+        from .execute import ExecutedPost
+
         post = ready.post
+        if not _runs(post, self.options):
+            self.progress.add(post.post.path, ready.code_cells, "not run")
+            self.executed[post.post.slug] = ExecutedPost(post.notebook())
+            return
+        self.progress.add(post.post.path, ready.code_cells)
         if self._page_kept(ready, shared):
             return
         notebook = post.notebook()
-        state = {
-            "post": post,
-            "notebook": notebook,
-            "left": len(post.components),
-            "failures": [],
-            "seconds": 0.0,
-            "executed_at": "",
-            "all_cached": True,
-            "cached_cells": 0,
-            "stamps": [],
-        }
-        self.posts[post.post.slug] = state
+        run = self.posts[post.post.slug] = PostRun(post, notebook, len(post.components))
+        if not post.components:
+            self._finish(run)
+            return
         for number, key, sub in components(ready, notebook, shared):
             entry = None if self.options.force else self._from_cache(key, post, sub)
-            if (
-                entry is None
-                and self.share is not None
-                and f"{post.post.slug}/{number}" not in self.share
-            ):
-                self._done(post, 0.0, "", [], cached=True)  # another shard runs it
+            if entry is not None:
+                self.counts.cached += 1
+                self.counts.cached_cells += len(sub.cells)
+                last = run.restored(key, entry, len(sub.cells))
+            elif self.share is None or _unit(post, number) in self.share:
+                self.pending.append(Pending(post, number, key, sub))
                 continue
-            if entry is None:
-                self.pending.append((post, number, key, sub))
-                continue
-            self.counts["cached"] += 1
-            self.counts["cached_cells"] += len(sub.cells)
-            state["cached_cells"] += len(sub.cells)
-            state["stamps"].append((key, entry.sha256))
-            self._done(post, entry.seconds, entry.executed_at, [], cached=True)
-        if not post.components:
-            state["left"] = 1
-            self._done(post, 0.0, "", [], cached=True)
+            else:
+                last = run.left_to_another_shard()
+            if last:
+                self._finish(run)
 
     def _page_kept(self, ready: Ready, shared: dict) -> bool:
         """Whether the post's components are all in the cache and its page, rendered from those
         entries, is in the reuse store; if so, the post is done, its outputs unread."""
-        from .cache import CorruptEntry
         from .execute import ExecutedPost
 
         post = ready.post
@@ -430,16 +523,14 @@ class _Runs:
         if kept is None:
             return False
         self.kept[post.post.slug] = kept
-        self.counts["cached"] += len(keys)
-        self.counts["cached_cells"] += sum(cells for _, _, cells in keys)
+        self.counts.cached += len(keys)
+        self.counts.cached_cells += sum(cells for _, _, cells in keys)
         self.executed[post.post.slug] = executed
         self.progress.cached(post.post.path, executed.seconds, failed=not post.ok)
         return True
 
-    def _from_cache(self, key: str, post: CompletedPost, sub):
-        """The component's entry, its outputs put on its cells; None; a damaged entry is a warning."""
-        from .cache import CorruptEntry, restore
-
+    def _from_cache(self, key: str, post: CompletedPost, sub) -> Entry | None:
+        """The component's entry, its outputs put on its cells; None (a damaged one: a warning)."""
         try:
             entry = self.cache.load(key)
             if entry is None:
@@ -457,77 +548,58 @@ class _Runs:
             return None
         return entry
 
-    def _done(
-        self, post: CompletedPost, seconds: float, executed_at: str, failures: list, cached: bool
-    ) -> None:
-        """One component of the post is in; the post is, once all of them are."""
-        from .execute import ExecutedPost
-
-        with self.lock:
-            state = self.posts[post.post.slug]
-            state["left"] -= 1
-            state["seconds"] += seconds
-            state["executed_at"] = max(state["executed_at"], executed_at)
-            state["failures"] += failures
-            state["all_cached"] = state["all_cached"] and cached
-            if state["left"]:
-                return
-        failures = sorted(state["failures"], key=lambda d: d.line)
-        stamps = tuple(state["stamps"]) if state["all_cached"] and state["stamps"] else None
-        result = ExecutedPost(
-            state["notebook"],
-            failures[0] if failures else None,
-            state["seconds"],
-            state["executed_at"],
-            state["all_cached"],
-            failures,
-            stamps,
-        )
-        self.executed[post.post.slug] = result
-        if state["all_cached"]:
-            self.progress.cached(post.post.path, result.seconds, failed=not post.ok)
+    def _finish(self, run: PostRun) -> None:
+        """Every component of the post is in: it is executed."""
+        post = run.post
+        executed = self.executed[post.post.slug] = run.executed()
+        if executed.cached:
+            self.progress.cached(post.post.path, executed.seconds, failed=not post.ok)
         else:
             self.progress.finished(
-                post.post.path, result.seconds, failures, state["cached_cells"], failed=not post.ok
+                post.post.path,
+                executed.seconds,
+                executed.failures,
+                run.cached_cells,
+                failed=not post.ok,
             )
 
-    def execute(self, kernels, timings: dict, close: bool = True) -> bool:
-        """Run the pending components on the kernels, the longest first; return whether any failed."""
+    def execute(self, kernels: Kernels, timings: dict, close: bool = True) -> bool:
+        """Run the pending components, the longest first; return whether any failed."""
+        if not self.pending:
+            return False
         from .kernels import Job
 
+        if any("keras" in pending.post.preamble for pending in self.pending):
+            kernels.warm_code = "import keras"
         recorded = timings.get("components", {})
-        jobs = []
-        for post, number, key, sub in self.pending:
-            unit = f"{post.post.slug}/{number}"
-            guess = recorded.get(unit, 1.0 + 0.1 * len(sub.cells))
-            jobs.append(
-                Job(guess, self._runner(post, number, key, sub, unit), self._failer(post, sub))
+        jobs = [
+            Job(
+                recorded.get(pending.unit, 1.0 + 0.1 * len(pending.notebook.cells)),
+                self._runner(pending),
+                self._failer(pending),
             )
+            for pending in self.pending
+        ]
         kernels.run(jobs)
         if close:
             kernels.close()  # their memory is free for rendering; their peaks are known
-        if (
-            not self.options.shard
-        ):  # a shard writes only entries, named by their keys, so caches merge by copying
-            with contextlib.suppress(OSError):
+        if not self.options.shard:  # a shard writes only entries, named by their keys, so
+            with contextlib.suppress(OSError):  # caches merge by copying
                 self.cache.record_timings(self.seconds, max(kernels.all_peaks(), default=0))
-        return any(state["failures"] for state in self.posts.values())
+        return any(run.failures for run in self.posts.values())
 
-    def _runner(self, post: CompletedPost, number: int, key: str, sub, unit: str):
+    def _runner(self, pending: Pending) -> Callable:
         from .execute import execute_component
 
-        path = post.post.path
-        code = [
-            cell
-            for cell in self.posts[post.post.slug]["notebook"].cells
-            if cell.cell_type == "code"
-        ]
+        post, sub = pending.post, pending.notebook
+        run, path = self.posts[post.post.slug], post.post.path
+        code = [cell for cell in run.notebook.cells if cell.cell_type == "code"]
         position = {id(cell): k for k, cell in enumerate(code, start=1)}
 
-        def run(kernel) -> None:
-            state = self.posts[post.post.slug]
-            if state["failures"] and not self.options.keep_going:
-                self._done(post, 0.0, "", [], cached=False)  # the post stops at its first failure
+        def execute_on(kernel) -> None:
+            if run.failures and not self.options.keep_going:
+                if run.skipped_after_failure():  # the post stops at its first failure
+                    self._finish(run)
                 return
             self.progress.running(path, 0, len(code))
             result = execute_component(
@@ -542,40 +614,43 @@ class _Runs:
                 self.progress.diagnostic(warning)
                 self.warnings.append(warning)
             with self.lock:
-                self.counts["run"] += 1
-                self.counts["run_cells"] += len(sub.cells)
-                self.seconds[unit] = result.seconds
+                self.counts.executed += 1
+                self.counts.executed_cells += len(sub.cells)
+                self.seconds[pending.unit] = result.seconds
             if not result.failures:
                 try:
                     self.cache.store(
-                        key, post.post.slug, sub, result.executed_at, result.seconds, unit
+                        pending.key,
+                        post.post.slug,
+                        sub,
+                        result.executed_at,
+                        result.seconds,
+                        pending.unit,
                     )
                 except OSError as error:
                     message = f"could not cache the outputs: {error}"
                     self.progress.diagnostic(Diagnostic(self.options.cache, 0, "warning", message))
-            self._done(post, result.seconds, result.executed_at, result.failures, cached=False)
+            if run.ran(result):
+                self._finish(run)
 
-        return run
+        return execute_on
 
-    def _failer(self, post: CompletedPost, sub):
+    def _failer(self, pending: Pending) -> Callable:
+        run = self.posts[pending.post.post.slug]
+
         def fail(error: Exception) -> None:  # the kernel could not start, or nbclient failed
             message = f"could not execute the post: {error!r}"
-            self._done(
-                post, 0.0, "", [Diagnostic(post.post.path, 1, "error", message)], cached=False
-            )
+            if run.failed_to_start(Diagnostic(pending.post.post.path, 1, "error", message)):
+                self._finish(run)
 
         return fail
 
-    def report_counts(self, kernels) -> None:
-        """How many components and cells ran, and how many came from the cache; the kernels' memory."""
-        c = self.counts
-        if not (c["run"] or c["cached"]):
+    def report_counts(self, kernels: Kernels) -> None:
+        """How many components and cells ran and came from the cache; the kernels' memory."""
+        if not (self.counts.executed or self.counts.cached):
             return
-        self.progress.report(
-            f"components: {c['run']} executed ({c['run_cells']} cells), "
-            f"{c['cached']} from the cache ({c['cached_cells']} cells)"
-        )
-        if kernels.all_peaks() and c["run"]:
+        self.progress.report(str(self.counts))
+        if kernels.all_peaks() and self.counts.executed:
             peaks = ", ".join(f"{peak / 2**30:.2f}" for peak in kernels.all_peaks())
             self.progress.report(
                 f"kernels: {len(kernels.all_peaks())} used, peak memory {peaks} GiB "
@@ -630,8 +705,6 @@ def _options(post: CompletedPost, sub) -> list[FenceOptions]:
 
 def component_keys(ready: Ready, shared: dict) -> list[tuple[int, str, int]]:
     """Each component of the post: its number, its cache key and its number of cells."""
-    from .cache import key as cache_key
-
     # The slug is part of the key: an entry written for one post is never used for another.
     shared = dict(shared, post=ready.post.post.slug)
     return [(number, cache_key(code, shared), cells) for number, code, cells in ready.codes]
@@ -645,49 +718,57 @@ def components(ready: Ready, notebook, shared: dict):
 
 
 def _runs(post: CompletedPost, options: Options) -> bool:
-    """Whether the build executes the post: it has no error, or --keep-going runs its other cells."""
+    """Whether the build executes the post: it has no error, or --keep-going runs the rest."""
     return post.ok or (options.keep_going and post.runnable)
 
 
+def _unit(post: CompletedPost, number: int) -> str:
+    """A component's name in the recorded timings and the shards' split: `slug/number`."""
+    return f"{post.post.slug}/{number}"
+
+
+def _units(ready: Ready) -> set[str]:
+    """The units of the post's components."""
+    return {_unit(ready.post, number) for number, _, _ in ready.codes}
+
+
 def _share(
-    options: Options,
-    ready: list[Ready],
-    found: list[Diagnostic],
-    runs: _Runs,
-    shared: dict,
-    progress: Progress,
-) -> tuple[list[Ready], bool]:
-    """With --shard K/N: the posts that have components in this shard's share, and whether one
-    of the posts whose diagnostics it reports failed before running.
+    options: Options, ready: list[Ready], cache: Cache, shared: dict, progress: Progress
+) -> set[str]:
+    """With --shard K/N: the units this shard executes or restores, reported in a line.
 
     The units of work are the components not in the cache, each with its estimated cost (see
-    shard.py); every shard computes the same split from the same posts and cache. Each post's
-    diagnostics are reported by one shard, in turn by the posts' order.
+    shard.py); every shard computes the same split from the same posts and cache.
     """
-    from .cache import CorruptEntry
-    from .shard import assign, estimate
-
     shard = options.shard
-    completed = [done.post for done in ready]
-    cells, cached, owner = {}, [], {}
+    cells, cached = {}, []
     for done in ready:
         if not _runs(done.post, options):
             continue
         for number, key, count in component_keys(done, shared):
-            unit = f"{done.post.post.slug}/{number}"
-            owner[unit] = done.post.post.slug
+            unit = _unit(done.post, number)
             cells[unit] = count
             with contextlib.suppress(CorruptEntry):  # a damaged entry runs again
-                if not options.force and runs.cache.load(key) is not None:
+                if not options.force and cache.load(key) is not None:
                     cached.append(unit)
-    costs = estimate(cells, runs.cache.recorded_seconds(), cached)
-    runs.share = set(assign(costs.items(), shard.count)[shard.index - 1])
-    mine = {owner[unit] for unit in runs.share}
-    work = [unit for unit in runs.share if unit not in cached]
+    costs = estimate(cells, cache.recorded_seconds(), cached)
+    share = set(assign(costs.items(), shard.count)[shard.index - 1])
+    work = [unit for unit in share if unit not in cached]
     progress.report(
         f"shard {shard}: {len(work)} of {len(cells) - len(cached)} components to execute, about "
         f"{sum(costs[unit] for unit in work):.0f} of {sum(costs.values()):.0f} s"
     )
+    return share
+
+
+def _report_shard_diagnostics(
+    options: Options, ready: list[Ready], found: list[Diagnostic], progress: Progress
+) -> bool:
+    """With --shard K/N: report the diagnostics of this shard's posts (each post's are reported
+    by one shard, in turn by the posts' order) and those of no post; return whether one of its
+    posts failed before running."""
+    shard = options.shard
+    completed = [done.post for done in ready]
     reporting = {
         post.post.path
         for number, post in enumerate(completed)
@@ -697,16 +778,7 @@ def _share(
     for diagnostic in found:
         if diagnostic.path in reporting or diagnostic.path not in posts:
             progress.diagnostic(diagnostic)
-    failed = any(not post.ok for post in completed if post.post.path in reporting)
-    if not options.keep_going and not all(
-        post.ok for post in completed
-    ):  # as a build without --keep-going
-        if not failed:
-            progress.report(
-                f"shard {shard}: nothing executed: a post has errors (another shard reports them)"
-            )
-        return [], True
-    return [done for done in ready if done.post.post.slug in mine], failed
+    return any(not post.ok for post in completed if post.post.path in reporting)
 
 
 def complete_all(
