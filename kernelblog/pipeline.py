@@ -17,7 +17,15 @@ from . import uptodate
 from .diagnostics import BadInput, Diagnostic
 from .progress import Progress, progress_for
 from .reuse import Reuse, read_bytes
-from .settings import PACKAGE, TEMPLATES, Options, Site, load_site, settings_file, user_cache
+from .settings import (
+    PACKAGE,
+    TEMPLATES,
+    Options,
+    Settings,
+    load_settings,
+    settings_file,
+    user_cache,
+)
 
 if (
     TYPE_CHECKING
@@ -169,6 +177,14 @@ def _build(
                 progress.diagnostic(warning)
             progress.report(f"{options.out}/: nothing changed since the last build")
             return OK
+    noted: list[Diagnostic] = []  # warnings about the settings
+    try:
+        settings = load_settings(options.pyproject, noted.append)
+    except BadInput as error:
+        progress.diagnostic(error.diagnostic)
+        return BAD_INPUT
+    for warning in noted:
+        progress.diagnostic(warning)
 
     from .kernels import GIB, KERNEL_MEMORY, Kernels
 
@@ -176,7 +192,7 @@ def _build(
     own = kernels is None
     if own:
         try:
-            isolation = _isolation(options, progress.report)
+            isolation = _isolation(options, settings, progress.report)
         except BadInput as error:
             progress.report(str(error.diagnostic))
             return BAD_INPUT
@@ -205,29 +221,35 @@ def _build(
             None if options.shard else user_cache() / "reuse", inputs, fresh=options.force
         )
         return _build_with(
-            options, progress, kernels, timings, own, reuse, shared, (record, digest, code)
+            options,
+            progress,
+            kernels,
+            timings,
+            own,
+            reuse,
+            shared,
+            (record, digest, code),
+            settings,
+            noted,
         )
     finally:
         if own:
             kernels.close()
 
 
-def _isolation(options: Options, report: Callable[[str], None]):
-    """The kernels' sandbox and limits, from the options and the isolation setting; BadInput
-    when the sandbox is required and bwrap does not work."""
+def _isolation(options: Options, settings: Settings, report: Callable[[str], None]):
+    """The kernels' sandbox and limits, from the options, or else the settings; BadInput when
+    the sandbox is required and bwrap does not work."""
     from .isolation import Limits, choose, default_limits
 
-    try:
-        setting = load_site(options.posts.resolve().parent / "pyproject.toml").isolation
-    except BadInput:
-        setting = "auto"  # the build reports the bad setting when it reads them
     defaults = default_limits(options.jobs)
     limits = Limits(
-        options.kernel_memory or defaults.memory,
-        options.disk or defaults.disk,
-        options.processes or defaults.processes,
+        options.kernel_memory or settings.kernel_memory or defaults.memory,
+        options.disk or settings.disk or defaults.disk,
+        options.processes or settings.processes or defaults.processes,
     )
-    return choose(options.isolation or setting, limits, lambda warning: report(str(warning)))
+    mode = options.isolation or settings.isolation
+    return choose(mode, limits, lambda warning: report(str(warning)))
 
 
 def _recorded(folder: Path) -> dict:
@@ -260,15 +282,17 @@ def _build_with(
     reuse: Reuse,
     shared: dict,
     remembered: tuple,
+    settings: Settings,
+    noted: list[Diagnostic],
 ) -> int:
     """The build once its kernels are set; `remembered` is what uptodate.remember records of a
-    successful build: the record's path, the build's fingerprint and its posts' code digest."""
+    successful build: the record's path, the build's fingerprint and its posts' code digest;
+    `noted`: the warnings about the settings, reported already."""
     try:
         found: list[Diagnostic] = []
-        ready = ready_all(options.posts, found.append, reuse)
+        ready = ready_all(options.posts, found.append, reuse, settings)
         completed = [done.post for done in ready]
         _check_out(options)
-        site = load_site(options.pyproject)
     except BadInput as error:
         progress.diagnostic(error.diagnostic)
         return BAD_INPUT
@@ -283,7 +307,7 @@ def _build_with(
     from .execute import ExecutedPost  # light: nbclient loads only when something runs
 
     cache = Cache(options.cache)
-    runs = _Runs(options, progress, cache, reuse, site)
+    runs = _Runs(options, progress, cache, reuse, settings)
     if options.shard:  # this shard's share of the components, and the diagnostics of its posts
         ready, failed = _share(options, ready, found, runs, shared, progress)
         completed = [done.post for done in ready]
@@ -307,7 +331,8 @@ def _build_with(
     for post in completed:
         if post.post.slug not in executed:  # found before running, under --keep-going
             executed[post.post.slug] = ExecutedPost(post.notebook())
-    warnings = [d for post in completed for d in post.diagnostics if d.severity == "warning"]
+    warnings = list(noted)  # about the settings
+    warnings += [d for post in completed for d in post.diagnostics if d.severity == "warning"]
     warnings += runs.warnings  # outputs cut
 
     def report_page(warning: Diagnostic) -> None:  # outputs left off a page
@@ -315,7 +340,7 @@ def _build_with(
         progress.diagnostic(warning)
 
     snippets = {done.post.post.slug: done.snippet for done in ready}
-    write_all(options, completed, executed, site, report_page, reuse, snippets, runs.kept)
+    write_all(options, completed, executed, settings, report_page, reuse, snippets, runs.kept)
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
     if failed:
         return SNIPPET_FAILED
@@ -335,10 +360,10 @@ class _Runs:
         progress: Progress,
         cache: Cache,
         reuse: Reuse | None = None,
-        site: Site | None = None,
+        site: Settings | None = None,
     ):
         self.options, self.progress, self.cache = options, progress, cache
-        self.reuse, self.site = reuse or Reuse(None, ""), site or Site()
+        self.reuse, self.site = reuse or Reuse(None, ""), site or Settings()
         self.executed: dict = {}  # slug -> ExecutedPost, once every component is in
         self.pending: list = []  # (post, component number, key, its notebook)
         self.posts: dict[str, dict] = {}  # slug -> what its components gave so far
@@ -716,9 +741,13 @@ def complete_all(
 
 
 def ready_all(
-    folder: Path, report: Callable[[Diagnostic], None], reuse: Reuse | None = None
+    folder: Path,
+    report: Callable[[Diagnostic], None],
+    reuse: Reuse | None = None,
+    settings: Settings | None = None,
 ) -> list[Ready]:
-    """complete_all, each post with what the build derives from it alone (see Ready)."""
+    """complete_all, each post with what the build derives from it alone (see Ready); the
+    aliases come from `settings` (by default, those of the pyproject.toml beside `folder`)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise BadInput(Diagnostic(folder, 0, "error", "posts folder not found"))
@@ -726,21 +755,22 @@ def ready_all(
     if not paths:
         raise BadInput(Diagnostic(folder, 0, "error", "no posts (*.md) in this folder"))
     reuse = reuse or Reuse(None, "")
-    settings = settings_file(folder)
+    pyproject = settings_file(folder)
     data = [
         read_bytes(path) for path in paths
     ]  # read once: what is keyed is completed (None: read_post says why)
-    keys = [reuse.completion_key(path, content, settings) for path, content in zip(paths, data)]
+    keys = [reuse.completion_key(path, content, pyproject) for path, content in zip(paths, data)]
     completed = [reuse.load("completed", key) for key in keys]
     missing = [k for k, done in enumerate(completed) if done is None]
     if missing:  # read and complete these (the libraries load only now)
-        from .complete import complete_post, project_aliases
+        from .complete import complete_post
         from .keras_index import build_index
         from .plan import plan_post
         from .read import read_post
 
         read = {k: read_post(paths[k], data[k]) for k in missing}
-        index, aliases = build_index(), project_aliases(settings)
+        settings = settings or load_settings(pyproject)
+        index, aliases = build_index(), settings.aliases
         for k in missing:
             completed[k] = make_ready(plan_post(complete_post(read[k], index, aliases)))
             reuse.save("completed", keys[k], completed[k])
@@ -770,7 +800,7 @@ def write_all(
     options: Options,
     completed: list[CompletedPost],
     executed: dict,
-    site: Site | None = None,
+    settings: Settings | None = None,
     report: Callable[[Diagnostic], None] = lambda warning: None,
     reuse: Reuse | None = None,
     snippets: dict[str, str] | None = None,
@@ -782,10 +812,10 @@ def write_all(
     from .site import site_files
     from .write import snippet_text, write_site, write_snippets
 
-    site = site or load_site(options.pyproject)
+    settings = settings or load_settings(options.pyproject)
     if snippets is None:
         snippets = {post.post.slug: snippet_text(post) for post in completed}
-    files = site_files(site, completed, executed, report, reuse, kept)
+    files = site_files(settings, completed, executed, report, reuse, kept)
     files[SITE_MARKER] = (
         b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
     )

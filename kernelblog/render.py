@@ -27,8 +27,8 @@ from .cells import ExecutedCell
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .read import Post
-from .settings import TEMPLATES, user_cache
-from .site import Site, tag_slug
+from .settings import TEMPLATES, Settings, user_cache
+from .site import tag_slug
 
 if TYPE_CHECKING:  # rendering needs no kernel machinery
     from .execute import ExecutedPost
@@ -264,12 +264,12 @@ def render_post(
     completed: CompletedPost,
     executed: ExecutedPost,
     env: jinja2.Environment,
-    site: Site | None = None,
+    site: Settings | None = None,
     highlight: Callable[[str], Markup] = code_html,
 ) -> Page:
     """The post's page: prose, then each code cell with what it printed and drew; `highlight`
     turns code into HTML."""
-    site = site or Site()
+    site = site or Settings()
     page = Page("")
     prose = Prose()
     cells = []
@@ -500,22 +500,22 @@ def _cards(posts: list[Post]) -> list[dict]:
 
 
 def render_index(
-    posts: list[Post], env: jinja2.Environment, site: Site | None = None, tag: str = ""
+    posts: list[Post], env: jinja2.Environment, site: Settings | None = None, tag: str = ""
 ) -> str:
     """The front page, or a tag's page: a card per post, newest first."""
     root = "../../" if tag else ""
     return env.get_template("index.html").render(
-        cards=_cards(posts), tag=tag, site=site or Site(), root=root
+        cards=_cards(posts), tag=tag, site=site or Settings(), root=root
     )
 
 
 def render_tags(
-    tags: dict[str, tuple[str, list[Post]]], env: jinja2.Environment, site: Site
+    tags: dict[str, tuple[str, list[Post]]], env: jinja2.Environment, site: Settings
 ) -> str:
     return env.get_template("tags.html").render(tags=tags, site=site, root="../")
 
 
-def render_404(env: jinja2.Environment, site: Site) -> str:
+def render_404(env: jinja2.Environment, site: Settings) -> str:
     """A page for any missing path: its styles inline and its links absolute, since it is served anywhere."""
     style = Markup((TEMPLATES / "static" / "style.css").read_text(encoding="utf-8"))
     return env.get_template("404.html").render(site=site, style=style)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .reuse import Reuse
-from .settings import Site
+from .settings import Settings
 
 if TYPE_CHECKING:
     from .execute import ExecutedPost
@@ -26,7 +26,7 @@ def tag_slug(tag: str) -> str:
 
 
 def site_files(
-    site: Site,
+    site: Settings,
     completed: list[CompletedPost],
     executed: dict[str, ExecutedPost],
     report: Callable[[Diagnostic], None] = lambda warning: None,
@@ -81,7 +81,7 @@ def site_files(
 
 
 def _post_files(
-    done: CompletedPost, executed: ExecutedPost, env, site: Site, reuse: Reuse
+    done: CompletedPost, executed: ExecutedPost, env, site: Settings, reuse: Reuse
 ) -> tuple:
     """The post's page; its downloads (name -> content); warnings about the downloads. The code
     the post's page highlighted last time is not highlighted again: a prose edit changes none."""
@@ -112,7 +112,7 @@ def _timestamp(post, executed_at: str) -> str:
 
 
 def atom_feed(
-    site: Site, posts: list, contents: dict[str, str], executed_at: dict[str, str]
+    site: Settings, posts: list, contents: dict[str, str], executed_at: dict[str, str]
 ) -> bytes:
     """An Atom feed (RFC 4287) with every post's full content, newest first."""
     ET.register_namespace("", ATOM)
@@ -156,7 +156,7 @@ def atom_feed(
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def sitemap(site: Site, pages: list[str]) -> bytes:
+def sitemap(site: Settings, pages: list[str]) -> bytes:
     """sitemap.xml: the absolute URL of every page."""
     ET.register_namespace("", SITEMAP)
     root = ET.Element(f"{{{SITEMAP}}}urlset")

@@ -307,15 +307,19 @@ def test_compiled_templates_are_compiled_again_when_a_template_changes(tmp_path,
     import shutil
 
     from kernelblog.settings import TEMPLATES
-    from kernelblog.site import Site
+    from kernelblog.settings import Settings
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES, templates)
-    first = environment(templates).get_template("tags.html").render(tags={}, site=Site(), root="")
+    first = (
+        environment(templates).get_template("tags.html").render(tags={}, site=Settings(), root="")
+    )
     assert any((tmp_path / "cache" / "kernelblog" / "templates").iterdir())  # compiled once, kept
     (templates / "tags.html").write_text(
         (templates / "tags.html").read_text().replace("<h1>Tags", "<h1>All tags")
     )
-    again = environment(templates).get_template("tags.html").render(tags={}, site=Site(), root="")
+    again = (
+        environment(templates).get_template("tags.html").render(tags={}, site=Settings(), root="")
+    )
     assert "<h1>Tags</h1>" in first and again == first.replace("<h1>Tags", "<h1>All tags")

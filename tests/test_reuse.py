@@ -7,7 +7,7 @@ from kernelblog.execute import ExecutedPost
 from kernelblog.pipeline import complete_all
 from kernelblog.read import read_post
 from kernelblog.reuse import Reuse
-from kernelblog.settings import Site
+from kernelblog.settings import Settings
 
 POST = "---\ntitle: One\n---\n\n```python\nprint(6 * 7)\n```\n"
 
@@ -38,7 +38,7 @@ def test_a_completion_is_keyed_by_the_bytes_it_was_made_from(tmp_path, monkeypat
 def test_a_page_is_keyed_by_its_completion_not_by_reading_the_post_again(tmp_path):
     path = write_post(tmp_path / "posts", "one.md", POST)
     [done] = complete_all(tmp_path / "posts", lambda line: None)
-    executed, site = ExecutedPost(done.notebook()), Site()
+    executed, site = ExecutedPost(done.notebook()), Settings()
     store = Reuse(tmp_path / "store", "inputs")
     assert (
         store.page_key(done, executed, site) is None

@@ -4,7 +4,6 @@ import base64
 import datetime
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import nbformat
@@ -21,9 +20,8 @@ from conftest import (
     write_post,
 )
 from kernelblog.complete import complete_post
-from kernelblog.diagnostics import BadInput
 from kernelblog.read import read_post
-from kernelblog.settings import Site, load_site
+from kernelblog.settings import Settings
 from kernelblog.site import site_files
 from kernelblog.write import write_site
 
@@ -82,48 +80,10 @@ def site(tmp_path_factory, index):
         ),
         "second": executed_with(completed[1], [[error]], executed_at="2026-04-02T10:30:00+00:00"),
     }
-    config = Site(title="Test <Blog>", author="Ada", base_url="https://blog.example/deep/")
+    config = Settings(title="Test <Blog>", author="Ada", base_url="https://blog.example/deep/")
     out = tmp_path_factory.mktemp("site") / "_site"
     write_site(out, site_files(config, completed, executed))
     return out
-
-
-def test_settings_come_from_pyproject(tmp_path):
-    assert load_site(tmp_path / "missing.toml") == Site()
-    path = write_post(tmp_path, "pyproject.toml", '[project]\nname = "x"\n')
-    assert load_site(path) == Site()
-    write_post(
-        tmp_path,
-        "pyproject.toml",
-        '[tool.kernelblog]\ntitle = "Mine"\nbase_url = "https://x.example/blog"\n'
-        '[tool.kernelblog.aliases]\npd = "import pandas as pd"\n',
-    )
-    assert load_site(path) == Site(title="Mine", base_url="https://x.example/blog/")
-
-
-@pytest.mark.parametrize(
-    "text, line, message",
-    [
-        (
-            '[tool.kernelblog]\ntitle = "x"\ncolour = "red"\n',
-            3,
-            "[tool.kernelblog] colour: expected one of",
-        ),
-        ("[tool.kernelblog]\n\ntitle = 3\n", 3, "[tool.kernelblog] title: expected a string"),
-        ('[tool.kernelblog]\ntitle = "x\n', 2, "not valid TOML"),
-    ],
-)
-def test_bad_settings_are_reported_at_their_line(tmp_path, text, line, message):
-    path = write_post(tmp_path, "pyproject.toml", text)
-    with pytest.raises(BadInput) as error:
-        load_site(path)
-    assert str(error.value.diagnostic).startswith(f"{path}:{line}: error: {message}")
-
-
-def test_project_settings_are_valid():
-    assert load_site(Path(__file__).resolve().parent.parent / "pyproject.toml").base_url.startswith(
-        "https://"
-    )
 
 
 def test_feed_is_valid_atom_with_full_content(site):
