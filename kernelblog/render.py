@@ -26,9 +26,9 @@ from .cache import package_version
 from .cells import ExecutedCell
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
+from .layout import TAGS, IndexPage, Links, post_page
 from .read import Post
 from .settings import TEMPLATES, Settings, user_cache
-from .site import tag_slug
 
 if TYPE_CHECKING:  # rendering needs no kernel machinery
     from .execute import ExecutedPost
@@ -128,7 +128,6 @@ def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
         bytecode_cache=_compiled_templates(options),
         **options,
     )
-    env.globals["tag_slug"] = tag_slug
     return env
 
 
@@ -367,8 +366,9 @@ def render_post(
         site=site,
         long_output=LONG_OUTPUT,
     )
-    page.content = env.get_template("article.html").render(**context, root="", feed=True)
-    page.html = env.get_template("post.html").render(**context, root="../", feed=False)
+    page.content = env.get_template("article.html").render(**context, feed=True)
+    links = Links(post_page(post.slug))
+    page.html = env.get_template("post.html").render(**context, links=links, feed=False)
     return page
 
 
@@ -475,44 +475,24 @@ def reading_minutes(post: Post) -> int:
     return max(1, math.ceil(words / WORDS_PER_MINUTE))
 
 
-def _newest_first(posts: list[Post]) -> list[Post]:
-    return sorted(posts, key=lambda p: (p.meta.date or datetime.date.min, p.slug), reverse=True)
+def _cards(posts: tuple[Post, ...]) -> list[dict]:
+    return [{"post": post, "minutes": reading_minutes(post)} for post in posts]
 
 
-def tags_of(posts: list[Post]) -> dict[str, tuple[str, list[Post]]]:
-    """Tag slug -> (the tag as first written, its posts)."""
-    tags: dict[str, tuple[str, list[Post]]] = {}
-    for post in posts:
-        for tag in post.meta.tags:
-            tags.setdefault(tag_slug(tag), (tag, []))[1].append(post)
-    return dict(sorted(tags.items()))
-
-
-def _cards(posts: list[Post]) -> list[dict]:
-    return [
-        {
-            "post": post,
-            "minutes": reading_minutes(post),
-            "tags": [(tag, tag_slug(tag)) for tag in post.meta.tags],
-        }
-        for post in _newest_first(posts)
-    ]
-
-
-def render_index(
-    posts: list[Post], env: jinja2.Environment, site: Settings | None = None, tag: str = ""
-) -> str:
-    """The front page, or a tag's page: a card per post, newest first."""
-    root = "../../" if tag else ""
+def render_index(page: IndexPage, env: jinja2.Environment, settings: Settings | None = None) -> str:
+    """A page that lists posts (the front page, or a tag's page): a card per post, newest first."""
     return env.get_template("index.html").render(
-        cards=_cards(posts), tag=tag, site=site or Settings(), root=root
+        cards=_cards(page.posts),
+        page=page,
+        site=settings or Settings(),
+        links=Links(page.path),
     )
 
 
 def render_tags(
-    tags: dict[str, tuple[str, list[Post]]], env: jinja2.Environment, site: Settings
+    tags: dict[str, tuple[str, list[Post]]], env: jinja2.Environment, settings: Settings
 ) -> str:
-    return env.get_template("tags.html").render(tags=tags, site=site, root="../")
+    return env.get_template("tags.html").render(tags=tags, site=settings, links=Links(TAGS))
 
 
 def render_404(env: jinja2.Environment, site: Settings) -> str:
