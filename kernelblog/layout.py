@@ -15,11 +15,16 @@ SITEMAP = "sitemap.xml"
 NOT_FOUND = "404.html"  # served at any missing path, so its links are absolute
 STATIC = "static/"  # the styles, script and icon every page loads
 # Folders of the site's own files, which no post's slug may take: folder -> what it holds.
-RESERVED_SLUGS = {"static": "static files", "tags": "tags pages"}
+RESERVED_SLUGS = {"static": "static files", "tags": "tags pages", "page": "index pages"}
 
 
 def tag_slug(tag: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-") or "tag"
+
+
+def index_page(number: int) -> str:
+    """The front page (1), or the page of older posts `number` when the index is paginated."""
+    return INDEX if number == 1 else f"page/{number}/{INDEX}"
 
 
 def post_page(slug: str) -> str:
@@ -69,16 +74,36 @@ def tags_of(posts: list) -> dict[str, tuple[str, list]]:
 
 @dataclass(frozen=True)
 class IndexPage:
-    """A page that lists posts, newest first: the front page, or a tag's page (`tag`)."""
+    """A page that lists posts, newest first: a page of the index, `number` of `count` (a tag's
+    page is one page)."""
 
     path: str
     posts: tuple
     tag: str = ""
+    number: int = 1
+    count: int = 1
+
+    @property
+    def previous(self) -> str | None:
+        """The index page before this one (of newer posts), if any."""
+        return index_page(self.number - 1) if self.number > 1 else None
+
+    @property
+    def next(self) -> str | None:
+        """The index page after this one (of older posts), if any."""
+        return index_page(self.number + 1) if self.number < self.count else None
 
 
-def index_pages(posts: list) -> list[IndexPage]:
-    """The pages that list every post."""
-    return [IndexPage(INDEX, tuple(newest_first(posts)))]
+def index_pages(posts: list, per_page: int = 0) -> list[IndexPage]:
+    """The pages that list every post, newest first: index.html, then page/2/index.html and on,
+    `per_page` posts on each (0: all on index.html)."""
+    ordered = tuple(newest_first(posts))
+    size = per_page or len(ordered) or 1
+    chunks = [ordered[k : k + size] for k in range(0, len(ordered), size)] or [()]
+    return [
+        IndexPage(index_page(n), chunk, number=n, count=len(chunks))
+        for n, chunk in enumerate(chunks, 1)
+    ]
 
 
 def tag_pages(posts: list) -> list[IndexPage]:

@@ -242,6 +242,12 @@ class Settings:
     processes: int | None = setting(
         "integer", None, "processes one kernel may run at once; --processes wins", _at_least(1)
     )
+    posts_per_page: int = setting(
+        "integer",
+        0,
+        "posts on each index page, newest first (page/2/ and on); 0: all on one",
+        _at_least(0),
+    )
     aliases: Mapping[str, str] = setting(
         "table",
         {},

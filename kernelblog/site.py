@@ -60,7 +60,7 @@ def site_files(
         files[layout.post_page(slug)] = page.html.encode()
         files.update({layout.post_file(slug, name): data for name, data in page.files.items()})
         files.update(downloads)
-    for listing in layout.index_pages(posts) + layout.tag_pages(posts):
+    for listing in layout.index_pages(posts, site.posts_per_page) + layout.tag_pages(posts):
         files[listing.path] = render.render_index(listing, env, site).encode()
     files[layout.TAGS] = render.render_tags(layout.tags_of(posts), env, site).encode()
     files[layout.NOT_FOUND] = render.render_404(env, site).encode()
