@@ -27,7 +27,7 @@ def at_least_one(text: str) -> int:
 
 
 def size(text: str) -> int:
-    from kernelblog.isolation import parse_size
+    from kernelblog.settings import parse_size
 
     try:
         return parse_size(text)

@@ -9,6 +9,7 @@ import difflib
 import functools
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +17,12 @@ import nbformat
 from pyflakes import checker, messages
 
 from .cells import CellMeta, code_cell, markdown_cell
-from .diagnostics import BadInput, Diagnostic
+from .diagnostics import Diagnostic
 from .drift import Reviser
 from .infer import DATA_NAMES, CannotInfer, first_data_use, infer_data, trains_model
 from .keras_index import ALIASES, FAMILY_HELPERS, AmbiguousName, KerasIndex
 from .read import Cell, Post
-from .settings import DATASETS, key_line, tool_table
+from .settings import DATASETS
 
 DATASETS_MODULE = "kernelblog.datasets"
 IPYTHON_BUILTINS = {"get_ipython"}
@@ -206,7 +207,7 @@ class _Whole:
 
 
 def complete_post(
-    post: Post, index: KerasIndex, aliases: dict[str, str] | None = None
+    post: Post, index: KerasIndex, aliases: Mapping[str, str] | None = None
 ) -> CompletedPost:
     """Complete every code cell of `post`, counting what the other cells define.
 
@@ -625,33 +626,6 @@ def data_setup(declaration: str) -> tuple[str, ...]:
         f"from {DATASETS_MODULE} import {call.func.id}",
         f"(x_train, y_train), (x_test, y_test) = {ast.unparse(call)}",
     )
-
-
-def project_aliases(pyproject: Path) -> dict[str, str]:
-    """Aliases from `[tool.kernelblog.aliases]` in pyproject.toml: name = "import statement"."""
-    table, text = tool_table(pyproject)
-    aliases = table.get("aliases", {})
-
-    def bad(name: str, message: str):
-        table = "tool.kernelblog" if name == "aliases" else "tool.kernelblog.aliases"
-        raise BadInput(
-            Diagnostic(
-                pyproject, key_line(text, name, table), "error", f"alias '{name}': {message}"
-            )
-        )
-
-    if not isinstance(aliases, dict):
-        bad("aliases", '[tool.kernelblog.aliases] must be a table of name = "import statement"')
-    for name, statement in aliases.items():
-        try:
-            node = ast.parse(statement).body if isinstance(statement, str) else None
-        except (SyntaxError, ValueError):
-            node = None
-        if not node or len(node) != 1 or not isinstance(node[0], (ast.Import, ast.ImportFrom)):
-            bad(name, 'the value must be one import statement, such as "import pandas as pd"')
-        if name not in {(a.asname or a.name).split(".")[0] for a in node[0].names}:
-            bad(name, f"the statement {statement!r} does not bind '{name}'")
-    return dict(aliases)
 
 
 def _literal(node: ast.expr) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import os
 import re
 import shutil
@@ -68,18 +67,6 @@ def _round(size: float) -> int:
     """Down to a multiple of 64 MiB (at least 64 MiB), so the numbers read well."""
     step = 64 << 20
     return max(int(size // step) * step, step)
-
-
-def parse_size(text: str) -> int:
-    """A size such as 4G, 512M, 1.5GiB or 1000000 (bytes), in bytes."""
-    match = re.fullmatch(r"\s*([\d.]+)\s*([kmgt]?)(i?b)?\s*", str(text), re.I)
-    if not match:
-        raise ValueError(f"{text!r} is not a size such as 4G or 512M")
-    number = float(match.group(1))
-    size = int(number * 1024 ** " kmgt".index(match.group(2).lower() or " "))
-    if size <= 0 or not math.isfinite(number):
-        raise ValueError(f"{text!r} is not a positive size")
-    return size
 
 
 def human(size: int) -> str:

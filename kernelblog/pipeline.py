@@ -19,7 +19,15 @@ from .cache import key as cache_key
 from .diagnostics import BadInput, Diagnostic
 from .progress import Progress, progress_for
 from .reuse import Reuse, read_bytes
-from .settings import PACKAGE, TEMPLATES, Options, Site, load_site, settings_file, user_cache
+from .settings import (
+    PACKAGE,
+    TEMPLATES,
+    Options,
+    Settings,
+    load_settings,
+    settings_file,
+    user_cache,
+)
 from .shard import assign, estimate
 
 if (
@@ -176,12 +184,20 @@ def _build(
                 progress.diagnostic(warning)
             progress.report(f"{options.out}/: nothing changed since the last build")
             return OK
+    noted: list[Diagnostic] = []  # warnings about the settings
+    try:
+        settings = load_settings(options.pyproject, noted.append)
+    except BadInput as error:
+        progress.diagnostic(error.diagnostic)
+        return BAD_INPUT
+    for warning in noted:
+        progress.diagnostic(warning)
 
     timings = Cache(options.cache).timings()
     own = kernels is None
     if own:
         try:
-            kernels = _start_kernels(options, progress.report, timings)
+            kernels = _start_kernels(options, settings, progress.report, timings)
         except BadInput as error:
             progress.report(str(error.diagnostic))
             return BAD_INPUT
@@ -200,19 +216,30 @@ def _build(
             None if options.shard else user_cache() / "reuse", inputs, fresh=options.force
         )
         return _build_with(
-            options, progress, kernels, timings, own, reuse, shared, (record, digest, code)
+            options,
+            progress,
+            kernels,
+            timings,
+            own,
+            reuse,
+            shared,
+            (record, digest, code),
+            settings,
+            noted,
         )
     finally:
         if own:
             kernels.close()
 
 
-def _start_kernels(options: Options, report: Callable[[str], None], timings: dict) -> Kernels:
+def _start_kernels(
+    options: Options, settings: Settings, report: Callable[[str], None], timings: dict
+) -> Kernels:
     """The build's own kernels, none started yet; BadInput when their sandbox cannot be had."""
     from .isolation import remove_stale_runtimes  # loads psutil: not for a build with nothing to do
     from .kernels import GIB, KERNEL_MEMORY, Kernels
 
-    isolation = _isolation(options, report)
+    isolation = _isolation(options, settings, report)
     remove_stale_runtimes()  # connection files and sockets of builds that were killed
     return Kernels(
         options.jobs,
@@ -223,22 +250,19 @@ def _start_kernels(options: Options, report: Callable[[str], None], timings: dic
     )
 
 
-def _isolation(options: Options, report: Callable[[str], None]):
-    """The kernels' sandbox and limits, from the options and the isolation setting; BadInput
-    when the sandbox is required and bwrap does not work."""
+def _isolation(options: Options, settings: Settings, report: Callable[[str], None]):
+    """The kernels' sandbox and limits, from the options, or else the settings; BadInput when
+    the sandbox is required and bwrap does not work."""
     from .isolation import Limits, choose, default_limits
 
-    try:
-        setting = load_site(options.posts.resolve().parent / "pyproject.toml").isolation
-    except BadInput:
-        setting = "auto"  # the build reports the bad setting when it reads them
     defaults = default_limits(options.jobs)
     limits = Limits(
-        options.kernel_memory or defaults.memory,
-        options.disk or defaults.disk,
-        options.processes or defaults.processes,
+        options.kernel_memory or settings.kernel_memory or defaults.memory,
+        options.disk or settings.disk or defaults.disk,
+        options.processes or settings.processes or defaults.processes,
     )
-    return choose(options.isolation or setting, limits, lambda warning: report(str(warning)))
+    mode = options.isolation or settings.isolation
+    return choose(mode, limits, lambda warning: report(str(warning)))
 
 
 def _cold(options: Options) -> bool:
@@ -265,16 +289,17 @@ def _build_with(
     reuse: Reuse,
     shared: dict,
     remembered: tuple,
+    settings: Settings,
+    noted: list[Diagnostic],
 ) -> int:
     """The build once its kernels are set, stage by stage; `remembered` is what
     uptodate.remember records of a successful build: the record's path, the build's fingerprint
-    and its posts' code digest."""
+    and its posts' code digest; `noted`: the warnings about the settings, reported already."""
     # Read, complete and plan every post.
     try:
         found: list[Diagnostic] = []
-        ready = ready_all(options.posts, found.append, reuse)
+        ready = ready_all(options.posts, found.append, reuse, settings)
         _check_out(options)
-        site = load_site(options.pyproject)
     except BadInput as error:
         progress.diagnostic(error.diagnostic)
         return BAD_INPUT
@@ -299,7 +324,7 @@ def _build_with(
             return SNIPPET_FAILED  # found before any kernel started
 
     # Execute: each component from the cache, or on the kernels.
-    runs = _Runs(options, progress, cache, reuse, site, share)
+    runs = _Runs(options, progress, cache, reuse, settings, share)
     for done in ready:
         runs.add(done, shared)
     failed = runs.execute(kernels, timings, own) or failed
@@ -311,7 +336,8 @@ def _build_with(
 
     # Render and write the site and the snippets.
     completed = [done.post for done in ready]
-    warnings = [d for post in completed for d in post.diagnostics if d.severity == "warning"]
+    warnings = list(noted)  # about the settings
+    warnings += [d for post in completed for d in post.diagnostics if d.severity == "warning"]
     warnings += runs.warnings  # outputs cut
 
     def report_page(warning: Diagnostic) -> None:  # outputs left off a page
@@ -319,7 +345,7 @@ def _build_with(
         progress.diagnostic(warning)
 
     snippets = {done.post.post.slug: done.snippet for done in ready}
-    write_all(options, completed, runs.executed, site, report_page, reuse, snippets, runs.kept)
+    write_all(options, completed, runs.executed, settings, report_page, reuse, snippets, runs.kept)
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
     if failed:
         return SNIPPET_FAILED
@@ -438,11 +464,11 @@ class _Runs:
         progress: Progress,
         cache: Cache,
         reuse: Reuse | None = None,
-        site: Site | None = None,
+        site: Settings | None = None,
         share: set[str] | None = None,
     ):
         self.options, self.progress, self.cache = options, progress, cache
-        self.reuse, self.site = reuse or Reuse(None, ""), site or Site()
+        self.reuse, self.site = reuse or Reuse(None, ""), site or Settings()
         self.share = share  # with --shard: the units this shard runs
         self.posts: dict[str, PostRun] = {}  # slug -> its components so far
         self.pending: list[Pending] = []
@@ -790,9 +816,13 @@ def complete_all(
 
 
 def ready_all(
-    folder: Path, report: Callable[[Diagnostic], None], reuse: Reuse | None = None
+    folder: Path,
+    report: Callable[[Diagnostic], None],
+    reuse: Reuse | None = None,
+    settings: Settings | None = None,
 ) -> list[Ready]:
-    """complete_all, each post with what the build derives from it alone (see Ready)."""
+    """complete_all, each post with what the build derives from it alone (see Ready); the
+    aliases come from `settings` (by default, those of the pyproject.toml beside `folder`)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise BadInput(Diagnostic(folder, 0, "error", "posts folder not found"))
@@ -800,21 +830,22 @@ def ready_all(
     if not paths:
         raise BadInput(Diagnostic(folder, 0, "error", "no posts (*.md) in this folder"))
     reuse = reuse or Reuse(None, "")
-    settings = settings_file(folder)
+    pyproject = settings_file(folder)
     data = [
         read_bytes(path) for path in paths
     ]  # read once: what is keyed is completed (None: read_post says why)
-    keys = [reuse.completion_key(path, content, settings) for path, content in zip(paths, data)]
+    keys = [reuse.completion_key(path, content, pyproject) for path, content in zip(paths, data)]
     completed = [reuse.load("completed", key) for key in keys]
     missing = [k for k, done in enumerate(completed) if done is None]
     if missing:  # read and complete these (the libraries load only now)
-        from .complete import complete_post, project_aliases
+        from .complete import complete_post
         from .keras_index import build_index
         from .plan import plan_post
         from .read import read_post
 
         read = {k: read_post(paths[k], data[k]) for k in missing}
-        index, aliases = build_index(), project_aliases(settings)
+        settings = settings or load_settings(pyproject)
+        index, aliases = build_index(), settings.aliases
         for k in missing:
             completed[k] = make_ready(plan_post(complete_post(read[k], index, aliases)))
             reuse.save("completed", keys[k], completed[k])
@@ -844,7 +875,7 @@ def write_all(
     options: Options,
     completed: list[CompletedPost],
     executed: dict,
-    site: Site | None = None,
+    settings: Settings | None = None,
     report: Callable[[Diagnostic], None] = lambda warning: None,
     reuse: Reuse | None = None,
     snippets: dict[str, str] | None = None,
@@ -856,10 +887,10 @@ def write_all(
     from .site import site_files
     from .write import snippet_text, write_site, write_snippets
 
-    site = site or load_site(options.pyproject)
+    settings = settings or load_settings(options.pyproject)
     if snippets is None:
         snippets = {post.post.slug: snippet_text(post) for post in completed}
-    files = site_files(site, completed, executed, report, reuse, kept)
+    files = site_files(settings, completed, executed, report, reuse, kept)
     files[SITE_MARKER] = (
         b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
     )

@@ -15,6 +15,7 @@ from markdown_it import MarkdownIt
 
 from .diagnostics import BadInput, Diagnostic
 from .fence import BadOption, FenceOptions
+from .layout import RESERVED_SLUGS
 
 
 def _import_jupytext():
@@ -54,7 +55,6 @@ JUPYTEXT_KEYS = {
     "cell_marker",
 }
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-RESERVED_SLUGS = {"static", "tags"}  # folders of the site's own pages
 # An inline value in prose, as in Quarto: `{python} expression` (not inside ``double`` backticks).
 INLINE = re.compile(r"(?<!`)`\{python\}\s+([^`]+?)\s*`(?!`)")
 # Where inline values are not looked for: fenced blocks and code spans of two or more backticks.
@@ -169,7 +169,8 @@ def read_post(path: Path, data: bytes | None = None) -> Post:
                 slug_line,
                 "error",
                 f"slug '{slug}' is the folder of the site's own "
-                f"{slug} pages: choose another (a `slug:` in the front matter, or rename the file)",
+                f"{RESERVED_SLUGS[slug]}: choose another (a `slug:` in the front matter, "
+                "or rename the file)",
             )
         )
     _check_images(path, cells)

@@ -24,9 +24,9 @@ from .cache import package_version
 from .cells import ExecutedCell
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
+from .layout import TAGS, IndexPage, Links, post_page
 from .read import Post
-from .settings import TEMPLATES
-from .site import Site, tag_slug
+from .settings import TEMPLATES, Settings
 
 if TYPE_CHECKING:  # rendering needs no kernel machinery
     from .execute import ExecutedPost
@@ -122,7 +122,6 @@ def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
         "keep_trailing_newline": True,
     }
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), **options)
-    env.globals["tag_slug"] = tag_slug
     return env
 
 
@@ -241,12 +240,12 @@ def render_post(
     completed: CompletedPost,
     executed: ExecutedPost,
     env: jinja2.Environment,
-    site: Site | None = None,
+    site: Settings | None = None,
     highlight: Callable[[str], Markup] = code_html,
 ) -> Page:
     """The post's page: prose, then each code cell with what it printed and drew; `highlight`
     turns code into HTML."""
-    site = site or Site()
+    site = site or Settings()
     page = Page("")
     prose = Prose()
     cells = []
@@ -346,8 +345,9 @@ def render_post(
         site=site,
         long_output=LONG_OUTPUT,
     )
-    page.content = env.get_template("article.html").render(**context, root="", feed=True)
-    page.html = env.get_template("post.html").render(**context, root="../", feed=False)
+    page.content = env.get_template("article.html").render(**context, feed=True)
+    links = Links(post_page(post.slug))
+    page.html = env.get_template("post.html").render(**context, links=links, feed=False)
     return page
 
 
@@ -452,47 +452,27 @@ def reading_minutes(post: Post) -> int:
     return max(1, math.ceil(words / WORDS_PER_MINUTE))
 
 
-def _newest_first(posts: list[Post]) -> list[Post]:
-    return sorted(posts, key=lambda p: (p.meta.date or datetime.date.min, p.slug), reverse=True)
+def _cards(posts: tuple[Post, ...]) -> list[dict]:
+    return [{"post": post, "minutes": reading_minutes(post)} for post in posts]
 
 
-def tags_of(posts: list[Post]) -> dict[str, tuple[str, list[Post]]]:
-    """Tag slug -> (the tag as first written, its posts)."""
-    tags: dict[str, tuple[str, list[Post]]] = {}
-    for post in posts:
-        for tag in post.meta.tags:
-            tags.setdefault(tag_slug(tag), (tag, []))[1].append(post)
-    return dict(sorted(tags.items()))
-
-
-def _cards(posts: list[Post]) -> list[dict]:
-    return [
-        {
-            "post": post,
-            "minutes": reading_minutes(post),
-            "tags": [(tag, tag_slug(tag)) for tag in post.meta.tags],
-        }
-        for post in _newest_first(posts)
-    ]
-
-
-def render_index(
-    posts: list[Post], env: jinja2.Environment, site: Site | None = None, tag: str = ""
-) -> str:
-    """The front page, or a tag's page: a card per post, newest first."""
-    root = "../../" if tag else ""
+def render_index(page: IndexPage, env: jinja2.Environment, settings: Settings | None = None) -> str:
+    """A page that lists posts (the front page, or a tag's page): a card per post, newest first."""
     return env.get_template("index.html").render(
-        cards=_cards(posts), tag=tag, site=site or Site(), root=root
+        cards=_cards(page.posts),
+        page=page,
+        site=settings or Settings(),
+        links=Links(page.path),
     )
 
 
 def render_tags(
-    tags: dict[str, tuple[str, list[Post]]], env: jinja2.Environment, site: Site
+    tags: dict[str, tuple[str, list[Post]]], env: jinja2.Environment, settings: Settings
 ) -> str:
-    return env.get_template("tags.html").render(tags=tags, site=site, root="../")
+    return env.get_template("tags.html").render(tags=tags, site=settings, links=Links(TAGS))
 
 
-def render_404(env: jinja2.Environment, site: Site) -> str:
+def render_404(env: jinja2.Environment, site: Settings) -> str:
     """A page for any missing path: its styles inline and its links absolute, since it is served anywhere."""
     style = Markup((TEMPLATES / "static" / "style.css").read_text(encoding="utf-8"))
     return env.get_template("404.html").render(site=site, style=style)

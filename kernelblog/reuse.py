@@ -30,7 +30,7 @@ from .files import atomic_write
 if TYPE_CHECKING:
     from .complete import CompletedPost
     from .execute import ExecutedPost
-    from .settings import Site
+    from .settings import Settings
 
 PRUNE_DAYS = 30
 
@@ -71,7 +71,9 @@ class Reuse:
         self._completions[str(path)] = key
         return key
 
-    def page_key(self, completed: CompletedPost, executed: ExecutedPost, site: Site) -> str | None:
+    def page_key(
+        self, completed: CompletedPost, executed: ExecutedPost, site: Settings
+    ) -> str | None:
         """The digest of what the post's page and downloads are rendered from: its completion
         (by that one's key) and what it printed and drew, by its cache entries' checksums when
         all came from the cache; None if its completion has no key."""

@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .settings import PACKAGE, PORT, TEMPLATES, Options
+from .settings import PACKAGE, PORT, TEMPLATES, Options, Settings, load_settings
 
 EVENTS = "/__kernelblog__/events"
 # Added to every HTML page served, never written to the site: reload when a rebuild lands.
@@ -119,7 +119,13 @@ class Warm:
 
         budget = int(self.options.memory * GIB) if self.options.memory else None
         try:
-            isolation = _isolation(self.options, lambda line: print(line, file=sys.stderr))
+            settings = load_settings(self.options.pyproject)
+        except BadInput:
+            settings = Settings()  # the build reports the bad setting
+        try:
+            isolation = _isolation(
+                self.options, settings, lambda line: print(line, file=sys.stderr)
+            )
         except BadInput as error:  # --isolation required without bwrap
             print(error.diagnostic, file=sys.stderr)
             raise SystemExit(2) from None

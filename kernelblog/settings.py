@@ -3,12 +3,17 @@ pyproject.toml beside the posts (read once, checked)."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import difflib
+import math
 import os
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from .diagnostics import BadInput, Diagnostic
 
@@ -117,51 +122,183 @@ def default_format(environ=os.environ) -> str:
     return "github" if environ.get("GITHUB_ACTIONS") == "true" else "plain"
 
 
-@dataclass(frozen=True)
-class Site:
-    """Settings from pyproject.toml's [tool.kernelblog] table; each has a default."""
+def parse_size(text: str) -> int:
+    """A size such as 4G, 512M, 1.5GiB or 1000000 (bytes), in bytes."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([kmgt]?)(i?b)?\s*", str(text), re.I)
+    if not match:
+        raise ValueError(f"{text!r} is not a size such as 4G or 512M")
+    number = float(match.group(1))
+    size = int(number * 1024 ** " kmgt".index(match.group(2).lower() or " "))
+    if size <= 0 or not math.isfinite(number):
+        raise ValueError(f"{text!r} is not a positive size")
+    return size
 
-    title: str = "Deep Learning, Executed"
-    description: str = "A technical deep-learning blog whose code really ran."
-    author: str = "kernelblog"
-    base_url: str = f"http://localhost:{PORT}/"  # where the site is published; used only by the feed and sitemap
-    isolation: str = "auto"  # one of ISOLATION; --isolation wins
+
+TYPES = {"string": str, "integer": int, "boolean": bool, "list": list, "table": dict}
+EXPECTED = {
+    "string": "a string",
+    "integer": "an integer",
+    "boolean": "true or false",
+    "list": "a list",
+    "table": "a table",
+}
+
+
+class Invalid(ValueError):
+    """A setting's value the build cannot use; `key`: the entry of a table setting at fault."""
+
+    def __init__(self, message: str, key: str = ""):
+        super().__init__(message)
+        self.key = key
+
+
+def setting(kind: str, default, help: str, check: Callable | None = None, expected: str = ""):
+    """One key of [tool.kernelblog]: its TOML type (a key of TYPES), default and one-line help;
+    `check` turns a value of that type into what the build uses, or raises ValueError (Invalid)
+    saying why; `expected` says what a value of the wrong type should be."""
+    metadata = {"kind": kind, "help": help, "check": check, "expected": expected or EXPECTED[kind]}
+    if isinstance(default, dict):
+        frozen = MappingProxyType(dict(default))
+        return dataclasses.field(default_factory=lambda: frozen, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise Invalid(f"expected {', '.join(choices[:-1])} or {choices[-1]}")
+        return value
+
+    return check
+
+
+def _at_least(least: int) -> Callable[[int], int]:
+    def check(value: int) -> int:
+        if value < least:
+            raise Invalid(f"expected an integer of at least {least}")
+        return value
+
+    return check
+
+
+def _directory(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+def _aliases(table: dict) -> MappingProxyType:
+    """Each entry is one import statement that binds its name."""
+    for name, statement in table.items():
+        try:
+            node = ast.parse(statement).body if isinstance(statement, str) else None
+        except (SyntaxError, ValueError):
+            node = None
+        if not node or len(node) != 1 or not isinstance(node[0], (ast.Import, ast.ImportFrom)):
+            raise Invalid(
+                'the value must be one import statement, such as "import pandas as pd"', name
+            )
+        if name not in {(a.asname or a.name).split(".")[0] for a in node[0].names}:
+            raise Invalid(f"the statement {statement!r} does not bind '{name}'", name)
+    return MappingProxyType(dict(table))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The site's settings, from pyproject.toml's [tool.kernelblog] table: each key is declared
+    here once (see `setting`), with its default."""
+
+    title: str = setting("string", "Deep Learning, Executed", "the site's name, on every page")
+    description: str = setting(
+        "string",
+        "A technical deep-learning blog whose code really ran.",
+        "one line under the title on the index",
+    )
+    author: str = setting("string", "kernelblog", "named on every page and in the feed")
+    base_url: str = setting(
+        "string",
+        f"http://localhost:{PORT}/",
+        "where the site is published: used by feed.xml, sitemap.xml and 404.html only",
+        _directory,
+    )
+    isolation: str = setting(
+        "string",
+        "auto",
+        "kernels in the sandbox: auto, required or off; --isolation wins",
+        _one_of(ISOLATION),
+    )
+    kernel_memory: int | None = setting(
+        "string",
+        None,
+        'memory one kernel\'s processes may use, such as "4G"; --kernel-memory wins',
+        parse_size,
+        'a size such as "4G"',
+    )
+    disk: int | None = setting(
+        "string",
+        None,
+        'size of each writable folder of a sandboxed kernel, such as "1G"; --disk wins',
+        parse_size,
+        'a size such as "1G"',
+    )
+    processes: int | None = setting(
+        "integer", None, "processes one kernel may run at once; --processes wins", _at_least(1)
+    )
+    posts_per_page: int = setting(
+        "integer",
+        0,
+        "posts on each index page, newest first (page/2/ and on); 0: all on one",
+        _at_least(0),
+    )
+    aliases: Mapping[str, str] = setting(
+        "table",
+        {},
+        'names the build imports where a snippet uses them: name = "import statement"',
+        _aliases,
+        'a table of name = "import statement"',
+    )
 
     def url(self, path: str = "") -> str:
         return self.base_url + path
 
 
-def load_site(pyproject: Path) -> Site:
-    """The site's settings in the [tool.kernelblog] table of `pyproject` (its sub-tables are
-    other settings); defaults when the file or the table is missing."""
+def load_settings(
+    pyproject: Path, warn: Callable[[Diagnostic], None] = lambda warning: None
+) -> Settings:
+    """The settings in the [tool.kernelblog] table of `pyproject`; defaults when the file or the
+    table is missing. A value of the wrong type, or one its check refuses, is BadInput at its
+    line; an unknown key is a warning to `warn`."""
     table, text = tool_table(pyproject)
-    known = set(Site.__dataclass_fields__)
-    table = {
-        key: value for key, value in table.items() if not isinstance(value, dict)
-    }  # [tool.kernelblog.aliases]
+    declared = {field.name: field for field in dataclasses.fields(Settings)}
+    values = {}
     for key, value in table.items():
-        if key not in known or not isinstance(value, str):
-            expected = f"one of {', '.join(sorted(known))}" if key not in known else "a string"
-            raise BadInput(
-                Diagnostic(
-                    pyproject,
-                    key_line(text, key),
-                    "error",
-                    f"[tool.kernelblog] {key}: expected {expected}",
-                )
-            )
-    if table.get("isolation", "auto") not in ISOLATION:
+        if key in declared:
+            values[key] = _checked(pyproject, text, declared[key], value)
+            continue
+        close = difflib.get_close_matches(key, declared, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        message = f"[tool.kernelblog] {key}: not a setting, ignored{hint}"
+        warn(Diagnostic(pyproject, key_line(text, key), "warning", message))
+    return Settings(**values)
+
+
+def _checked(pyproject: Path, text: str, field: dataclasses.Field, value):
+    """`value` as the setting `field` has it, or BadInput at its line."""
+    kind, check = field.metadata["kind"], field.metadata["check"]
+    wrong = isinstance(value, bool) and kind != "boolean"  # TOML's true is no integer
+    try:
+        if wrong or not isinstance(value, TYPES[kind]):
+            raise Invalid(f"expected {field.metadata['expected']}")
+        return check(value) if check else value
+    except ValueError as error:
+        key = getattr(error, "key", "")
+        line = key_line(text, key, f"tool.kernelblog.{field.name}") if key else 0
         raise BadInput(
             Diagnostic(
                 pyproject,
-                key_line(text, "isolation"),
+                line or key_line(text, field.name),
                 "error",
-                f"[tool.kernelblog] isolation: expected {', '.join(ISOLATION[:-1])} or off",
+                f"[tool.kernelblog{'.' + field.name if key else ''}] {key or field.name}: {error}",
             )
-        )
-    if "base_url" in table and not table["base_url"].endswith("/"):
-        table["base_url"] += "/"
-    return Site(**table)
+        ) from None
 
 
 def tool_table(pyproject: Path) -> tuple[dict, str]:
@@ -195,8 +332,11 @@ def tool_table(pyproject: Path) -> tuple[dict, str]:
 
 
 def key_line(text: str, key: str, table: str = "tool.kernelblog") -> int:
-    """The line where `key = ...` is written in `[table]` (or after it), or 1."""
+    """The line where `key = ...` is written in `[table]` (or after it), or where the table
+    `[table.key]` starts, or 1."""
     header = re.search(rf"^[ \t]*\[{re.escape(table)}\][ \t]*$", text, re.M)
     start = header.end() if header else 0
     match = re.compile(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?[ \t]*=", re.M).search(text, start)
+    if not match:
+        match = re.search(rf"^[ \t]*\[{re.escape(f'{table}.{key}')}\][ \t]*$", text, re.M)
     return text.count("\n", 0, match.start()) + 1 if match else 1

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from . import layout
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .reuse import Reuse
-from .settings import Site
+from .settings import Settings
 
 if TYPE_CHECKING:
     from .execute import ExecutedPost
@@ -21,12 +21,8 @@ XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
 
-def tag_slug(tag: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-") or "tag"
-
-
 def site_files(
-    site: Site,
+    site: Settings,
     completed: list[CompletedPost],
     executed: dict[str, ExecutedPost],
     report: Callable[[Diagnostic], None] = lambda warning: None,
@@ -41,7 +37,7 @@ def site_files(
 
     reuse = reuse or Reuse(None, "")
     env = render.environment()
-    files = {f"static/{name}": content for name, content in render.static_files().items()}
+    files = {layout.static(name): content for name, content in render.static_files().items()}
     posts = [done.post for done in completed]
     pages = {}
     for done in completed:
@@ -57,29 +53,27 @@ def site_files(
         for warning in page.warnings + warnings:
             report(warning)
         pages[slug] = page
-        files[f"{slug}/index.html"] = page.html.encode()
-        files.update({f"{slug}/{name}": data for name, data in page.files.items()})
-        files.update({f"{slug}/{name}": data for name, data in downloads.items()})
-    files["index.html"] = render.render_index(posts, env, site).encode()
-    tags = render.tags_of(posts)
-    files["tags/index.html"] = render.render_tags(tags, env, site).encode()
-    for slug, (name, tagged) in tags.items():
-        files[f"tags/{slug}/index.html"] = render.render_index(tagged, env, site, tag=name).encode()
-    files["404.html"] = render.render_404(env, site).encode()
-    files["feed.xml"] = atom_feed(
+        files[layout.post_page(slug)] = page.html.encode()
+        files.update({layout.post_file(slug, name): data for name, data in page.files.items()})
+        files.update(downloads)
+    for listing in layout.index_pages(posts, site.posts_per_page) + layout.tag_pages(posts):
+        files[listing.path] = render.render_index(listing, env, site).encode()
+    files[layout.TAGS] = render.render_tags(layout.tags_of(posts), env, site).encode()
+    files[layout.NOT_FOUND] = render.render_404(env, site).encode()
+    files[layout.FEED] = atom_feed(
         site,
         posts,
         {slug: page.content for slug, page in pages.items()},
         {slug: run.executed_at for slug, run in executed.items()},
     )
-    files["sitemap.xml"] = sitemap(site, [name for name in files if name.endswith("index.html")])
+    files[layout.SITEMAP] = sitemap(site, [name for name in files if layout.is_page(name)])
     return files
 
 
 def _post_files(
-    done: CompletedPost, executed: ExecutedPost, env, site: Site, reuse: Reuse
+    done: CompletedPost, executed: ExecutedPost, env, site: Settings, reuse: Reuse
 ) -> tuple:
-    """The post's page; its downloads (name -> content); warnings about the downloads. The code
+    """The post's page; its downloads (path -> content); warnings about the downloads. The code
     the post's page highlighted last time is not highlighted again: a prose edit changes none."""
     from . import render
     from .write import download_notebook_text, download_script_text, download_warnings
@@ -90,10 +84,10 @@ def _post_files(
     page = render.render_post(done, executed, env, site, highlight)
     if highlight.used != highlight.known:
         reuse.save("highlighted", highlighted, highlight.used)
-    run, url = executed.notebook, site.url(f"{slug}/")
+    run, url = executed.notebook, site.url(layout.url_path(layout.post_page(slug)))
     downloads = {
-        f"{slug}.py": download_script_text(done, run, url).encode(),
-        f"{slug}.ipynb": download_notebook_text(done, run, url).encode(),
+        layout.download(slug, ".py"): download_script_text(done, run, url).encode(),
+        layout.download(slug, ".ipynb"): download_notebook_text(done, run, url).encode(),
     }
     return page, downloads, download_warnings(done)
 
@@ -108,7 +102,7 @@ def _timestamp(post, executed_at: str) -> str:
 
 
 def atom_feed(
-    site: Site, posts: list, contents: dict[str, str], executed_at: dict[str, str]
+    site: Settings, posts: list, contents: dict[str, str], executed_at: dict[str, str]
 ) -> bytes:
     """An Atom feed (RFC 4287) with every post's full content, newest first."""
     ET.register_namespace("", ATOM)
@@ -129,12 +123,12 @@ def atom_feed(
     add(feed, "subtitle", site.description)
     add(feed, "updated", max((stamp for stamp, _ in entries), default="1970-01-01T00:00:00+00:00"))
     add(add(feed, "author"), "name", site.author)
-    add(feed, "link", rel="self", type="application/atom+xml", href=site.url("feed.xml"))
+    add(feed, "link", rel="self", type="application/atom+xml", href=site.url(layout.FEED))
     add(feed, "link", rel="alternate", type="text/html", href=site.url())
     add(feed, "generator", "kernelblog")
     for stamp, post in entries:
         entry = add(feed, "entry")
-        url = site.url(f"{post.slug}/")
+        url = site.url(layout.url_path(layout.post_page(post.slug)))
         add(entry, "id", url)
         add(entry, "title", post.meta.title)
         add(entry, "updated", stamp)
@@ -152,12 +146,12 @@ def atom_feed(
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def sitemap(site: Site, pages: list[str]) -> bytes:
+def sitemap(site: Settings, pages: list[str]) -> bytes:
     """sitemap.xml: the absolute URL of every page."""
     ET.register_namespace("", SITEMAP)
     root = ET.Element(f"{{{SITEMAP}}}urlset")
     for page in sorted(pages):
         ET.SubElement(
             ET.SubElement(root, f"{{{SITEMAP}}}url"), f"{{{SITEMAP}}}loc"
-        ).text = site.url(page.removesuffix("index.html"))
+        ).text = site.url(layout.url_path(page))
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -6,9 +6,10 @@ import os
 import pytest
 
 from conftest import FIXTURES, ROOT, write_post
-from kernelblog.complete import complete_post, data_setup, dataset_generators, project_aliases
-from kernelblog.diagnostics import BadInput, Diagnostic
+from kernelblog.complete import complete_post, data_setup, dataset_generators
+from kernelblog.diagnostics import Diagnostic
 from kernelblog.read import read_post
+from kernelblog.settings import load_settings
 
 CASES = sorted((FIXTURES / "complete").glob("*.md"))
 
@@ -84,7 +85,7 @@ def test_project_aliases_add_and_override(tmp_path, index):
         'Dense = "from keras.layers import Dense as Dense"\n'
         'Sequential = "from keras.models import Sequential"\n'
     )
-    aliases = project_aliases(pyproject)
+    aliases = load_settings(pyproject).aliases
     path = write_post(
         tmp_path / "posts",
         "p.md",
@@ -123,25 +124,6 @@ def test_completion_of_every_post_is_fast_enough_to_measure():
     from kernelblog.pipeline import complete_all
 
     assert all(post.ok for post in complete_all(ROOT / "posts", lambda line: None))
-
-
-@pytest.mark.parametrize(
-    "content, line, message",
-    [
-        (b'[tool.kernelblog.aliases]\npd = "pandas"\n', 2, "one import statement"),
-        (b'[tool.kernelblog.aliases]\n\npd = "import numpy as np"\n', 3, "does not bind 'pd'"),
-        (b"[tool.kernelblog.aliases]\npd = 3\n", 2, "one import statement"),
-        (b"[tool]\nkernelblog = 3\n", 2, "[tool.kernelblog] must be a table"),
-        (b'[tool.kernelblog]\ntitle = "caf\xe9"\n', 2, "not valid UTF-8"),
-        (b"[tool.kernelblog]\naliases = 3\n", 2, "must be a table of name"),
-    ],
-)
-def test_bad_settings_and_aliases_are_errors_at_their_line(tmp_path, content, line, message):
-    pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_bytes(content)
-    with pytest.raises(BadInput) as error:
-        project_aliases(pyproject)
-    assert error.value.diagnostic.line == line and message in error.value.diagnostic.message
 
 
 def test_code_too_deeply_nested_is_an_error_not_a_crash(tmp_path, index):

@@ -21,7 +21,8 @@ from kernelblog.extract import library_for, library_imports, without_library_imp
 from kernelblog.outputs import page_outputs, shown_text
 from kernelblog.pipeline import complete_all
 from kernelblog.read import read_post
-from kernelblog.site import Site, site_files
+from kernelblog.settings import Settings
+from kernelblog.site import site_files
 from kernelblog.write import (
     download_notebook,
     download_notebook_text,
@@ -327,7 +328,9 @@ def test_a_post_that_rebinds_a_name_the_copied_library_uses_gets_a_warning(tmp_p
         "library's code that the downloads copy in, which would then use this one: rename it"
     ]
     reported = []
-    site_files(Site(), [completed], {"clash": executed_with(completed, [[], []])}, reported.append)
+    site_files(
+        Settings(), [completed], {"clash": executed_with(completed, [[], []])}, reported.append
+    )
     assert [str(warning) for warning in reported] == warnings  # Diagnostics, as values
 
 

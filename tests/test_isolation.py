@@ -19,8 +19,9 @@ import pytest
 
 from conftest import write_post
 from kernelblog import isolation, pipeline
-from kernelblog.isolation import Limits, choose, parse_size
+from kernelblog.isolation import Limits, choose
 from kernelblog.pipeline import Options, build
+from kernelblog.settings import Settings, parse_size
 
 needs_bwrap = pytest.mark.skipif(
     isolation.unavailable() is not None, reason=f"{isolation.unavailable()}"
@@ -86,7 +87,10 @@ def test_isolation_setting_is_checked_and_the_option_wins(tmp_path, monkeypatch)
         assert build(options(tmp_path, isolation=None), lines.append) == 2
         assert lines[0].startswith("--isolation: error: required, but kernels cannot be sandboxed")
         assert (
-            pipeline._isolation(options(tmp_path, isolation="off"), lines.append).sandbox is False
+            pipeline._isolation(
+                options(tmp_path, isolation="off"), Settings(isolation="required"), lines.append
+            ).sandbox
+            is False
         )  # the option wins
     finally:
         isolation.unavailable.cache_clear()

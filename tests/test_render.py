@@ -9,6 +9,7 @@ from nbformat.v4 import new_output
 from conftest import executed_with, png, write_post
 from kernelblog.complete import complete_post
 from kernelblog.execute import ExecutedPost
+from kernelblog.layout import index_pages
 from kernelblog.read import read_post
 from kernelblog.render import environment, markdown_html, mathml, render_index, render_post
 
@@ -202,7 +203,7 @@ def test_index_cards_newest_first_with_tags_and_reading_time(tmp_path, index):
             "summary: The summary.\n---\n" + "word " * 450,
         )
     )
-    html = render_index([older, newer], environment())
+    html = render_index(index_pages([older, newer])[0], environment())
     parse(html)
     assert html.index("Newer") < html.index("Older")
     assert 'href="b/index.html"' in html
@@ -306,18 +307,26 @@ def test_captions_that_do_not_match_the_figures_are_warned_about_at_the_fence(
 def test_templates_are_compiled_again_when_a_template_changes(tmp_path, monkeypatch):
     import shutil
 
-    from kernelblog.settings import TEMPLATES
-    from kernelblog.site import Site
+    from kernelblog.layout import TAGS, Links
+    from kernelblog.settings import TEMPLATES, Settings
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES, templates)
-    first = environment(templates).get_template("tags.html").render(tags={}, site=Site(), root="")
+    first = (
+        environment(templates)
+        .get_template("tags.html")
+        .render(tags={}, site=Settings(), links=Links(TAGS))
+    )
     assert not (tmp_path / "cache").exists()  # compiled templates are not kept
     (templates / "tags.html").write_text(
         (templates / "tags.html").read_text().replace("<h1>Tags", "<h1>All tags")
     )
-    again = environment(templates).get_template("tags.html").render(tags={}, site=Site(), root="")
+    again = (
+        environment(templates)
+        .get_template("tags.html")
+        .render(tags={}, site=Settings(), links=Links(TAGS))
+    )
     assert "<h1>Tags</h1>" in first and again == first.replace("<h1>Tags", "<h1>All tags")
 
 

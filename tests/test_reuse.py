@@ -7,7 +7,7 @@ from kernelblog.execute import ExecutedPost
 from kernelblog.pipeline import complete_all
 from kernelblog.read import read_post
 from kernelblog.reuse import Reuse
-from kernelblog.settings import Site
+from kernelblog.settings import Settings
 
 POST = "---\ntitle: One\n---\n\n```python\nprint(6 * 7)\n```\n"
 
@@ -38,7 +38,7 @@ def test_a_completion_is_keyed_by_the_bytes_it_was_made_from(tmp_path, monkeypat
 def test_a_page_is_keyed_by_its_completion_not_by_reading_the_post_again(tmp_path):
     path = write_post(tmp_path / "posts", "one.md", POST)
     [done] = complete_all(tmp_path / "posts", lambda line: None)
-    executed, site = ExecutedPost(done.notebook()), Site()
+    executed, site = ExecutedPost(done.notebook()), Settings()
     store = Reuse(tmp_path / "store", "inputs")
     assert (
         store.page_key(done, executed, site) is None
@@ -75,13 +75,14 @@ def test_completions_are_reused_across_builds(tmp_path):
 
 def test_a_prose_edit_takes_the_highlighted_code_from_the_store(tmp_path, monkeypatch):
     from kernelblog import render
+    from kernelblog.settings import Settings
     from kernelblog.site import site_files
 
     path = write_post(tmp_path / "posts", "one.md", POST)
 
     def build(reuse):
         [done] = complete_all(tmp_path / "posts", lambda line: None, reuse)
-        return site_files(Site(), [done], {"one": ExecutedPost(done.notebook())}, reuse=reuse)
+        return site_files(Settings(), [done], {"one": ExecutedPost(done.notebook())}, reuse=reuse)
 
     build(Reuse(tmp_path / "store", "inputs"))
     path.write_text(POST.replace("```python", "Edited prose.\n\n```python"))

@@ -4,7 +4,6 @@ import base64
 import datetime
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import nbformat
@@ -23,7 +22,7 @@ from conftest import (
 from kernelblog.complete import complete_post
 from kernelblog.diagnostics import BadInput
 from kernelblog.read import read_post
-from kernelblog.settings import Site, load_site
+from kernelblog.settings import Settings, load_settings
 from kernelblog.site import site_files
 from kernelblog.write import write_site
 
@@ -82,48 +81,10 @@ def site(tmp_path_factory, index):
         ),
         "second": executed_with(completed[1], [[error]], executed_at="2026-04-02T10:30:00+00:00"),
     }
-    config = Site(title="Test <Blog>", author="Ada", base_url="https://blog.example/deep/")
+    config = Settings(title="Test <Blog>", author="Ada", base_url="https://blog.example/deep/")
     out = tmp_path_factory.mktemp("site") / "_site"
     write_site(out, site_files(config, completed, executed))
     return out
-
-
-def test_settings_come_from_pyproject(tmp_path):
-    assert load_site(tmp_path / "missing.toml") == Site()
-    path = write_post(tmp_path, "pyproject.toml", '[project]\nname = "x"\n')
-    assert load_site(path) == Site()
-    write_post(
-        tmp_path,
-        "pyproject.toml",
-        '[tool.kernelblog]\ntitle = "Mine"\nbase_url = "https://x.example/blog"\n'
-        '[tool.kernelblog.aliases]\npd = "import pandas as pd"\n',
-    )
-    assert load_site(path) == Site(title="Mine", base_url="https://x.example/blog/")
-
-
-@pytest.mark.parametrize(
-    "text, line, message",
-    [
-        (
-            '[tool.kernelblog]\ntitle = "x"\ncolour = "red"\n',
-            3,
-            "[tool.kernelblog] colour: expected one of",
-        ),
-        ("[tool.kernelblog]\n\ntitle = 3\n", 3, "[tool.kernelblog] title: expected a string"),
-        ('[tool.kernelblog]\ntitle = "x\n', 2, "not valid TOML"),
-    ],
-)
-def test_bad_settings_are_reported_at_their_line(tmp_path, text, line, message):
-    path = write_post(tmp_path, "pyproject.toml", text)
-    with pytest.raises(BadInput) as error:
-        load_site(path)
-    assert str(error.value.diagnostic).startswith(f"{path}:{line}: error: {message}")
-
-
-def test_project_settings_are_valid():
-    assert load_site(Path(__file__).resolve().parent.parent / "pyproject.toml").base_url.startswith(
-        "https://"
-    )
 
 
 def test_feed_is_valid_atom_with_full_content(site):
@@ -237,3 +198,88 @@ def test_site_files_are_static_assets_only(site):
     assert "prefers-color-scheme: dark" in css and "@media print" in css
     assert "url(" not in css and "@import" not in css and "@font-face" not in css  # nothing fetched
     assert "prefers-color-scheme: dark" in (site / "static" / "pygments.css").read_text()
+
+
+def paginated(folder, index, posts: int, per_page: int):
+    """The site of `posts` dated posts (post-0 the oldest), `per_page` on each index page."""
+    completed = [
+        complete_post(
+            read_post(
+                write_post(
+                    folder / "posts",
+                    f"post-{k}.md",
+                    f"---\ntitle: Post {k}\ndate: 2026-01-{k + 1:02}\n---\n\nProse.\n",
+                )
+            ),
+            index,
+        )
+        for k in range(posts)
+    ]
+    executed = {done.post.slug: executed_with(done, []) for done in completed}
+    settings = Settings(base_url="https://blog.example/", posts_per_page=per_page)
+    write_site(folder / "site", site_files(settings, completed, executed))
+    return folder / "site"
+
+
+def test_posts_per_page_paginates_the_index_with_links_to_the_previous_and_next(tmp_path, index):
+    site = paginated(tmp_path, index, 5, 2)
+    pages = [
+        site / "index.html",
+        site / "page" / "2" / "index.html",
+        site / "page" / "3" / "index.html",
+    ]
+    assert sorted(site.rglob("page/*/index.html")) == pages[1:]
+    titles = [re.findall(r'<h2><a href="[^"]*">(Post \d)</a>', page.read_text()) for page in pages]
+    assert titles == [["Post 4", "Post 3"], ["Post 2", "Post 1"], ["Post 0"]]  # newest first
+    links = [
+        (
+            re.findall(r'<a rel="prev" href="([^"]+)"', html),
+            re.findall(r'<a rel="next" href="([^"]+)"', html),
+        )
+        for html in (page.read_text() for page in pages)
+    ]
+    assert links == [
+        ([], ["page/2/index.html"]),
+        (["../../index.html"], ["../../page/3/index.html"]),
+        (["../../page/2/index.html"], []),
+    ]
+    assert "Page 2 of 3" in pages[1].read_text() and "<title>Page 2 · " in pages[1].read_text()
+    check_links(site)
+    check_html5(site)
+    locations = (
+        ET.parse(site / "sitemap.xml")
+        .getroot()
+        .iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")
+    )
+    assert {"https://blog.example/page/2/", "https://blog.example/page/3/"} <= {
+        loc.text for loc in locations
+    }
+
+
+def test_without_posts_per_page_one_index_page_lists_every_post(tmp_path, index, site):
+    assert not (site / "page").exists() and 'rel="next"' not in (site / "index.html").read_text()
+    one = paginated(tmp_path, index, 3, 3)  # exactly one page's worth
+    assert not (one / "page").exists() and 'class="pager"' not in (one / "index.html").read_text()
+    assert len(re.findall(r"<h2><a ", (one / "index.html").read_text())) == 3
+
+
+def test_posts_per_page_is_an_integer_setting_checked_at_its_line(tmp_path):
+    path = write_post(
+        tmp_path, "pyproject.toml", '[tool.kernelblog]\ntitle = "T"\nposts_per_page = "2"\n'
+    )
+    with pytest.raises(BadInput) as error:
+        load_settings(path)
+    assert str(error.value.diagnostic) == (
+        f"{path}:3: error: [tool.kernelblog] posts_per_page: expected an integer"
+    )
+    path.write_text("[tool.kernelblog]\nposts_per_page = -1\n")
+    with pytest.raises(BadInput, match="at least 0"):
+        load_settings(path)
+    path.write_text("[tool.kernelblog]\nposts_per_page = 10\n")
+    assert load_settings(path).posts_per_page == 10
+
+
+def test_page_is_a_reserved_slug(tmp_path):
+    post = write_post(tmp_path, "p.md", "---\ntitle: T\nslug: page\n---\n")
+    with pytest.raises(BadInput, match="slug 'page' is the folder of the site's own index pages"):
+        read_post(post)
