@@ -16,13 +16,14 @@ RAW = (
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("draft")
+def both(drafts_build, tmp_path_factory):
+    """Both drafts, built with --keep-going: the typical one in the session's build of the drafts
+    (tests/test_components.py compares it with its components run alone), the raw one here."""
+    folder = tmp_path_factory.mktemp("raw")
     (folder / "posts").mkdir()
-    for draft in (DRAFT, RAW):
-        shutil.copy(draft, folder / "posts" / draft.name)
+    shutil.copy(RAW, folder / "posts" / RAW.name)
     lines: list[str] = []
-    status = build(
+    build(
         Options(
             posts=folder / "posts",
             out=folder / "site",
@@ -34,10 +35,10 @@ def both(tmp_path_factory):
         lines.append,
     )
     pages = {
-        draft: (folder / "site" / draft.stem / "index.html").read_text(encoding="utf-8")
-        for draft in (DRAFT, RAW)
+        DRAFT: (drafts_build.site / DRAFT.stem / "index.html").read_text(encoding="utf-8"),
+        RAW: (folder / "site" / RAW.stem / "index.html").read_text(encoding="utf-8"),
     }
-    return status, lines, pages
+    return drafts_build.status, drafts_build.lines + lines, pages
 
 
 @pytest.fixture(scope="module")
