@@ -133,6 +133,30 @@ def drafts_build(tmp_path_factory):
     )
 
 
+RAW_DRAFT = ROOT / "tests" / "data" / "draft" / "deep-learning-overview-raw.md"
+
+
+@pytest.fixture(scope="session")
+def wild_build(tmp_path_factory):
+    """The drafts of tests/data/wild/ and the overview's first draft (RAW_DRAFT), built once,
+    cold, with --keep-going."""
+    from kernelblog.pipeline import Options
+
+    folder = tmp_path_factory.mktemp("wild")
+    shutil.copytree(ROOT / "tests" / "data" / "wild", folder / "posts")
+    shutil.copy(RAW_DRAFT, folder / "posts" / RAW_DRAFT.name)
+    return build_recording(
+        Options(
+            posts=folder / "posts",
+            out=folder / "site",
+            snippets=folder / "snippets",
+            cache=folder / "cache",
+            jobs=2,
+            keep_going=True,
+        )
+    )
+
+
 def write_post(folder: Path, name: str, text: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name

@@ -1,12 +1,10 @@
 """A post written like a typical blog draft builds: untagged fences, no imports, no data."""
 
 import re
-import shutil
 
 import pytest
 
 from conftest import ROOT
-from kernelblog.pipeline import Options, build
 
 pytestmark = pytest.mark.slow
 DRAFT = ROOT / "tests" / "data" / "draft" / "typical-draft.md"
@@ -16,29 +14,15 @@ RAW = (
 
 
 @pytest.fixture(scope="module")
-def both(drafts_build, tmp_path_factory):
+def both(drafts_build, wild_build):
     """Both drafts, built with --keep-going: the typical one in the session's build of the drafts
-    (tests/test_components.py compares it with its components run alone), the raw one here."""
-    folder = tmp_path_factory.mktemp("raw")
-    (folder / "posts").mkdir()
-    shutil.copy(RAW, folder / "posts" / RAW.name)
-    lines: list[str] = []
-    build(
-        Options(
-            posts=folder / "posts",
-            out=folder / "site",
-            snippets=folder / "snippets",
-            cache=folder / "cache",
-            jobs=2,
-            keep_going=True,
-        ),
-        lines.append,
-    )
+    (tests/test_components.py compares it with its components run alone), the raw one in that of
+    the drafts found in the wild."""
     pages = {
         DRAFT: (drafts_build.site / DRAFT.stem / "index.html").read_text(encoding="utf-8"),
-        RAW: (folder / "site" / RAW.stem / "index.html").read_text(encoding="utf-8"),
+        RAW: (wild_build.site / RAW.stem / "index.html").read_text(encoding="utf-8"),
     }
-    return drafts_build.status, drafts_build.lines + lines, pages
+    return drafts_build.status, drafts_build.lines + wild_build.lines, pages
 
 
 @pytest.fixture(scope="module")
