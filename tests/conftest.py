@@ -1,7 +1,9 @@
 import importlib.util
 import os
+import shutil
 import struct
 import zlib
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -48,25 +50,111 @@ def index():
     return build_index()
 
 
+@dataclass
+class Built:
+    """A build's site, what it reported, and each post's executed notebook (slug -> ExecutedPost,
+    as the build handed them to write_all)."""
+
+    site: Path
+    status: int
+    lines: list[str]
+    executed: dict
+
+
+def build_recording(options) -> Built:
+    """Build with `options`, recording the report and the executed posts."""
+    from kernelblog import pipeline
+
+    lines: list[str] = []
+    executed: dict = {}
+    real = pipeline.write_all
+
+    def write_all(options, completed, done, *args, **kwargs):
+        executed.update(done)
+        return real(options, completed, done, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "write_all", write_all)
+        status = pipeline.build(options, report=lines.append)
+    return Built(options.out, status, lines, executed)
+
+
 @pytest.fixture(scope="session")
-def built_posts(tmp_path_factory):
-    """posts/ built once (executing every post) into a temporary folder, under a base path (blog/)."""
-    from kernelblog.pipeline import OK, Options, build
+def posts_build(tmp_path_factory):
+    """posts/ built once, cold (executing every post), into a temporary folder under a base path
+    (blog/): shared by every test that needs posts/ executed."""
+    from kernelblog.pipeline import OK, Options
 
     root = tmp_path_factory.mktemp("served")
-    lines = []
-    status = build(
+    built = build_recording(
         Options(
             posts=ROOT / "posts",
             out=root / "blog",
             snippets=root / "snippets",
             cache=root / "cache",
             jobs=2,
-        ),
-        report=lines.append,
+        )
     )
-    assert status == OK, "\n".join(lines)
-    return root / "blog"
+    assert built.status == OK, "\n".join(built.lines)
+    return built
+
+
+@pytest.fixture(scope="session")
+def built_posts(posts_build):
+    """The site of the session's build of posts/ (its snippets and cache beside it)."""
+    return posts_build.site
+
+
+DRAFTS = [
+    ROOT / "tests" / "data" / "draft" / "typical-draft.md",
+    ROOT / "tests" / "data" / "components" / "sections.md",
+]
+
+
+@pytest.fixture(scope="session")
+def drafts_build(tmp_path_factory):
+    """A typical draft and a post of two independent sections (DRAFTS), built once, cold, with
+    --keep-going, in one kernel (--jobs 1: every component after another)."""
+    from kernelblog.pipeline import Options
+
+    folder = tmp_path_factory.mktemp("drafts")
+    (folder / "posts").mkdir()
+    for draft in DRAFTS:
+        shutil.copy(draft, folder / "posts" / draft.name)
+    return build_recording(
+        Options(
+            posts=folder / "posts",
+            out=folder / "site",
+            snippets=folder / "snippets",
+            cache=folder / "cache",
+            jobs=1,
+            keep_going=True,
+        )
+    )
+
+
+RAW_DRAFT = ROOT / "tests" / "data" / "draft" / "deep-learning-overview-raw.md"
+
+
+@pytest.fixture(scope="session")
+def wild_build(tmp_path_factory):
+    """The drafts of tests/data/wild/ and the overview's first draft (RAW_DRAFT), built once,
+    cold, with --keep-going."""
+    from kernelblog.pipeline import Options
+
+    folder = tmp_path_factory.mktemp("wild")
+    shutil.copytree(ROOT / "tests" / "data" / "wild", folder / "posts")
+    shutil.copy(RAW_DRAFT, folder / "posts" / RAW_DRAFT.name)
+    return build_recording(
+        Options(
+            posts=folder / "posts",
+            out=folder / "site",
+            snippets=folder / "snippets",
+            cache=folder / "cache",
+            jobs=2,
+            keep_going=True,
+        )
+    )
 
 
 def write_post(folder: Path, name: str, text: str) -> Path:

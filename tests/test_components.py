@@ -4,37 +4,22 @@ run alone in a fresh kernel gives; a code edit re-executes only the components i
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from test_determinism import masked
 
-from conftest import ROOT, write_post
+from conftest import DRAFTS, ROOT, write_post
 from kernelblog import execute
 from kernelblog.pipeline import Options, build
 
 pytestmark = pytest.mark.slow
 
-# Two sections that share nothing but global state: numpy's and Keras's random generators, and
-# Keras's layer name counters. Without a reset at each component's start, the second section
-# would print other numbers and other layer names after the first ran in the same kernel.
-SECTIONS = """# Sections
-
-```python
-noise = np.random.rand(3)
-print(noise)
-first = Sequential([Dense(2, input_shape=(3,))])  # Keras warns, once per process unless reset
-print([layer.name for layer in first.layers], first.predict(noise[None], verbose=0))
-```
-
-Its first value is `{python} f"{noise[0]:.3f}"`.
-
-```python
-more = np.random.rand(3)
-print(more)
-second = Sequential([Dense(2, input_shape=(3,))])
-print([layer.name for layer in second.layers], second.predict(more[None], verbose=0))
-```
-"""
+# tests/data/components/sections.md: two sections that share nothing but global state: numpy's and
+# Keras's random generators, and Keras's layer name counters. Without a reset at each component's
+# start, the second section would print other numbers and other layer names after the first ran in
+# the same kernel.
+SECTIONS = ROOT / "tests" / "data" / "components" / "sections.md"
 CHEAP = """# Cheap
 
 ```python
@@ -76,21 +61,17 @@ def without_warnings(path, data: bytes) -> bytes:
     return data
 
 
-def site_of(folder, **kwargs):
-    lines = []
-    options = Options(
-        posts=folder / "posts",
-        out=folder / "site",
-        snippets=folder / "snippets",
-        cache=folder / "cache",
-        jobs=1,
-        keep_going=True,
-        **kwargs,
-    )
-    status = build(options, lines.append)
+def files_of(site, snippets) -> dict:
+    """The files of a built site and its snippets, by path under site/ and snippets/, with timings
+    and warnings masked."""
     files = {}
-    for path in sorted((folder / "site").rglob("*")) + sorted((folder / "snippets").glob("*.py")):
-        if path.is_file():
+    for folder, paths in (
+        ("site", sorted(site.rglob("*"))),
+        ("snippets", sorted(snippets.glob("*.py"))),
+    ):
+        for path in paths:
+            if not path.is_file():
+                continue
             data = masked(path, without_warnings(path, path.read_bytes()))
             if (
                 path.name == "feed.xml"
@@ -103,35 +84,66 @@ def site_of(folder, **kwargs):
                     + b"</feed>"
                     + tail
                 )
-            files[path.relative_to(folder)] = data
-    return status, lines, files
+            files[Path(folder) / path.relative_to(site if folder == "site" else snippets)] = data
+    return files
 
 
-def test_split_into_components_the_pages_are_those_of_each_component_alone(tmp_path):
-    for name in ("split", "alone"):
-        posts = tmp_path / name / "posts"
-        posts.mkdir(parents=True)
-        for post in sorted((ROOT / "posts").glob("*.md")) + [
-            ROOT / "tests" / "data" / "draft" / "typical-draft.md"
-        ]:
-            shutil.copy(post, posts / post.name)
-        write_post(posts, "sections.md", SECTIONS)
-    split_status, split_lines, split = site_of(tmp_path / "split")
-    alone_status, alone_lines, alone = site_of(tmp_path / "alone", fresh_kernels=True)
-    assert split_status == alone_status == 1  # the draft has two snippets that cannot work
-    page = split[
-        next(name for name in split if name.parts[-2:] == ("sections", "index.html"))
-    ].decode()
-    assert page.count("[&#39;dense&#39;]") == 2  # each section's layer is the first of its session
-    assert page.count("0.5488135") == 2  # numpy's first draw after seeding 0, in each section
-    assert page.count("afresh") == 1  # the second section says that the build starts it afresh
-    raw = (tmp_path / "split" / "site" / "sections" / "index.html").read_text(encoding="utf-8")
-    assert (
-        raw.count("Do not pass an") == 2
-    )  # the warning in each section (the compared pages leave warnings out)
+def site_of(folder, **kwargs):
+    lines = []
+    options = Options(
+        posts=folder / "posts",
+        out=folder / "site",
+        snippets=folder / "snippets",
+        cache=folder / "cache",
+        **{"jobs": 1, "keep_going": True, **kwargs},
+    )
+    status = build(options, lines.append)
+    return status, lines, files_of(folder / "site", folder / "snippets")
+
+
+def alone(folder, posts, settings=None):
+    """`posts` (with the pyproject.toml `settings` beside them) built cold with --fresh-kernels:
+    each component alone in a fresh kernel."""
+    (folder / "posts").mkdir(parents=True)
+    for post in posts:
+        shutil.copy(post, folder / "posts" / post.name)
+    if settings:
+        shutil.copy(settings, folder / "pyproject.toml")
+    return site_of(folder, fresh_kernels=True, jobs=2)
+
+
+def same_files(split: dict, alone: dict) -> None:
     assert split.keys() == alone.keys()
     for name in split:
         assert split[name] == alone[name], f"{name} differs between split and alone"
+
+
+def test_split_into_components_the_pages_are_those_of_each_component_alone(
+    posts_build, drafts_build, tmp_path
+):
+    """The split builds are the session's, each cold: posts/ (two kernels), and the typical draft
+    with the sections post (one kernel, every component after another)."""
+    posts = sorted((ROOT / "posts").glob("*.md"))
+    split = files_of(posts_build.site, posts_build.site.parent / "snippets")
+    alone_status, _, alone_files = alone(tmp_path / "posts-alone", posts, ROOT / "pyproject.toml")
+    assert alone_status == 0
+    same_files(split, alone_files)
+    counts = [line for line in posts_build.lines if line.startswith("components: ")]
+    assert counts and counts[0].endswith("0 from the cache (0 cells)")
+
+    split_status, split_lines = drafts_build.status, drafts_build.lines
+    split = files_of(drafts_build.site, drafts_build.site.parent / "snippets")
+    alone_status, _, alone_files = alone(tmp_path / "drafts-alone", DRAFTS)
+    assert split_status == alone_status == 1  # the draft has two snippets that cannot work
+    page = split[Path("site", "sections", "index.html")].decode()
+    assert page.count("[&#39;dense&#39;]") == 2  # each section's layer is the first of its session
+    assert page.count("0.5488135") == 2  # numpy's first draw after seeding 0, in each section
+    assert page.count("afresh") == 1  # the second section says that the build starts it afresh
+    raw = (drafts_build.site / "sections" / "index.html").read_text(encoding="utf-8")
+    assert (
+        raw.count("Do not pass an") == 2
+    )  # the warning in each section (the compared pages leave warnings out)
+    same_files(split, alone_files)
     counts = [line for line in split_lines if line.startswith("components: ")]
     assert counts and counts[0].endswith("0 from the cache (0 cells)")
 

@@ -1,12 +1,10 @@
 """A post written like a typical blog draft builds: untagged fences, no imports, no data."""
 
 import re
-import shutil
 
 import pytest
 
 from conftest import ROOT
-from kernelblog.pipeline import Options, build
 
 pytestmark = pytest.mark.slow
 DRAFT = ROOT / "tests" / "data" / "draft" / "typical-draft.md"
@@ -16,28 +14,15 @@ RAW = (
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("draft")
-    (folder / "posts").mkdir()
-    for draft in (DRAFT, RAW):
-        shutil.copy(draft, folder / "posts" / draft.name)
-    lines: list[str] = []
-    status = build(
-        Options(
-            posts=folder / "posts",
-            out=folder / "site",
-            snippets=folder / "snippets",
-            cache=folder / "cache",
-            jobs=2,
-            keep_going=True,
-        ),
-        lines.append,
-    )
+def both(drafts_build, wild_build):
+    """Both drafts, built with --keep-going: the typical one in the session's build of the drafts
+    (tests/test_components.py compares it with its components run alone), the raw one in that of
+    the drafts found in the wild."""
     pages = {
-        draft: (folder / "site" / draft.stem / "index.html").read_text(encoding="utf-8")
-        for draft in (DRAFT, RAW)
+        DRAFT: (drafts_build.site / DRAFT.stem / "index.html").read_text(encoding="utf-8"),
+        RAW: (wild_build.site / RAW.stem / "index.html").read_text(encoding="utf-8"),
     }
-    return status, lines, pages
+    return drafts_build.status, drafts_build.lines + wild_build.lines, pages
 
 
 @pytest.fixture(scope="module")

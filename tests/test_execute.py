@@ -127,3 +127,19 @@ def test_inline_value_across_lines_is_located_at_its_own_line(tmp_path):
     lines = []
     assert build(options(tmp_path), lines.append) == 1
     assert lines == [f"{post}:4: error: ZeroDivisionError: division by zero"]
+
+
+def test_execute_post_runs_a_post_in_one_kernel(tmp_path, posts, index):
+    """execute_post, outside the build: outputs on the notebook, the first failure at its line."""
+    from kernelblog.complete import complete_post
+    from kernelblog.execute import execute_post
+    from kernelblog.read import read_post
+
+    numbers = write_post(tmp_path / "posts", "numbers.md", "# N\n\n```python\nprint(6 * 7)\n```\n")
+    done = execute_post(complete_post(read_post(numbers), index))
+    assert done.failure is None
+    assert "42\n" in [
+        output.get("text") for cell in done.notebook.cells for output in cell.get("outputs", [])
+    ]
+    failed = execute_post(complete_post(read_post(posts), index))
+    assert str(failed.failure) == f"{posts}:9: error: ZeroDivisionError: division by zero"

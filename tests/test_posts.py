@@ -5,9 +5,6 @@ import re
 import pytest
 
 from conftest import ROOT
-from kernelblog.execute import execute_post
-from kernelblog.isolation import choose, default_limits
-from kernelblog.kernels import Kernels
 from kernelblog.outputs import page_outputs
 from kernelblog.pipeline import complete_all
 
@@ -27,12 +24,9 @@ def printed(executed) -> str:
 
 
 @pytest.fixture(scope="module")
-def executed():
-    isolation = choose(
-        "auto", default_limits(1)
-    )  # sandboxed where bwrap works, as the build runs them
-    with Kernels(1, isolation=isolation) as kernels:
-        return {post.post.slug: execute_post(post, kernels=kernels) for post in COMPLETED}
+def executed(posts_build):
+    """Each post as the session's build of posts/ executed it (sandboxed where bwrap works)."""
+    return posts_build.executed
 
 
 @pytest.mark.parametrize("slug", [post.post.slug for post in COMPLETED])

@@ -5,12 +5,10 @@ line and message of its failure (found before running or raised while running).
 """
 
 import re
-import shutil
 
 import pytest
 
 from conftest import ROOT
-from kernelblog.pipeline import Options, build
 
 pytestmark = pytest.mark.slow
 WILD = ROOT / "tests" / "data" / "wild"
@@ -61,26 +59,13 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("wild")
-    shutil.copytree(WILD, folder / "posts")
-    lines: list[str] = []
-    status = build(
-        Options(
-            posts=folder / "posts",
-            out=folder / "site",
-            snippets=folder / "snippets",
-            cache=folder / "cache",
-            jobs=2,
-            keep_going=True,
-        ),
-        lines.append,
-    )
+def built(wild_build):
+    """The session's build of the drafts (with the overview's first draft, for test_draft.py)."""
     pages = {
-        path.stem: (folder / "site" / path.stem / "index.html").read_text(encoding="utf-8")
+        path.stem: (wild_build.site / path.stem / "index.html").read_text(encoding="utf-8")
         for path in WILD.glob("*.md")
     }
-    return status, lines, pages
+    return wild_build.status, wild_build.lines, pages
 
 
 def cells(page: str) -> dict[int, bool]:

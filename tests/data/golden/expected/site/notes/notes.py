@@ -1,0 +1,44 @@
+# Notes without code
+# The post's code at https://golden.example/notes/, as the build ran it.
+# It runs on its own after `pip install tensorflow keras numpy matplotlib`.
+
+# %% [markdown]
+# ## Added for this download: a working folder
+#
+# The build ran this code for [the page](https://golden.example/notes/) with the blog's
+# dataset library installed, in a new empty folder. This file runs without the library,
+# after `pip install tensorflow keras numpy matplotlib`.
+#
+# The next cell moves to a new temporary folder, as the build did, so that files the code
+# writes land there and not in your folder; the folder is deleted when Python exits.
+
+# %%
+# Files the code writes go to a temporary folder, deleted when Python exits.
+import os
+import tempfile
+
+_workdir = tempfile.TemporaryDirectory(prefix="notes-", ignore_cleanup_errors=True)
+os.chdir(_workdir.name)
+
+# %%
+import numpy as np
+import random
+
+random.seed(0)
+np.random.seed(0)
+
+# %% [markdown]
+# # Notes without code
+#
+# A post may have no snippet at all:
+#
+# - a list item with *emphasis*;
+# - another with `inline code`.
+
+# %% [markdown]
+# ```
+# $ python build.py
+# ```
+
+# %% [markdown]
+# See [the counting post](../counting/) for numbers.
