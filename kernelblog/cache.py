@@ -70,7 +70,8 @@ def environment() -> dict:
 
 
 def code_digest(notebook: nbformat.NotebookNode, options: list[FenceOptions]) -> str:
-    """The digest of a component's (or a post's) code: each code cell's source and options, in order.
+    """The digest of a component's (or a post's) code: each code cell's source and options, in
+    order.
 
     `options` are the fence options of its code cells; only those declared as changing outputs
     (FenceOptions.key) are in it: captions and alt texts are words for the page, not inputs.
@@ -88,14 +89,16 @@ def code_digest(notebook: nbformat.NotebookNode, options: list[FenceOptions]) ->
 
 
 def key(code: str, shared: dict) -> str:
-    """The key of an entry: the digest of its code (code_digest) and `shared`, what else its outputs depend on."""
+    """The key of an entry: the digest of its code (code_digest) and `shared`, what else its outputs
+    depend on."""
     text = json.dumps({"code": code, "shared": shared}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
 class Stamp:
-    """What an entry's manifest says: its outputs' checksum, which identifies them, and when and how long they ran."""
+    """What an entry's manifest says: its outputs' checksum, which identifies them, and when and how
+    long they ran."""
 
     sha256: str
     executed_at: str

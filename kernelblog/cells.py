@@ -20,7 +20,8 @@ ROLES = (
 
 @dataclass(frozen=True)
 class CellMeta:
-    """A notebook cell of the build: its role, the post cell it comes from, its .md lines, its options."""
+    """A notebook cell of the build: its role, the post cell it comes from, its .md lines, its
+    options."""
 
     role: str
     cell: int  # the post cell's number; -1 for a setup cell
@@ -64,7 +65,8 @@ class CellMeta:
 
 
 def code_cell(source: str, meta: CellMeta) -> nbformat.NotebookNode:
-    """A code cell, built as a plain node: nbformat's constructors validate each cell, which is slow."""
+    """A code cell, built as a plain node: nbformat's constructors validate each cell, which is
+    slow."""
     import nbformat
 
     return nbformat.from_dict(

@@ -119,7 +119,8 @@ def execute_component(
                 message = "the build's setup cell failed: " + message
             line = _error_line(cell) or meta.line
             result.failures.append(Diagnostic(path, line, "error", message))
-            # With keep_going even a failed setup (an import the post's own cell also fails on) lets the
+            # With keep_going even a failed setup (an import the post's own cell also fails on) lets
+            # the
             # cells run: those that need what it would have bound fail at their own lines.
             if not keep_going or not kernel.alive():
                 break
@@ -135,7 +136,8 @@ def execute_post(
     kernels: Kernels | None = None,
 ) -> ExecutedPost:
     """Run every component of a post, in order, in one kernel; stop at the first failure, or with
-    `keep_going` run the rest too. `on_cell(i, n)` is called before the i-th of n code cells runs."""
+    `keep_going` run the rest too. `on_cell(i, n)` is called before the i-th of n code cells runs.
+    """
     notebook = completed.notebook()
     result = ExecutedPost(notebook, executed_at=now())
     code = [cell for cell in notebook.cells if CellMeta.of(cell)]

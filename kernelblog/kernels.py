@@ -28,7 +28,8 @@ KERNEL_ENV = {
     "PYTHONHASHSEED": "0",
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
 }
-STARTUP = "--IPKernelApp.exec_lines=[\"__import__('kernelblog.sandbox').sandbox.install()\"]"  # no network
+# no network
+STARTUP = "--IPKernelApp.exec_lines=[\"__import__('kernelblog.sandbox').sandbox.install()\"]"
 MAX_TEXT = 1_000_000  # characters of printed text kept per cell
 MAX_DISPLAYS = 100  # figures and other displayed outputs kept per cell
 GIB = 1024**3
@@ -103,7 +104,8 @@ class Kernel:
 
         self.kernels = kernels
         self.isolation = kernels.isolation
-        # Its connection file and sockets, named after the build's pid: the next build removes it if left.
+        # Its connection file and sockets, named after the build's pid: the next build removes it if
+        # left.
         self.folder = Path(tempfile.mkdtemp(prefix=f"{sandboxing.RUNTIME_PREFIX}{os.getpid()}-"))
         (self.folder / "work").mkdir()
         blank = nbformat.from_dict(
@@ -181,8 +183,8 @@ class Kernel:
             ) from None
 
     def reset(self) -> None:
-        """A fresh namespace, execution count, working folder and no open figures, for the next component;
-        no process an earlier component started (a daemon included) still runs."""
+        """A fresh namespace, execution count, working folder and no open figures, for the next
+        component; no process an earlier component started (a daemon included) still runs."""
         self.end_leftovers()
         shutil.rmtree(self.folder / "work", ignore_errors=True)
         (self.folder / "work").mkdir()
@@ -343,7 +345,8 @@ class Kernels:
             raise KeyboardInterrupt("the build was interrupted")
 
     def stop(self) -> None:
-        """Kill every running kernel and start no more (the build was interrupted); safe in a signal handler."""
+        """Kill every running kernel and start no more (the build was interrupted); safe in a signal
+        handler."""
         self._stopped.set()
         for kernel in list(self._kernels):
             kill_group(kernel.pgid, signal.SIGKILL)

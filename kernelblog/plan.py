@@ -38,7 +38,8 @@ class Component:
 
     number: int  # its place in the post, from 0
     cells: tuple[int, ...]  # the post cells it runs: code cells, and prose cells with inline values
-    setup: str  # the build's code at its start: imports it needs from elsewhere in the post, then seeds
+    # the build's code at its start: imports it needs from elsewhere in the post, then seeds
+    setup: str
 
 
 @dataclass
@@ -174,7 +175,8 @@ def _imports_from_elsewhere(group: list[Unit], units: list[Unit]) -> list[str]:
 
 
 def _grouped(statements: list[str]) -> list[str]:
-    """Import statements, once each, with the names from one module on one line: plain imports first."""
+    """Import statements, once each, with the names from one module on one line: plain imports
+    first."""
     plain, names = set(), {}
     for statement in statements:
         if statement.startswith("from "):

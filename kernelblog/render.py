@@ -256,7 +256,8 @@ def render_post(
             ran[executed_cell.meta.cell] = executed_cell
         elif executed_cell.meta.role == "inline":
             inline[executed_cell.meta.cell] = _displayed_values(executed_cell.outputs)
-    first_code = {}  # the setup of each component after the first, shown collapsed at its first code cell
+    # the setup of each component after the first, shown collapsed at its first code cell
+    first_code = {}
     for component in completed.components[1:]:
         code_cells = [n for n in component.cells if completed.cells[n].cell.kind == "code"]
         if code_cells:
@@ -359,7 +360,8 @@ def _figure_option(value: str | tuple[str, ...] | None, index: int) -> str | Non
 
 
 def _figure_option_warnings(path, cell, drawn: int) -> list[Diagnostic]:
-    """A caption or alt text given for figures the snippet did not draw, or figures left without one."""
+    """A caption or alt text given for figures the snippet did not draw, or figures left without
+    one."""
     warnings = []
     for key, value in (("caption", cell.options.caption), ("alt", cell.options.alt)):
         if value is None:
@@ -473,7 +475,8 @@ def render_tags(
 
 
 def render_404(env: jinja2.Environment, site: Settings) -> str:
-    """A page for any missing path: its styles inline and its links absolute, since it is served anywhere."""
+    """A page for any missing path: its styles inline and its links absolute, since it is served
+    anywhere."""
     style = Markup((TEMPLATES / "static" / "style.css").read_text(encoding="utf-8"))
     return env.get_template("404.html").render(site=site, style=style)
 

@@ -96,7 +96,8 @@ class Reuse:
         return self._digest("page", completion, repr(site), ran).hexdigest()
 
     def key(self, kind: str, *parts: str) -> str:
-        """The key of a value of this `kind` made from `parts` alone (and the package, templates and libraries)."""
+        """The key of a value of this `kind` made from `parts` alone (and the package, templates and
+        libraries)."""
         return self._digest(kind, *parts).hexdigest()
 
     def load(self, kind: str, key: str | None):

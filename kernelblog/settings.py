@@ -302,7 +302,8 @@ def _checked(pyproject: Path, text: str, field: dataclasses.Field, value):
 
 
 def tool_table(pyproject: Path) -> tuple[dict, str]:
-    """The table and the file's text; ({}, "") when there is no file; BadInput when it can't be read."""
+    """The table and the file's text; ({}, "") when there is no file; BadInput when it can't be
+    read."""
     pyproject = Path(pyproject)
     if not pyproject.is_file():
         return {}, ""

@@ -1,4 +1,5 @@
-"""Write stage: the site, swapped in whole; snippets/<slug>.py; the self-contained .py and .ipynb downloads."""
+"""Write stage: the site, swapped in whole; snippets/<slug>.py; the self-contained .py and .ipynb
+downloads."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def snippet_text(completed: CompletedPost) -> str:
     return header + jupytext.writes(notebook, fmt="py:percent")
 
 
-READER_INSTALL = "pip install tensorflow keras numpy matplotlib"  # what a download needs (and jupyter for the .ipynb)
+# what a download needs (and jupyter for the .ipynb)
+READER_INSTALL = "pip install tensorflow keras numpy matplotlib"
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>$|~&#])")
 
 
@@ -83,7 +85,8 @@ def download_notebook_text(
 def download_script_text(
     completed: CompletedPost, executed: nbformat.NotebookNode, url: str = ""
 ) -> str:
-    """`<slug>.py`: the download notebook as a script in jupytext's percent format, prose as comments."""
+    """`<slug>.py`: the download notebook as a script in jupytext's percent format, prose as
+    comments."""
     notebook = download_notebook(completed, executed, url, markdown=False)
     for cell in notebook.cells:
         cell.metadata = {}
@@ -295,7 +298,8 @@ def exchange(first: Path, second: Path) -> bool:
 
 def remove_leftovers(out: Path) -> None:
     """Remove the ._site.old-* and ._site.new-* folders a killed build left beside `out`; where
-    `out` itself is missing (killed between two plain renames), the previous site comes back first."""
+    `out` itself is missing (killed between two plain renames), the previous site comes back first.
+    """
     old = sorted(out.parent.glob(f".{out.name}.old-*"), key=lambda path: path.stat().st_mtime)
     if old and not out.exists() and old[-1].is_dir():
         old.pop().rename(out)

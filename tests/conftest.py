@@ -40,7 +40,8 @@ def same_working_folder():
 
 @pytest.fixture(autouse=True)
 def outside_github_actions(monkeypatch):
-    """Tests run the same inside a GitHub Actions job: no annotations, no job summary unless a test asks."""
+    """Tests run the same inside a GitHub Actions job: no annotations, no job summary unless a test
+    asks."""
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
 

@@ -1,4 +1,5 @@
-"""A Python as a reader of the blog has it: tensorflow, keras, numpy and matplotlib, and no kernelblog.
+"""A Python as a reader of the blog has it: tensorflow, keras, numpy and matplotlib, and no
+kernelblog.
 
 A virtual environment whose site-packages lists this interpreter's site-packages folders as plain
 paths: their .pth files are not run, so kernelblog's editable install (a .pth and a finder, which

@@ -40,7 +40,8 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def site(built_posts):
-    """posts/ built into a temporary folder, under a base path (blog/); shared with the downloads' tests."""
+    """posts/ built into a temporary folder, under a base path (blog/); shared with the downloads'
+    tests."""
     return built_posts
 
 
@@ -156,7 +157,8 @@ def test_copy_button_copies_the_code_as_it_ran(site, browser):
     visit = Visit(browser)
     visit.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = visit.open(url(site, f"{FLAGSHIP}/index.html"))
-    reseeds = {}  # a later component's first code cell runs that component's setup first, shown above its code
+    # a later component's first code cell runs that component's setup first, shown above its code
+    reseeds = {}
     for component in completed.components[1:]:
         first = next(n for n in component.cells if completed.cells[n].cell.kind == "code")
         reseeds[first] = component.setup

@@ -1,4 +1,5 @@
-"""The execution cache: what re-executes after which change, damaged entries, no heavy imports on a hit."""
+"""The execution cache: what re-executes after which change, damaged entries, no heavy imports on a
+hit."""
 
 import json
 import re

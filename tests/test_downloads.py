@@ -157,7 +157,8 @@ def assert_same(a, b):
 
 
 def test_the_library_of_another_module_and_its_imports(tmp_path):
-    """A module that imports from another module of the library: both are copied, the used one first."""
+    """A module that imports from another module of the library: both are copied, the used one
+    first."""
     package = tmp_path / "kernelblog"
     package.mkdir()
     (package / "base.py").write_text(
@@ -442,7 +443,8 @@ def test_downloads_run_as_a_reader_runs_them(slug, built_posts, reader, tmp_path
         re.findall(r'<figure class="output">', (site / slug / "index.html").read_text())
     )
 
-    # The script prints what the page shows, but for what only a notebook shows (a cell's last value).
+    # The script prints what the page shows, but for what only a notebook shows (a cell's last
+    # value).
     printed = [
         b.text
         for c in saved.cells

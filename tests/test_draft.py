@@ -90,7 +90,8 @@ def test_the_raw_overview_draft_runs_its_four_examples_and_its_fifth_fails_in_it
         rf"raw\.md:{add}: error: a functional model has no \.add \(only a Sequential has\)",
         errors[1],
     )
-    # CNN, LSTM and autoencoder ran to their last epoch on inferred data; the GAN loop to its last step
+    # CNN, LSTM and autoencoder ran to their last epoch on inferred data; the GAN loop to its last
+    # step
     for last in ("Epoch 3/3", "Epoch 5/5", "Epoch 10/10"):
         assert last in page
     assert re.search(r"99 \[D loss: [\d.]+\] \[G loss: [\d.]+\]", page)

@@ -127,7 +127,8 @@ while True:
     )
     lines = []
     started = time.monotonic()
-    # unsandboxed, so the kernel can write its pids where the test reads them (test_isolation.py has the sandbox)
+    # unsandboxed, so the kernel can write its pids where the test reads them (test_isolation.py has
+    # the sandbox)
     assert build(options(tmp_path, timeout=2, isolation="off"), lines.append) == 1
     assert time.monotonic() - started < 2 + GRACE + 20
     assert lines == [

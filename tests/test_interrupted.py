@@ -1,4 +1,5 @@
-"""Builds that are killed or run at the same time: nothing corrupt, nothing trusted that shouldn't be."""
+"""Builds that are killed or run at the same time: nothing corrupt, nothing trusted that shouldn't
+be."""
 
 import subprocess
 import sys

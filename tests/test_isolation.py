@@ -330,7 +330,8 @@ print("daemons left:", len(sleepers()))
 @pytest.mark.slow
 @needs_bwrap
 def test_a_component_never_sees_the_processes_of_one_before_it(project):
-    """One kernel runs both independent sections in turn: the first one's daemon is gone before the second starts."""
+    """One kernel runs both independent sections in turn: the first one's daemon is gone before the
+    second starts."""
     write_post(project / "posts", "two.md", DAEMON_THEN_LOOK)
     lines = []
     assert build(options(project), lines.append) == 0, lines

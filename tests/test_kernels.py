@@ -1,4 +1,5 @@
-"""The Kernels object without real kernels: longest job first, reuse, fresh kernels, the memory budget."""
+"""The Kernels object without real kernels: longest job first, reuse, fresh kernels, the memory
+budget."""
 
 import threading
 

@@ -14,7 +14,8 @@ def planned(tmp_path, index, text):
 
 
 def groups(tmp_path, index, text):
-    """The components as lists of the first word of each of their code cells (prose with values: '`')."""
+    """The components as lists of the first word of each of their code cells (prose with values:
+    '`')."""
     post = planned(tmp_path, index, text)
     assert post.ok, post.diagnostics
     return [

@@ -27,7 +27,8 @@ def post_functions(post) -> dict[str, ast.FunctionDef]:
 
 
 def chooses(expression: str, functions: dict) -> bool:
-    """Whether an inline expression chooses between texts: a conditional, or a call to the post's own code."""
+    """Whether an inline expression chooses between texts: a conditional, or a call to the post's
+    own code."""
     tree = ast.parse(expression, mode="eval")
     return any(
         isinstance(node, ast.IfExp)
@@ -47,7 +48,8 @@ def branches(expression: str) -> int:
 
 
 def transfer(scratch, frozen, finetuned, sd=0.02):
-    """Fabricated results of the transfer comparison: the same means and spreads at 30 and 150 labels."""
+    """Fabricated results of the transfer comparison: the same means and spreads at 30 and 150
+    labels."""
     return {
         "VARIANTS": VARIANTS,
         "mean": {n: np.array([scratch, frozen, finetuned]) for n in (30, 150)},
@@ -55,7 +57,8 @@ def transfer(scratch, frozen, finetuned, sd=0.02):
     }
 
 
-# A distinctive part of each choosing expression -> (fabricated outputs, words the sentence must then contain).
+# A distinctive part of each choosing expression -> (fabricated outputs, words the sentence must
+# then contain).
 CASES = {
     "late_gain > 0.01": [
         ({"late_gain": 0.04}, "still rising"),
@@ -173,7 +176,8 @@ def test_each_branch_says_what_the_fabricated_outputs_show(post, expression, fun
 
 
 def test_verdict_covers_its_three_cases_and_the_boundaries():
-    """The post's rule: better or worse only when the means differ by more than the two spreads together."""
+    """The post's rule: better or worse only when the means differ by more than the two spreads
+    together."""
     post = read_post(ROOT / "posts" / "deep-learning-overview.md")
     namespace = transfer(
         0.25, 0.75, 0.75, sd=0.25

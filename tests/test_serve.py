@@ -1,4 +1,5 @@
-"""Live preview: `build.py serve` serves the site, rebuilds on an edit and tells the open page to reload."""
+"""Live preview: `build.py serve` serves the site, rebuilds on an edit and tells the open page to
+reload."""
 
 import os
 import queue
