@@ -133,7 +133,7 @@ class Cache:
             raise CorruptEntry(f"it is malformed: {error!r}") from None
 
     def load(self, key: str) -> Entry | None:
-        """The entry for `key`; None when there is none; CorruptEntry when it is partial or damaged."""
+        """The entry for `key`; None if there is none; CorruptEntry if it is partial or damaged."""
         stamp = self.stamp(key)
         if stamp is None:
             return None

@@ -1,4 +1,4 @@
-"""The cell schema: what each cell of a post's notebook is, in one dataclass, and what it printed."""
+"""The cell schema: what each cell of a post's notebook is, as a dataclass, and what it printed."""
 
 from __future__ import annotations
 

@@ -167,7 +167,8 @@ class CompletedPost:
                         for v in values
                     ]
                     + [
-                        "__import__('IPython').display.display({'application/json': _kernelblog_inline}, raw=True)",
+                        "__import__('IPython').display.display("
+                        "{'application/json': _kernelblog_inline}, raw=True)",
                         "del _kernelblog_inline",
                     ]
                 )
@@ -287,7 +288,7 @@ def complete_post(
 def _promote(
     path: Path, cell: Cell, index: KerasIndex, aliases: dict[str, str], diagnostics: list
 ) -> Cell:
-    """An untagged fence whose content is Python using Keras names or aliases becomes a code cell."""
+    """An untagged fence of Python code using Keras names or aliases becomes a code cell."""
     if cell.untagged is None:
         return cell
     try:
@@ -309,7 +310,7 @@ def _promote(
 
 
 def _keras_evidence(name: str, index: KerasIndex) -> bool:
-    """Whether using `name` says the code is Keras: a name the index resolves, that isn't a builtin."""
+    """Whether using `name` says the code is Keras: a name the index resolves, not a builtin."""
     if name in dir(builtins):
         return False
     try:
@@ -319,7 +320,7 @@ def _keras_evidence(name: str, index: KerasIndex) -> bool:
 
 
 class _Context:
-    """What one post's completion knows: every cell's code, what it binds, and what the build added."""
+    """What a post's completion knows: each cell's code, what it binds, and what the build added."""
 
     def __init__(
         self,
@@ -398,7 +399,10 @@ class _Context:
         if cell.options.data is not None:
             for name in ("X_train", "X_test"):
                 if name in uses:
-                    message = f"name '{name}' is not defined: the data option binds x_train, y_train, x_test and y_test"
+                    message = (
+                        f"name '{name}' is not defined: the data option binds x_train, y_train, "
+                        "x_test and y_test"
+                    )
                     self.problems.append(
                         Diagnostic(self.path, cell.line + uses[name], "error", message)
                     )
@@ -551,8 +555,8 @@ def _ambiguous(error: AmbiguousName) -> str:
     shown = ", ".join(error.modules[:3]) + (f" and {more} more" if more > 0 else "")
     if error.name in FAMILY_HELPERS and len(error.modules) > 3:
         return (
-            f"name '{error.name}' depends on the model: it is in {shown}; use it in a post that builds one "
-            "application model, or import it from the one you mean"
+            f"name '{error.name}' depends on the model: it is in {shown}; use it in a post that "
+            "builds one application model, or import it from the one you mean"
         )
     return f"name '{error.name}' is ambiguous: it is in {shown}; import it from the one you mean"
 

@@ -185,7 +185,10 @@ def _run_cell(client, kernel: Kernel, cell, index: int, limit: float, raises: st
         if kernel.watcher.tripped:  # over a limit (memory, processes): the watcher killed it
             return kernel.watcher.tripped
         if watchdog.fired == "killed":
-            return f"the cell timed out after {limit:g} s and ignored the interrupt; the kernel was killed"
+            return (
+                f"the cell timed out after {limit:g} s and ignored the interrupt; "
+                "the kernel was killed"
+            )
         return "the kernel died while running this cell: " + kernel.death()
     except CellExecutionError as failure:
         error = failure

@@ -186,9 +186,9 @@ def build_index(root: Path | None = None, cache: Path | None = None) -> KerasInd
     root = root or api_root()
     version = package_version("keras").replace("not installed", "source")
     cache = cache or user_cache()
-    entry = (
-        cache
-        / f"keras-index-3-{version}-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]}.json"
+    entry = cache / (
+        f"keras-index-3-{version}-"
+        f"{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]}.json"
     )
     try:
         saved = json.loads(entry.read_text(encoding="utf-8"))

@@ -686,7 +686,7 @@ class _Runs:
 
 @dataclass(frozen=True)
 class Ready:
-    """A completed post and what the build derives from it alone, kept with it in the reuse store."""
+    """A completed post and what the build derives from it alone, both kept in the reuse store."""
 
     post: CompletedPost
     snippet: str  # snippets/<slug>.py

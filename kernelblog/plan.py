@@ -190,7 +190,7 @@ def _grouped(statements: list[str]) -> list[str]:
 
 
 def _unit(number: int, done) -> Unit | None:
-    """Analyse one cell that runs: a code cell, or prose with inline values; None for other prose."""
+    """Analyse a cell that runs: a code cell, or prose with inline values; None for other prose."""
     cell = done.cell
     if cell.kind == "code":
         code = done.code
@@ -239,7 +239,7 @@ def _unit(number: int, done) -> Unit | None:
 
 
 def _module_scope(tree: ast.Module) -> tuple[set[str], dict]:
-    """pyflakes' view of one cell alone: the names it uses unbound, and its module-level bindings."""
+    """pyflakes' view of one cell alone: the names it uses unbound and its module-level bindings."""
     found = checker.Checker(tree, builtins={"get_ipython"})
     reads = {
         message.message_args[0]

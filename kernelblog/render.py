@@ -126,7 +126,7 @@ def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
 
 
 class _ProseRenderer(mistune.HTMLRenderer):
-    """Headings get ids unique on the page and an anchor; math becomes a placeholder for its MathML."""
+    """Headings get a page-unique id and an anchor; math becomes a placeholder for its MathML."""
 
     def __init__(self):
         super().__init__(escape=False)

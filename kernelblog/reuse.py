@@ -101,7 +101,7 @@ class Reuse:
         return self._digest(kind, *parts).hexdigest()
 
     def load(self, kind: str, key: str | None):
-        """The value saved under `key`, or None (none saved, or unreadable: then it is made again)."""
+        """The value saved under `key`, or None (none saved, or unreadable: then it is remade)."""
         if self.folder is None or self.fresh or key is None:
             return None
         entry = self.folder / f"{kind}-{key}.pickle"

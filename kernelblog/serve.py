@@ -15,7 +15,8 @@ from .settings import PACKAGE, PORT, TEMPLATES, Options, Settings, load_settings
 EVENTS = "/__kernelblog__/events"
 # Added to every HTML page served, never written to the site: reload when a rebuild lands.
 RELOAD = (
-    f'<script>new EventSource("{EVENTS}").addEventListener("reload", () => location.reload());</script>'
+    f'<script>new EventSource("{EVENTS}")'
+    '.addEventListener("reload", () => location.reload());</script>'
 ).encode()
 
 

@@ -95,7 +95,7 @@ class Options:
         return settings_file(self.posts)
 
     def argv(self) -> list[str]:
-        """The command-line arguments that give these options (those that differ from the defaults)."""
+        """The command-line arguments giving these options (those that differ from the defaults)."""
         args = []
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)

@@ -103,7 +103,7 @@ def code_changed(record: Path, code: str) -> bool:
 
 
 def written(out: Path, snippets: Path) -> dict[str, list[int]]:
-    """Size and modification time of each file of the site (symbolic links too) and of each snippet."""
+    """Size and modification time of each site file (symbolic links too) and of each snippet."""
     found: dict[str, list[int]] = {}
 
     def add(folder: str, depth: int | None) -> None:

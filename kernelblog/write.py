@@ -38,7 +38,10 @@ def snippet_text(completed: CompletedPost) -> str:
     notebook.metadata = {
         "jupytext": {"notebook_metadata_filter": "-all", "cell_metadata_filter": "-all"}
     }
-    header = f"# {completed.post.meta.title}\n# {GENERATED} from {completed.post.path.name}; do not edit.\n\n"
+    header = (
+        f"# {completed.post.meta.title}\n"
+        f"# {GENERATED} from {completed.post.path.name}; do not edit.\n\n"
+    )
     return header + jupytext.writes(notebook, fmt="py:percent")
 
 
@@ -173,8 +176,8 @@ def _setup_cells(completed: CompletedPost, library: Library | None, url: str) ->
     """What the download adds before the post: the library's definitions and a working folder."""
     page = f"[the page]({url})" if url else "the page"
     paragraphs = [
-        f"The build ran this code for {page} with the blog's dataset library installed, in a new empty "
-        f"folder. This file runs without the library, after `{READER_INSTALL}`."
+        f"The build ran this code for {page} with the blog's dataset library installed, in a new "
+        f"empty folder. This file runs without the library, after `{READER_INSTALL}`."
     ]
     sources = []
     if library:
@@ -188,9 +191,9 @@ def _setup_cells(completed: CompletedPost, library: Library | None, url: str) ->
         )
         sources.append(library.source)
     paragraphs.append(
-        f"The {'cell after that' if library else 'next cell'} moves to a new temporary folder, as the "
-        "build did, so that files the code writes land there and not in your folder; the folder is "
-        "deleted when Python exits."
+        f"The {'cell after that' if library else 'next cell'} moves to a new temporary folder, "
+        "as the build did, so that files the code writes land there and not in your folder; "
+        "the folder is deleted when Python exits."
     )
     sources.append(
         "# Files the code writes go to a temporary folder, deleted when Python exits.\n"

@@ -243,16 +243,19 @@ CONTRAST = """() => {
   for (const el of document.querySelectorAll("body *")) {
     const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
     const style = getComputedStyle(el);
-    if (!own || style.visibility === "hidden" || el.closest("math") || !el.getClientRects().length) continue;
+    if (!own || style.visibility === "hidden" || el.closest("math") || \
+!el.getClientRects().length) continue;
     let opacity = 1;
     for (let p = el; p; p = p.parentElement) opacity *= Number(getComputedStyle(p).opacity);
     if (opacity < 0.5) continue;  // revealed on hover or focus, then opaque
-    const [l1, l2] = [luminance(parse(style.color)), luminance(background(el))].sort((a, b) => b - a);
+    const [l1, l2] = [luminance(parse(style.color)), luminance(background(el))]\
+.sort((a, b) => b - a);
     const ratio = (l1 + 0.05) / (l2 + 0.05);
     const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
     const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
     const text = el.textContent.trim().slice(0, 30);
-    if (ratio < needed) failures.push(`${el.tagName}.${el.className} "${text}" ${ratio.toFixed(2)}`);
+    if (ratio < needed) \
+failures.push(`${el.tagName}.${el.className} "${text}" ${ratio.toFixed(2)}`);
   }
   return failures;
 }"""
@@ -291,7 +294,7 @@ def test_layout_contrast_and_screenshots(site, browser, scheme, width):
 
 
 def test_works_under_a_base_path_over_http(site, browser):
-    """Served from http://host/blog/, with relative links only, nothing outside /blog/ is requested."""
+    """Served at http://host/blog/, with relative links only, nothing outside /blog/ is fetched."""
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site.parent))
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

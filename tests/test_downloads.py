@@ -36,7 +36,10 @@ NOISE = (
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
     "I0000 00:00:1795549755.590549   13130 port.cc:153] oneDNN custom operations are on.\n"
 )
-CUINIT = "E0000 00:00:1795549758.784894   13130 cuda_platform.cc:52] failed call to cuInit: UNKNOWN ERROR (303)\n"
+CUINIT = (
+    "E0000 00:00:1795549758.784894   13130 cuda_platform.cc:52] "
+    "failed call to cuInit: UNKNOWN ERROR (303)\n"
+)
 
 
 def defined(source: str) -> dict:
@@ -167,7 +170,8 @@ def test_the_library_of_another_module_and_its_imports(tmp_path):
         "def unused():\n    return 0\n"
     )
     (package / "standins.py").write_text(
-        "import numpy as np\n\nfrom .base import _scaled as scale\n\n# Classes as keras.datasets' modules.\n"
+        "import numpy as np\n\nfrom .base import _scaled as scale\n\n"
+        "# Classes as keras.datasets' modules.\n"
         "TOPICS = ('a', 'b')\n\n\nclass toy:\n    summary = 'two topics'\n\n    @staticmethod\n"
         "    def load_data(n=3):\n        return scale(np.arange(n)), TOPICS\n"
     )

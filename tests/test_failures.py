@@ -132,7 +132,8 @@ while True:
     assert build(options(tmp_path, timeout=2, isolation="off"), lines.append) == 1
     assert time.monotonic() - started < 2 + GRACE + 20
     assert lines == [
-        f"{post}:3: error: the cell timed out after 2 s and ignored the interrupt; the kernel was killed"
+        f"{post}:3: error: the cell timed out after 2 s and ignored the interrupt; "
+        "the kernel was killed"
     ]
     assert all(gone(int(pid)) for pid in pids.read_text().split())
 

@@ -42,11 +42,13 @@ summary: "<img src=x onerror=\\"{pwn("summary")}\\">"
 
 Raw HTML in prose: <script>{pwn("prose-script")}</script> <img src=x onerror="{pwn("prose-img")}">
 [a link](javascript:{pwn("md-link")}) <a href="JaVaScRiPt:{pwn("raw-link")}">raw</a>
-<a href="data:text/html,<script>{pwn("data-link")}</script>">data</a> ![img](javascript:{pwn("md-img")})
+<a href="data:text/html,<script>{pwn("data-link")}</script>">data</a> \
+![img](javascript:{pwn("md-img")})
 <iframe srcdoc="<script>parent.{pwn("iframe")}</script>"></iframe>
 <details open ontoggle="{pwn("details")}">x</details>
 <svg><animate onbegin="{pwn("svg-animate")}" attributeName="x" dur="1s"/></svg>
-<math><mtext><table><mglyph><style><img src=x onerror="{pwn("mxss")}"></style></mglyph></table></mtext></math>
+<math><mtext><table><mglyph><style><img src=x onerror="{pwn("mxss")}">\
+</style></mglyph></table></mtext></math>
 
 ```python
 value = 1
@@ -144,7 +146,8 @@ def test_bad_images_are_left_off_the_page_with_a_warning(site):
         [
             "warning",
             "an output was left off the page: png output with width "
-            "'1\" onerror=\"document.title=\\'pwned-width\\'', not a positive whole number of pixels",
+            "'1\" onerror=\"document.title=\\'pwned-width\\'', "
+            "not a positive whole number of pixels",
         ],
         ["warning", "an output was left off the page: png output that is not valid base64"],
     ]
@@ -208,7 +211,8 @@ def test_hostile_page_runs_no_script(browser, site):
     scripts = page.evaluate("[...document.scripts].map(s => s.src)")
     assert all(src.startswith((out / "static").as_uri()) for src in scripts)  # only the site's own
     urls = page.evaluate("""[...document.querySelectorAll('*')].flatMap(e => [...e.attributes])
-        .filter(a => ['href', 'src', 'action', 'formaction', 'data', 'srcdoc', 'xlink:href'].includes(a.name))
+        .filter(a => ['href', 'src', 'action', 'formaction', 'data', 'srcdoc', 'xlink:href']\
+.includes(a.name))
         .map(a => a.value)""")
     assert not [
         url for url in urls if url.strip().lower().startswith(("javascript:", "data:text/html"))

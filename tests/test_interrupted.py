@@ -26,7 +26,8 @@ def write_then_die(path, data):
 
 cache.atomic_write = write_then_die
 folder = Path(sys.argv[1])
-build(Options(posts=folder / "posts", out=folder / "site", snippets=folder / "snippets", cache=folder / "cache",
+build(Options(posts=folder / "posts", out=folder / "site", snippets=folder / "snippets", \
+cache=folder / "cache",
               jobs=1), print)
 """
 

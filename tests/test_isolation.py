@@ -50,8 +50,8 @@ def test_required_without_bwrap_is_an_exit_2_error(tmp_path, monkeypatch):
         lines = []
         assert build(options(tmp_path), lines.append) == 2
         assert lines == [
-            "--isolation: error: required, but kernels cannot be sandboxed: bwrap (bubblewrap) is not "
-            "installed; install bubblewrap (apt-get install bubblewrap) to isolate them"
+            "--isolation: error: required, but kernels cannot be sandboxed: bwrap (bubblewrap) "
+            "is not installed; install bubblewrap (apt-get install bubblewrap) to isolate them"
         ]
         assert not (tmp_path / "site").exists()
         warnings = []
@@ -204,7 +204,8 @@ def attempt(path, text="<script>alert(1)</script>"):
         print("WROTE", path)
     except OSError as error:
         print("REFUSED", path, error.strerror)
-for path in [PROJECT + "/posts/injected.md", PROJECT + "/snippets/injected.py", PROJECT + "/site/index.html",
+for path in [PROJECT + "/posts/injected.md", PROJECT + "/snippets/injected.py", \
+PROJECT + "/site/index.html",
              PROJECT + "/escape.txt", "../escape.txt", "/tmp/kernelblog-escape-{marker}.txt"]:
     attempt(path)
 for entry in os.listdir(PROJECT + "/cache"):
@@ -235,7 +236,8 @@ print("daemon started")
 
 ```python
 for code in ["import socket; socket.create_connection(({address!r}, {port}), timeout=5)",
-             "import _socket; s = _socket.socket(); s.settimeout(5); s.connect(({address!r}, {port}))",
+             "import _socket; s = _socket.socket(); s.settimeout(5); \
+s.connect(({address!r}, {port}))",
              ("import importlib, socket; importlib.reload(socket); "
               "socket.create_connection(('127.0.0.1', {port}), timeout=5)")]:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -343,7 +345,7 @@ def test_a_component_never_sees_the_processes_of_one_before_it(project):
 @pytest.mark.slow
 @needs_bwrap
 def test_limits_stop_a_cell_at_its_line(tmp_path):
-    """Memory (a big allocation against a small limit), processes, and the writable folder's size."""
+    """Memory (a big allocation against a small limit), processes and the writable folder's size."""
     memory = write_post(
         tmp_path / "posts",
         "memory.md",

@@ -36,7 +36,8 @@ def test_tensorflow_startup_lines_are_dropped():
     noise = (
         "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
         "I0000 00:00:1795506399.685249    2490 port.cc:153] oneDNN custom operations are on.\n"
-        "E0000 00:00:1795506404.468813    2490 cuda_platform.cc:52] failed call to cuInit: UNKNOWN ERROR (303)\n"
+        "E0000 00:00:1795506404.468813    2490 cuda_platform.cc:52] "
+        "failed call to cuInit: UNKNOWN ERROR (303)\n"
         "real warning: keep me\n"
     )
     assert terminal_text(noise) == "real warning: keep me\n"
@@ -60,7 +61,10 @@ def test_rich_pre_tables_become_text_and_merge():
 
 
 def test_html_is_sanitized():
-    hostile = "<table><tr><td><b>ok</b></td></tr></table><script>alert(1)</script><img src=x onerror=alert(1)>"
+    hostile = (
+        "<table><tr><td><b>ok</b></td></tr></table>"
+        "<script>alert(1)</script><img src=x onerror=alert(1)>"
+    )
     [block] = page_outputs([new_output("display_data", data={"text/html": hostile})])
     assert isinstance(block, Html)
     assert "<b>ok</b>" in block.html and "<table>" in block.html
@@ -89,7 +93,8 @@ def test_images_and_errors():
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
 HOSTILE_SVG = (
-    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" onload="alert(1)">'
+    '<svg xmlns="http://www.w3.org/2000/svg" '
+    'xmlns:xlink="http://www.w3.org/1999/xlink" onload="alert(1)">'
     '<script>alert(2)</script><rect width="4" height="4" onclick="alert(3)"/>'
     '<a xlink:href="javascript:alert(4)"><text>link</text></a><use href="#r"/>'
     '<foreignObject><iframe src="javascript:alert(5)"/></foreignObject>'
@@ -188,7 +193,10 @@ def test_long_text_is_cut_with_a_visible_marker():
 
 
 def test_hostile_streams_stay_text():
-    text = "<script>alert(1)</script></pre><img src=x onerror=alert(1)>\x1b]8;;javascript:alert(1)\x1b\\link\n"
+    text = (
+        "<script>alert(1)</script></pre><img src=x onerror=alert(1)>"
+        "\x1b]8;;javascript:alert(1)\x1b\\link\n"
+    )
     [block] = page_outputs([new_output("stream", name="stderr", text=text)])
     assert block == Text("<script>alert(1)</script></pre><img src=x onerror=alert(1)>link\n")
 

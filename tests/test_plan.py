@@ -75,7 +75,10 @@ def test_file_paths_link_cells(tmp_path, index):
 
 
 def test_after_declares_a_dependency(tmp_path, index):
-    text = '```python\nlog = []\n```\n\n```python\ny = 2\n```\n\n```python after="log"\nprint(len([1]))\n```\n'
+    text = (
+        "```python\nlog = []\n```\n\n```python\ny = 2\n```\n\n"
+        '```python after="log"\nprint(len([1]))\n```\n'
+    )
     assert groups(tmp_path, index, text) == [["log", "y", "print(len([1]))"]]
     bad = planned(tmp_path, index, '```python after="nothing"\nprint(1)\n```\n')
     assert [d.message for d in bad.diagnostics] == [

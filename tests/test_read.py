@@ -288,7 +288,10 @@ def test_raises_option_names_an_exception(tmp_path):
 
 
 def test_caption_and_alt_are_strings_or_one_per_figure(tmp_path):
-    text = '# T\n\n```python caption="Accuracy, per epoch" alt=["a curve", "a \\"table\\""]\nx = 1\n```\n'
+    text = (
+        '# T\n\n```python caption="Accuracy, per epoch" '
+        'alt=["a curve", "a \\"table\\""]\nx = 1\n```\n'
+    )
     post = read_post(write_post(tmp_path, "p.md", text))
     assert post.code_cells[0].options == FenceOptions(
         caption="Accuracy, per epoch", alt=("a curve", 'a "table"')

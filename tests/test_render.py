@@ -85,8 +85,8 @@ def test_page_shows_added_imports_setup_code_and_outputs(tmp_path, index):
     [(name, data)] = page.files.items()
     assert data == png(64, 48)
     assert (
-        f'<img src="{name}" alt="Figure 1, drawn by the code above, in 2 panels" width="64" height="48">'
-        in html
+        f'<img src="{name}" alt="Figure 1, drawn by the code above, in 2 panels" '
+        'width="64" height="48">' in html
     )
     assert "Not run" not in html
 
@@ -288,7 +288,8 @@ def test_figures_without_options_keep_the_generic_alt_and_no_caption(tmp_path, i
         (
             'alt="x"',
             2,
-            "fence option alt has 1 text but the snippet drew 2 figures (give a list, one per figure)",
+            "fence option alt has 1 text but the snippet drew 2 figures "
+            "(give a list, one per figure)",
         ),
         (
             'caption=["a", "b", "c"]',

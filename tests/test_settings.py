@@ -84,7 +84,7 @@ def test_github_format_is_the_default_inside_github_actions():
 
 
 def test_a_non_editable_install_ships_the_templates(tmp_path):
-    """`pip install .` (not -e) puts the templates inside the package, and pages render from there."""
+    """`pip install .` (not -e) puts the templates in the package, and pages render from there."""
     source, target = tmp_path / "source", tmp_path / "site-packages"
     for name in (
         "kernelblog",

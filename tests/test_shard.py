@@ -50,7 +50,8 @@ def test_costs_come_from_recorded_times_else_from_cell_counts():
 
 
 POSTS = {
-    "chain.md": "# Chain\n\n```python\nx = 1\n```\n\n```python\ny = x + 1\n```\n\n```python\nprint(y)\n```\n",
+    "chain.md": "# Chain\n\n```python\nx = 1\n```\n\n```python\ny = x + 1\n```\n\n"
+    "```python\nprint(y)\n```\n",
     "pair.md": "# Pair\n\n```python\na = 1\nprint(a)\n```\n\n```python\nb = 2\nprint(b)\n```\n",
     "short.md": "# Short\n\n```python\nprint(1)\n```\n",
     "broken.md": "# Broken\n\n```python\nprint(undefined_name)\n```\n",
@@ -176,7 +177,8 @@ SLOW_POSTS = {  # dated: without a date, the feed orders posts by when they ran
     "beta.md": "---\ndate: 2026-01-02\n---\n# Beta\n\n"
     "```python\nplt.plot(np.random.rand(5))\nplt.show()\n```\n\nText.\n\n"
     "```python\nprint(2 + 2)\n```\n",
-    "gamma.md": "---\ndate: 2026-01-03\n---\n# Gamma\n\n```python\nimport math\nprint(math.pi)\n```\n",
+    "gamma.md": "---\ndate: 2026-01-03\n---\n# Gamma\n\n"
+    "```python\nimport math\nprint(math.pi)\n```\n",
 }
 
 

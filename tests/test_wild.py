@@ -112,8 +112,8 @@ def test_fraction_of_cells_that_run(built):
 def test_pages_show_the_stand_ins_and_the_corrections(built):
     _, lines, pages = built
     assert (
-        "keras.datasets.mnist is replaced by a synthetic stand-in: 2,000/500 images, 28×28 uint8, 10 classes"
-        in pages["kerasio-convnet"]
+        "keras.datasets.mnist is replaced by a synthetic stand-in: "
+        "2,000/500 images, 28×28 uint8, 10 classes" in pages["kerasio-convnet"]
     )
     assert (
         "keras.datasets.imdb is replaced by a synthetic stand-in: 2,000/500 reviews"
@@ -125,7 +125,8 @@ def test_pages_show_the_stand_ins_and_the_corrections(built):
     )
     assert any(
         re.search(
-            r"keras2-mnist-mlp\.md:61: warning: corrected by the build for Keras 3: lr= → learning_rate=",
+            r"keras2-mnist-mlp\.md:61: warning: corrected by the build for Keras 3: "
+            r"lr= → learning_rate=",
             line,
         )
         for line in lines
