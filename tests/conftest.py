@@ -46,6 +46,23 @@ def outside_github_actions(monkeypatch):
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
 
 
+# Under pytest-xdist (`-n 2`, see pyproject.toml), the tests that share a session build run on one
+# worker, so that each build is made once.
+SHARED_BUILDS = {
+    "posts": {"posts_build", "built_posts"},
+    "drafts": {"drafts_build", "wild_build"},
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for group, fixtures in SHARED_BUILDS.items():
+            if fixtures & set(item.fixturenames):
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
+
+
 @pytest.fixture(scope="session")
 def index():
     return build_index()

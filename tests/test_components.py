@@ -118,11 +118,8 @@ def same_files(split: dict, alone: dict) -> None:
         assert split[name] == alone[name], f"{name} differs between split and alone"
 
 
-def test_split_into_components_the_pages_are_those_of_each_component_alone(
-    posts_build, drafts_build, tmp_path
-):
-    """The split builds are the session's, each cold: posts/ (two kernels), and the typical draft
-    with the sections post (one kernel, every component after another)."""
+def test_split_into_components_posts_are_those_of_each_component_alone(posts_build, tmp_path):
+    """The split build is the session's, cold: posts/ (two kernels)."""
     posts = sorted((ROOT / "posts").glob("*.md"))
     split = files_of(posts_build.site, posts_build.site.parent / "snippets")
     alone_status, _, alone_files = alone(tmp_path / "posts-alone", posts, ROOT / "pyproject.toml")
@@ -131,6 +128,10 @@ def test_split_into_components_the_pages_are_those_of_each_component_alone(
     counts = [line for line in posts_build.lines if line.startswith("components: ")]
     assert counts and counts[0].endswith("0 from the cache (0 cells)")
 
+
+def test_split_into_components_drafts_are_those_of_each_component_alone(drafts_build, tmp_path):
+    """The split build is the session's, cold: the typical draft with the sections post (one
+    kernel, every component after another)."""
     split_status, split_lines = drafts_build.status, drafts_build.lines
     split = files_of(drafts_build.site, drafts_build.site.parent / "snippets")
     alone_status, _, alone_files = alone(tmp_path / "drafts-alone", DRAFTS)
