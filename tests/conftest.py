@@ -97,22 +97,28 @@ def build_recording(options) -> Built:
     return Built(options.out, status, lines, executed)
 
 
+def cold_options(posts: Path, folder: Path, jobs: int, keep_going=False, out=None):
+    """Options of a cold build of `posts` into `folder` (site/, snippets/ and cache/ in it)."""
+    from kernelblog.pipeline import Options
+
+    return Options(
+        posts=posts,
+        out=out or folder / "site",
+        snippets=folder / "snippets",
+        cache=folder / "cache",
+        jobs=jobs,
+        keep_going=keep_going,
+    )
+
+
 @pytest.fixture(scope="session")
 def posts_build(tmp_path_factory):
     """posts/ built once, cold (executing every post), into a temporary folder under a base path
     (blog/): shared by every test that needs posts/ executed."""
-    from kernelblog.pipeline import OK, Options
+    from kernelblog.pipeline import OK
 
     root = tmp_path_factory.mktemp("served")
-    built = build_recording(
-        Options(
-            posts=ROOT / "posts",
-            out=root / "blog",
-            snippets=root / "snippets",
-            cache=root / "cache",
-            jobs=2,
-        )
-    )
+    built = build_recording(cold_options(ROOT / "posts", root, jobs=2, out=root / "blog"))
     assert built.status == OK, "\n".join(built.lines)
     return built
 
@@ -133,22 +139,11 @@ DRAFTS = [
 def drafts_build(tmp_path_factory):
     """A typical draft and a post of two independent sections (DRAFTS), built once, cold, with
     --keep-going, in one kernel (--jobs 1: every component after another)."""
-    from kernelblog.pipeline import Options
-
     folder = tmp_path_factory.mktemp("drafts")
     (folder / "posts").mkdir()
     for draft in DRAFTS:
         shutil.copy(draft, folder / "posts" / draft.name)
-    return build_recording(
-        Options(
-            posts=folder / "posts",
-            out=folder / "site",
-            snippets=folder / "snippets",
-            cache=folder / "cache",
-            jobs=1,
-            keep_going=True,
-        )
-    )
+    return build_recording(cold_options(folder / "posts", folder, jobs=1, keep_going=True))
 
 
 RAW_DRAFT = ROOT / "tests" / "data" / "draft" / "deep-learning-overview-raw.md"
@@ -158,21 +153,10 @@ RAW_DRAFT = ROOT / "tests" / "data" / "draft" / "deep-learning-overview-raw.md"
 def wild_build(tmp_path_factory):
     """The drafts of tests/data/wild/ and the overview's first draft (RAW_DRAFT), built once,
     cold, with --keep-going."""
-    from kernelblog.pipeline import Options
-
     folder = tmp_path_factory.mktemp("wild")
     shutil.copytree(ROOT / "tests" / "data" / "wild", folder / "posts")
     shutil.copy(RAW_DRAFT, folder / "posts" / RAW_DRAFT.name)
-    return build_recording(
-        Options(
-            posts=folder / "posts",
-            out=folder / "site",
-            snippets=folder / "snippets",
-            cache=folder / "cache",
-            jobs=2,
-            keep_going=True,
-        )
-    )
+    return build_recording(cold_options(folder / "posts", folder, jobs=2, keep_going=True))
 
 
 def write_post(folder: Path, name: str, text: str) -> Path:
