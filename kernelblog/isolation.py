@@ -326,8 +326,8 @@ def code_paths(env: dict) -> tuple[list[Path], list[tuple[Path, str]]]:
     wanted, links = [], []
     for entry in interpreter + [entry for entry in on_path if os.path.isabs(entry)]:
         real = Path(entry).resolve()
-        if not real.exists():
-            continue
+        if not real.exists() or str(real) in ("/", "/tmp", "/dev", "/proc"):
+            continue  # never the whole file system, nor over the sandbox's own folders
         in_tree = tree is not None and (real == tree or tree in real.parents)
         if in_tree and entry in on_path and not _under(real, [Path(p).resolve() for p in prefixes]):
             continue  # the source tree of this package, or its tests folder: not the kernel's

@@ -436,7 +436,7 @@ def binds_of(command: list[str]) -> dict[str, str]:
 def test_the_sandbox_grants_only_what_a_kernel_needs(tmp_path):
     """bwrap starts with an empty environment; it binds the interpreter at its real paths, this
     package but not its source tree, and nothing of /, /etc or $HOME wholesale."""
-    env = {"KB_BAR_SECRET": "hunter2", "PATH": "/usr/bin", "PYTHONPATH": str(ROOT)}
+    env = {"KB_BAR_SECRET": "hunter2", "PATH": "/usr/bin", "PYTHONPATH": f"{ROOT}:/:/tmp"}
     command = isolation.sandbox_command(
         ["python"], tmp_path, tmp_path / "work", Limits(GIB, GIB), env
     )
@@ -447,8 +447,9 @@ def test_the_sandbox_grants_only_what_a_kernel_needs(tmp_path):
         real = Path(path).resolve()
         assert any(Path(b) == real or Path(b) in real.parents for b in binds), (path, binds)
     assert binds["/usr"] == "/usr" and "/etc/passwd" in binds
-    for hidden in ("/", "/etc", "/etc/shadow", "/root", "/home", str(ROOT), str(Path.home())):
-        assert hidden not in binds
+    hidden = ("/", "/tmp", "/etc", "/etc/shadow", "/root", "/home", str(ROOT), str(Path.home()))
+    for path in hidden:
+        assert path not in binds
     assert not any(Path(b) == ROOT / ".git" or ROOT / ".git" in Path(b).parents for b in binds)
     assert command[command.index("HOME", command.index("--clearenv")) + 1] == isolation.HOME
     if os.geteuid() == 0:
