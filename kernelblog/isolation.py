@@ -304,10 +304,8 @@ def binds(env: dict, mounts: Mounts) -> None:
             mounts.add("--tmpfs", str(git))
         elif git.exists():
             mounts.bind(Path(os.devnull), git)
-    for where, target in links:
-        if not any(root == where or root in where.parents for root in roots) and (
-            where not in mounts.made
-        ):
+    for where, target in links:  # those a bound folder does not already show
+        if not _under(where, roots) and where not in mounts.made:
             mounts.symlink(target, where)
 
 
