@@ -102,7 +102,10 @@ def main() -> None:
                 f"  {kind:12} {value:6.3f} s   "
                 f"(all: {', '.join(f'{v:.2f}' for v in seconds[kind])})"
             )
-        print(f"  sandbox cost: {medians['sandboxed'] - medians['unsandboxed']:+.3f} s")
+        print(
+            f"  sandbox cost: {medians['sandboxed'] - medians['unsandboxed']:+.3f} s, "
+            f"{medians['sandboxed'] / medians['unsandboxed']:.2f}x the unsandboxed floor"
+        )
     cost = statistics.median(starts["sandboxed"]) - statistics.median(starts["unsandboxed"])
     print(
         f"sandbox cost per kernel start: {cost:+.3f} s; "

@@ -54,12 +54,10 @@ def default_budget() -> int:
     return int(psutil.virtual_memory().available * 0.5)
 
 
-def launch(client, env: dict):
+def launch(client, env: dict, stderr=subprocess.DEVNULL):
     """Start the kernel process of an nbclient client: a context manager that shuts it down.
     The one place where a kernel process starts."""
-    return client.setup_kernel(
-        env=env, stderr=subprocess.DEVNULL, cleanup_kc=True
-    )  # km given: nbclient's cleanup
+    return client.setup_kernel(env=env, stderr=stderr, cleanup_kc=True)  # nbclient's cleanup
 
 
 @functools.cache
@@ -137,18 +135,26 @@ class Kernel:
         package_root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ, **KERNEL_ENV)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        # Sandboxed, what bwrap and the kernel write to stderr before the kernel captures it
+        # says why a kernel did not start; kept outside the sandbox, counted in its --disk.
+        log = self.folder / "stderr.log"
         try:
-            self._stack.enter_context(launch(self.client, env))
+            with open(log, "wb") if self.isolation.sandbox else contextlib.nullcontext() as out:
+                self._stack.enter_context(launch(self.client, env, out or subprocess.DEVNULL))
         except Exception as error:
             self._stack.close()
+            message = f"the kernel could not start: {error!r}"
+            if self.isolation.sandbox:
+                with open(log, encoding="utf-8", errors="replace") as written:
+                    message = sandboxing.start_failure(written.read(100_000), error)
             shutil.rmtree(self.folder, ignore_errors=True)
-            raise KernelFailed(f"the kernel could not start: {error!r}") from None
+            raise KernelFailed(message) from None
         self.process = self.client.km.provisioner.process
         self.pgid = sandboxing.signal_group(self.process, self.isolation)
         self.watcher = sandboxing.Watcher(
             self.process,
             self.isolation.limits,
-            self.folder / "ipc" if self.isolation.sandbox else None,
+            self.folder if self.isolation.sandbox else None,  # its sockets and stderr
         )
         kernels.started(self)
         if warm:

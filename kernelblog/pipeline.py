@@ -665,8 +665,16 @@ class _Runs:
         run = self.posts[pending.post.post.slug]
 
         def fail(error: Exception) -> None:  # the kernel could not start, or nbclient failed
+            from .kernels import KernelFailed
+
             message = f"could not execute the post: {error!r}"
-            if run.failed_to_start(Diagnostic(pending.post.post.path, 1, "error", message)):
+            if isinstance(error, KernelFailed):  # a message of its own, in words
+                message = f"could not execute the post: {error}"
+            # at the component's first line of code
+            post, component = pending.post, pending.post.components[pending.number]
+            cells = [post.cells[number].cell for number in component.cells]
+            line = next((cell.line + 1 for cell in cells if cell.kind == "code"), 1)
+            if run.failed_to_start(Diagnostic(post.post.path, line, "error", message)):
                 self._finish(run)
 
         return fail

@@ -5,6 +5,7 @@ create its namespaces (see the README's "Security model")."""
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -17,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import write_post
+from conftest import ROOT, write_post
 from kernelblog import isolation, pipeline
 from kernelblog.isolation import Limits, choose
 from kernelblog.pipeline import Options, build
@@ -208,10 +209,9 @@ for path in [PROJECT + "/posts/injected.md", PROJECT + "/snippets/injected.py", 
 PROJECT + "/site/index.html",
              PROJECT + "/escape.txt", "../escape.txt", "/tmp/kernelblog-escape-{marker}.txt"]:
     attempt(path)
-for entry in os.listdir(PROJECT + "/cache"):
-    if os.path.isdir(PROJECT + "/cache/" + entry):
-        attempt(PROJECT + "/cache/" + entry + "/outputs.json", "[]")
-        attempt(PROJECT + "/cache/" + entry + "/manifest.json", "{{}}")
+for entry in {entries!r}:  # the cache's entries, named as the build names them
+    attempt(PROJECT + "/cache/" + entry + "/outputs.json", "[]")
+    attempt(PROJECT + "/cache/" + entry + "/manifest.json", "{{}}")
 ```
 
 ```python
@@ -262,11 +262,18 @@ def test_a_hostile_post_changes_nothing_outside_its_sandbox(project, listener):
     cache_before = {
         p: p.read_bytes() for p in (tmp_path / "cache").glob("*/*") if p.is_file()
     }  # the entries
-    assert len({p.parent for p in cache_before if p.name == "manifest.json"}) == 2
+    entries = sorted(p.parent.name for p in cache_before if p.name == "manifest.json")
+    assert len(entries) == 2
     write_post(
         tmp_path / "posts",
         "hostile.md",
-        HOSTILE.format(project=str(tmp_path), marker=marker, address=address, port=port),
+        HOSTILE.format(
+            project=str(tmp_path),
+            marker=marker,
+            address=address,
+            port=port,
+            entries=entries,
+        ),
     )
     lines = []
     assert build(options(tmp_path), lines.append) == 0, lines
@@ -279,7 +286,20 @@ def test_a_hostile_post_changes_nothing_outside_its_sandbox(project, listener):
     assert "WROTE" not in page.replace("WROTE ../escape.txt", "").replace(
         f"WROTE /tmp/kernelblog-escape-{marker}", ""
     )
-    assert page.count("REFUSED") == 4 + 2 * 2 and page.count("Read-only file system") == 4 + 2 * 2
+    # refused: the project is not even visible in the sandbox (deny by default)
+    targets = [
+        str(tmp_path / name)
+        for name in ("posts/injected.md", "snippets/injected.py", "site/index.html", "escape.txt")
+    ] + [
+        str(tmp_path / "cache" / entry / name)
+        for entry in entries
+        for name in ("outputs.json", "manifest.json")
+    ]
+    assert len(targets) == 4 + 2 * 2
+    refused = re.findall(
+        r"^REFUSED (\S+) (?:Read-only file system|No such file or directory)$", page, re.M
+    )
+    assert sorted(set(refused) & set(targets)) == sorted(targets), page
     assert page.count("NETWORK 1") == 3 and page.count("Network is unreachable") == 2, page
     assert "daemon started" in page
     time.sleep(2)  # the daemon would have struck by now
@@ -406,3 +426,191 @@ def test_check_with_isolation_required_passes_on_the_posts(built_posts):
     assert check.stderr.count("cells cached") == len(list((ROOT / "posts").glob("*.md"))), (
         check.stderr
     )
+
+
+def binds_of(command: list[str]) -> dict[str, str]:
+    """Destination -> source of each read-only bind of a sandbox command."""
+    return {command[k + 2]: command[k + 1] for k, arg in enumerate(command) if arg == "--ro-bind"}
+
+
+def test_the_sandbox_grants_only_what_a_kernel_needs(tmp_path):
+    """bwrap starts with an empty environment; it binds the interpreter at its real paths, this
+    package but not its source tree, and nothing of /, /etc or $HOME wholesale."""
+    env = {"KB_BAR_SECRET": "hunter2", "PATH": "/usr/bin", "PYTHONPATH": f"{ROOT}:/:/tmp"}
+    command = isolation.sandbox_command(
+        ["python"], tmp_path, tmp_path / "work", Limits(GIB, GIB), env
+    )
+    assert command[1] == "-i" and Path(command[2]).name == "bwrap"  # `env -i bwrap`
+    assert not any("hunter2" in arg for arg in command)
+    binds = binds_of(command)
+    for path in (sys.base_prefix, sys.prefix, str(ROOT / "kernelblog")):
+        real = Path(path).resolve()
+        assert any(Path(b) == real or Path(b) in real.parents for b in binds), (path, binds)
+    assert binds["/usr"] == "/usr" and "/etc/passwd" in binds
+    hidden = ("/", "/tmp", "/etc", "/etc/shadow", "/root", "/home", str(ROOT), str(Path.home()))
+    for path in hidden:
+        assert path not in binds
+    assert not any(Path(b) == ROOT / ".git" or ROOT / ".git" in Path(b).parents for b in binds)
+    assert command[command.index("HOME", command.index("--clearenv")) + 1] == isolation.HOME
+    if os.geteuid() == 0:
+        start = command.index("--", command.index("--clearenv"))
+        assert Path(command[start + 1]).name == "setpriv" and "--reuid=65534" in command
+
+
+def test_the_symlinks_on_the_way_to_the_code_are_kept():
+    """An interpreter or library reached through symlinks (a venv's bin/python, pyenv's, a
+    linked folder): the real folder is bound, the link recreated where the kernel looks."""
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:
+        real = Path(folder).resolve() / "real env"
+        (real / "lib").mkdir(parents=True)
+        (Path(folder) / "link").symlink_to("real env")
+        env = {"PYTHONPATH": f"{folder}/link/lib"}
+        command = isolation.sandbox_command(
+            ["python"], Path(folder), Path(folder) / "work", Limits(GIB, GIB), env
+        )
+        assert binds_of(command)[str(real / "lib")] == str(real / "lib")
+        at = command.index(str(Path(folder).resolve() / "link"))
+        assert command[at - 2 : at] == ["--symlink", "real env"]
+
+
+def test_workflows_keep_no_token_in_the_checkout():
+    """The posts' code could otherwise read the job's token from .git/config."""
+    import yaml
+
+    checkouts = [
+        step
+        for workflow in (ROOT / ".github" / "workflows").glob("*.yml")
+        for job in yaml.safe_load(workflow.read_text())["jobs"].values()
+        for step in job.get("steps", [])
+        if step.get("uses", "").startswith("actions/checkout")
+    ]
+    assert checkouts and all(
+        step.get("with", {}).get("persist-credentials") is False for step in checkouts
+    )
+
+
+def test_why_a_sandboxed_kernel_did_not_start_is_said_in_words():
+    stderr = "bwrap: Can't find source path /opt/py: No such file or directory\n"
+    message = isolation.start_failure(stderr, RuntimeError("Kernel died before replying"))
+    assert message.startswith(
+        "the kernel could not start in the sandbox: bwrap: Can't find source path /opt/py: "
+        "No such file or directory. "
+    )
+    assert "--isolation off" in message and "died" not in message
+    assert "exited without a message" in isolation.start_failure("", RuntimeError("Kernel died"))
+
+
+PROBE = """# Probe
+
+```python
+import glob, os, pathlib
+secret = "hunter" + "2"
+seen = []
+for path in glob.glob("/proc/*/environ") + glob.glob("/proc/*/cmdline"):
+    try:
+        if secret.encode() in pathlib.Path(path).read_bytes():
+            seen.append(path)
+    except OSError:
+        pass
+print("SECRET", seen, secret in str(os.environ))
+print("UID", os.getuid(), os.geteuid(), os.getgid())
+print("HOME", os.environ["HOME"], os.listdir(os.path.expanduser("~")))
+print("LISTED", sorted(os.listdir({home!r})) if os.path.isdir({home!r}) else None)
+for path in {paths!r}:
+    try:
+        pathlib.Path(path).read_bytes() if os.path.isfile(path) else os.listdir(path)
+        print("READ", path)
+    except OSError as error:
+        print("DENIED", path, error.strerror)
+```
+"""
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_a_post_finds_no_secret_no_home_no_git_and_no_root(project, monkeypatch):
+    """The issue's probe, as a post: a variable set for the build, $HOME (the kernel's and the
+    build's), the checkout's .git/config, /etc/shadow, a root-only folder that is visible, and
+    the uid."""
+    monkeypatch.setenv("KB_BAR_SECRET", "hunter2")
+    common = subprocess.run(
+        ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    home = Path.home()
+    paths = [str(ROOT / ".git"), str(ROOT / ".git" / "config"), "/etc/shadow"]
+    paths += [str(home / name) for name in (".gitconfig", ".ssh", ".cache", ".bash_history")]
+    paths += [f"{common}/config"] if common else []
+    paths += ["/etc/ssl/private"]  # root-only, and visible (SSL's folder is bound)
+    write_post(project / "posts", "probe.md", PROBE.format(paths=paths, home=str(home)))
+    lines = []
+    assert build(options(project), lines.append) == 0, lines
+    notebook = json.loads((project / "site" / "probe" / "probe.ipynb").read_text())
+    page = "".join(
+        "".join(output.get("text", ""))
+        for cell in notebook["cells"]
+        for output in cell.get("outputs", [])
+    )
+    assert "SECRET [] False" in page, page
+    uid = re.search(r"^UID (\d+) (\d+) (\d+)$", page, re.M)
+    assert uid and 0 not in map(int, uid.groups()), page
+    assert f"HOME {isolation.HOME} []" in page, page
+    assert "READ" not in page, page
+    # of the build's $HOME, at most the way to an interpreter kept there (pyenv's)
+    leading = {
+        p.relative_to(home).parts[0] for p in isolation.code_paths({})[0] if home in p.parents
+    }
+    listed = re.search(r"^LISTED (.*)$", page, re.M).group(1)
+    assert listed == "None" or set(json.loads(listed.replace("'", '"'))) <= leading, page
+    assert page.count("DENIED") == len(paths) and "DENIED /etc/shadow" in page, page
+    if Path("/etc/ssl/private").exists():
+        assert "DENIED /etc/ssl/private Permission denied" in page, page
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_a_venv_under_tmp_in_a_folder_with_spaces_builds_the_posts():
+    """A fresh venv under /tmp (the sandbox's /tmp is private) whose bin/python is a symlink to
+    the base interpreter, the way a new user would make one: its kernels start."""
+    with tempfile.TemporaryDirectory(prefix="kernelblog venv ", dir="/tmp") as folder:
+        venv, project = Path(folder) / "my env", Path(folder) / "my blog"
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+            check=True,
+        )
+        assert (venv / "bin" / "python").is_symlink()
+        write_post(
+            project / "posts", "p.md", "# P\n\n```python\nimport sys\nprint(sys.prefix)\n```\n"
+        )
+        run = subprocess.run(
+            [str(venv / "bin" / "python"), "build.py", "--isolation", "required"]
+            + [f"--{name}={project / name}" for name in ("posts", "out", "cache", "snippets")],
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stderr
+        assert str(venv) in (project / "out" / "p" / "index.html").read_text()
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_a_kernel_the_sandbox_cannot_start_is_an_error_at_the_first_code_line(project, monkeypatch):
+    """A bind of a path that is not there: bwrap's own error, at the post's first code line."""
+    missing = project / "no such interpreter"
+    code_paths = isolation.code_paths
+    monkeypatch.setattr(
+        isolation, "code_paths", lambda env: (code_paths(env)[0] + [missing], code_paths(env)[1])
+    )
+    post = write_post(project / "posts", "p.md", "# P\n\nProse.\n\n```python\nprint(1)\n```\n")
+    lines = []
+    assert build(options(project), lines.append) == 1
+    errors = [line for line in lines if ": error: " in line]
+    assert errors == [
+        f"{post}:6: error: could not execute the post: the kernel could not start in the "
+        f"sandbox: bwrap: Can't find source path {missing}: No such file or directory. "
+        + isolation.start_failure("x", RuntimeError()).split(": x. ")[1]
+    ], lines

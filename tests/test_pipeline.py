@@ -147,8 +147,22 @@ def test_a_component_no_kernel_could_run_fails_its_post(tmp_path, ran):
     kernels = FakeKernels(start=RuntimeError("no kernel"))
     assert runs.execute(kernels, {}) is True and kernels.closed and ran == []
     failure = runs.executed["short"].failure
-    assert (failure.line, failure.severity) == (1, "error")
+    assert (failure.line, failure.severity) == (4, "error")  # the post's first line of code
     assert failure.message == "could not execute the post: RuntimeError('no kernel')"
+
+
+def test_a_kernel_that_could_not_start_is_reported_in_words(tmp_path, ran):
+    from kernelblog.kernels import KernelFailed
+
+    [done] = ready_posts(tmp_path / "posts", short=SHORT)
+    runs = runs_of(tmp_path, [])
+    runs.add(done, SHARED)
+    runs.execute(FakeKernels(start=KernelFailed("the kernel could not start: why")), {})
+    failure = runs.executed["short"].failure
+    assert (failure.line, failure.message) == (
+        4,
+        "could not execute the post: the kernel could not start: why",
+    )
 
 
 def test_a_post_with_errors_is_not_run_and_keeps_its_cells(tmp_path, ran):
