@@ -57,7 +57,9 @@ INTERVAL = 0.2  # seconds between two looks at a kernel's processes
 GIB = 1 << 30
 # What a kernel's environment keeps of the build's: the rest (tokens, CI secrets) stays outside.
 ENV_KEPT = re.compile(
-    r"^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|TZ|TERM|LC_\w+|PYTHON\w*|KERAS_\w+|TF_\w+|XLA_\w+"
+    r"^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|TZ|TERM|LC_\w+|PYTHON\w*|KERAS_\w+|XLA_\w+"
+    # TensorFlow's own variables, not every TF_ name: Terraform's (TF_API_TOKEN...) are secrets
+    r"|TF_(CPP|ENABLE|NUM|GPU|FORCE|XLA|DETERMINISTIC|USE_LEGACY)_\w+"
     r"|OMP_\w+|MKL_\w+|OPENBLAS_\w+|CUDA_\w+|NVIDIA_\w+|LD_LIBRARY_PATH|MPLBACKEND|JPY_SESSION_NAME"
     r"|VIRTUAL_ENV|CONDA_PREFIX|PYENV_\w+)$"
 )

@@ -437,11 +437,13 @@ def test_the_sandbox_grants_only_what_a_kernel_needs(tmp_path):
     """bwrap starts with an empty environment; it binds the interpreter at its real paths, this
     package but not its source tree, and nothing of /, /etc or $HOME wholesale."""
     env = {"KB_BAR_SECRET": "hunter2", "PATH": "/usr/bin", "PYTHONPATH": f"{ROOT}:/:/tmp"}
+    env |= {"TF_API_TOKEN": "hunter3", "TF_CPP_MIN_LOG_LEVEL": "2"}  # Terraform's, TensorFlow's
     command = isolation.sandbox_command(
         ["python"], tmp_path, tmp_path / "work", Limits(GIB, GIB), env
     )
     assert command[1] == "-i" and Path(command[2]).name == "bwrap"  # `env -i bwrap`
-    assert not any("hunter2" in arg for arg in command)
+    assert not any("hunter" in arg for arg in command)
+    assert "TF_CPP_MIN_LOG_LEVEL" in command
     binds = binds_of(command)
     for path in (sys.base_prefix, sys.prefix, str(ROOT / "kernelblog")):
         real = Path(path).resolve()
