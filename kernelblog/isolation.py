@@ -34,6 +34,7 @@ INSTALL = "install bubblewrap (apt-get install bubblewrap) to isolate them"
 RUNTIME_PREFIX = (
     "kernelblog-run-"  # + the build's pid: kernels' connection files, sockets and working folder
 )
+POST_FILES = "post"  # in a kernel's runtime folder: read-only copies of the post's files
 INTERVAL = 0.2  # seconds between two looks at a kernel's processes
 GIB = 1 << 30
 # What a kernel's environment keeps of the build's: the rest (tokens, CI secrets) stays outside.
@@ -204,6 +205,9 @@ def sandbox_command(
         "--bind",
         str(runtime / "ipc"),
         str(runtime / "ipc"),
+        "--ro-bind-try",
+        str(runtime / POST_FILES),
+        str(runtime / POST_FILES),
         "--size",
         size,
         "--tmpfs",
