@@ -210,12 +210,13 @@ class Kernel:
         self.hidden(RESET.format(folder=str(self.folder / "work")))
 
     def bring(self, files: PostFiles | None) -> None:
-        """Put the post's files in the working folder, read-only: copies made once per post in
-        the kernel's runtime folder (the post's own are never exposed to its code), linked from
-        the working folder at their paths."""
+        """Put the post's files in the working folder, read-only: copies in the kernel's runtime
+        folder (the post's own are never exposed to its code), made once per post where the
+        sandbox mounts them read-only, linked from the working folder at their paths."""
         staged = self.folder / sandboxing.POST_FILES
         brought = (files.folder, files.digest()) if files else None
-        if brought != self.brought:
+        # Unsandboxed, a snippet run as root can write to the copies: each component gets new ones.
+        if brought != self.brought or not self.isolation.sandbox:
             for entry in staged.iterdir():  # not the folder itself: the sandbox has it mounted
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
             for file in files.files if files else ():
