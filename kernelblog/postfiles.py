@@ -143,7 +143,7 @@ def _listing(folder: Path, posts: Path, skip: set[str], cap: int, post: Path) ->
     names: dict[str, str] = {}
     listed = []
     total, largest = 0, (0, "")
-    for name, file in found:
+    for name, file in sorted(found):
         try:
             name.encode("utf-8")
         except UnicodeEncodeError:
