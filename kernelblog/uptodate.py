@@ -33,6 +33,7 @@ LIBRARIES = (
     "nh3",
     "jinja2",
     "latex2mathml",
+    "defusedxml",
 )
 
 # A fenced block (``` or ~~~, up to its closing fence), or an inline value in prose.
