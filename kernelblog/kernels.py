@@ -126,7 +126,6 @@ class Kernel:
         self.folder = Path(tempfile.mkdtemp(prefix=f"{sandboxing.RUNTIME_PREFIX}{os.getpid()}-"))
         (self.folder / "work").mkdir()
         (self.folder / sandboxing.POST_FILES).mkdir()  # copies of the post's files, read-only
-        self.brought: tuple | None = None  # whose files are there: (folder, digest)
         blank = nbformat.from_dict(
             {
                 "nbformat": 4,
@@ -210,21 +209,17 @@ class Kernel:
         self.hidden(RESET.format(folder=str(self.folder / "work")))
 
     def bring(self, files: PostFiles | None) -> None:
-        """Put the post's files in the working folder, read-only: copies in the kernel's runtime
-        folder (the post's own are never exposed to its code), made once per post where the
-        sandbox mounts them read-only, linked from the working folder at their paths."""
+        """Put the post's files in the working folder, read-only: new copies for each component
+        in the kernel's runtime folder (the post's own are never exposed to its code; sandboxed,
+        the copies are on a read-only mount), linked from the working folder at their paths."""
         staged = self.folder / sandboxing.POST_FILES
-        brought = (files.folder, files.digest()) if files else None
-        # Unsandboxed, a snippet run as root can write to the copies: each component gets new ones.
-        if brought != self.brought or not self.isolation.sandbox:
-            for entry in staged.iterdir():  # not the folder itself: the sandbox has it mounted
-                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-            for file in files.files if files else ():
-                target = staged / file.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(files.folder / file.name, target)
-                target.chmod(0o444)
-            self.brought = brought
+        for entry in staged.iterdir():  # not the folder itself: the sandbox has it mounted
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        for file in files.files if files else ():
+            target = staged / file.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(files.folder / file.name, target)
+            target.chmod(0o444)
         names = [file.name for file in files.files] if files else []
         self.hidden(BRING.format(source=str(staged), names=names))
 

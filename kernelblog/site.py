@@ -57,7 +57,12 @@ def site_files(
         files[layout.post_page(slug)] = page.html.encode()
         files.update({layout.post_file(slug, name): data for name, data in page.files.items()})
         files.update(downloads)
-        files.update(_own_files(done, report))
+        for name, data in _own_files(done, report).items():
+            if name in files:  # the page, a figure or a download of the same name wins
+                message = f"{name} is left off the site: the page has a file of that name"
+                report(Diagnostic(done.post.path, 0, "warning", message))
+                continue
+            files[name] = data
     for listing in layout.index_pages(posts, site.posts_per_page) + layout.tag_pages(posts):
         files[listing.path] = render.render_index(listing, env, site).encode()
     files[layout.TAGS] = render.render_tags(layout.tags_of(posts), env, site).encode()
