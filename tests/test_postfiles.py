@@ -9,9 +9,12 @@ import pytest
 from conftest import ROOT, write_post
 from kernelblog import svg
 from kernelblog.diagnostics import BadInput
-from kernelblog.pipeline import component_keys, ready_all
+from kernelblog.execute import ExecutedPost
+from kernelblog.pipeline import complete_all, component_keys, ready_all
 from kernelblog.postfiles import post_files, post_paths
 from kernelblog.read import read_post
+from kernelblog.settings import Settings
+from kernelblog.site import site_files
 
 CORPUS = ROOT / "tests" / "data" / "bundles" / "posts"
 
@@ -173,3 +176,18 @@ def test_the_corpus_has_post_folders_in_several_shapes():
     assert "images/loss-curve.png" in {
         file.name for file in post_files(CORPUS / "flat-with-image.md").files
     }
+
+
+def test_the_site_publishes_referenced_files_and_never_over_its_own(tmp_path):
+    posts = tmp_path / "posts"
+    write_post(posts / "one", "index.md", "# One\n\n![a figure](fig.png) and [a script](one.py)\n")
+    (posts / "one" / "fig.png").write_bytes(b"the figure")
+    (posts / "one" / "one.py").write_text("print('the author wrote this')\n")
+    [done] = complete_all(posts, lambda diagnostic: None)
+    warnings = []
+    files = site_files(Settings(), [done], {"one": ExecutedPost(done.notebook())}, warnings.append)
+    assert files["one/fig.png"] == b"the figure"
+    assert b"the author wrote this" not in files["one/one.py"]  # the download of the post
+    assert [warning.message for warning in warnings] == [
+        "one/one.py is left off the site: the page has a file of that name"
+    ]
