@@ -130,6 +130,11 @@ URL_MESSAGE = (
     "{callee} reads {url!r} from the network, which builds cannot reach: save the file beside "
     "the post (in a post folder, posts/<slug>/, with its index.md) and read it by its path there"
 )
+BATCH_MESSAGE = (
+    "Keras 3 has no batch_input_shape=: make the model's first layer "
+    "keras.Input(batch_shape=...) with that shape (the build moves it itself only for a layer "
+    "written on one line, in model.add(...) or first in Sequential([...]))"
+)
 SLICE_MESSAGE = (
     "{text} starts past the stand-in's {size:,} training examples (keras.datasets.{name} has "
     "{real:,}): here it is empty; slice by a fraction, such as [int(len(x) * 0.7):]"
@@ -239,6 +244,7 @@ class Reviser:
             )
             revision.notes.append((line, f"{old} → {new} ({why})"))
 
+        corrected: set[int] = set()  # the layers whose batch_input_shape= became an Input
         self._bind_functional(tree)
         self.seen |= {
             n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in self.standins
@@ -269,12 +275,17 @@ class Reviser:
                     problem(node.lineno, node.id)
             if isinstance(node, ast.Call):
                 self._call(node, lines, revision, replace, problem, correct)
-                self._batch_input_shape(node, lines, edits, correct)
+                corrected.add(id(self._batch_input_shape(node, lines, edits, correct)))
             if isinstance(node, ast.Subscript) and self.seen | revision.standins:
                 self._slice(node, lines, revision, revision.standins)
             if isinstance(node, ast.Name) and node.id in self.renamed and not _binds(tree, node.id):
                 if replace(node, self.renamed[node.id]):
                     correct(node.lineno, node.id, self.renamed[node.id])
+        for node in ast.walk(tree):  # a batch_input_shape= the build could not move
+            if isinstance(node, ast.Call) and id(node) not in corrected:
+                for keyword in node.keywords:
+                    if keyword.arg == "batch_input_shape":
+                        revision.problems.append((keyword.lineno, "error", BATCH_MESSAGE))
         self._remember()
         for line, start, end, text in sorted(set(edits), reverse=True):
             lines[line - 1] = lines[line - 1][:start] + text + lines[line - 1][end:]
@@ -437,10 +448,10 @@ class Reviser:
                 ):  # once per model and cell
                     problem(node.lineno, "functional add", name=receiver.id)
 
-    def _batch_input_shape(self, node: ast.Call, lines, edits, correct) -> None:
+    def _batch_input_shape(self, node: ast.Call, lines, edits, correct) -> ast.Call | None:
         """`model.add(LSTM(4, batch_input_shape=(1, 3, 1), stateful=True))`, or such a layer first
         in `Sequential([...])`: Keras 3 takes the batch shape from a first `Input(batch_shape=...)`,
-        put before the layer on its line."""
+        put before the layer on its line. The layer corrected, if any."""
         callee = getattr(node.func, "attr", getattr(node.func, "id", ""))
         if callee == "add" and node.args:
             layer, before = node.args[0], node
@@ -448,40 +459,39 @@ class Reviser:
             layer = node.args[0].elts[0] if node.args[0].elts else None
             before = layer
         else:
-            return
+            return None
         keyword = next(
             (k for k in getattr(layer, "keywords", ()) if k.arg == "batch_input_shape"), None
         )
-        if keyword is None or node.lineno != node.end_lineno:
-            return
-        line = lines[node.lineno - 1]
+        if keyword is None or not (before.lineno == layer.lineno == layer.end_lineno):
+            return None
+        line = lines[layer.lineno - 1]
         shape = line[
             _chars(line, keyword.value.col_offset) : _chars(line, keyword.value.end_col_offset)
         ]
         arguments = [*layer.args, *layer.keywords]
         k = arguments.index(keyword)
         if k:  # from the end of the argument before it
-            start, end = (
-                _chars(line, arguments[k - 1].end_col_offset),
-                _chars(line, keyword.end_col_offset),
-            )
+            start = _chars(line, arguments[k - 1].end_col_offset)
+            end = _chars(line, keyword.end_col_offset)
         elif len(arguments) > 1:  # to the start of the argument after it
             start, end = _chars(line, keyword.col_offset), _chars(line, arguments[1].col_offset)
         else:
             start, end = _chars(line, keyword.col_offset), _chars(line, keyword.end_col_offset)
-        edits.append((node.lineno, start, end, ""))
+        edits.append((layer.lineno, start, end, ""))
         at = _chars(line, before.col_offset)
         if before is node:  # a statement of its own before it, on the same line
             receiver = line[at : _chars(line, node.func.value.end_col_offset)]
             added = f"{receiver}.add(keras.Input(batch_shape={shape})); "
         else:
             added = f"keras.Input(batch_shape={shape}), "
-        edits.append((node.lineno, at, at, added))
+        edits.append((layer.lineno, at, at, added))
         correct(
-            node.lineno,
+            layer.lineno,
             f"batch_input_shape={shape}",
             f"a first keras.Input(batch_shape={shape})",
         )
+        return layer
 
     def _slice(self, node: ast.Subscript, lines, revision: Revision, standins: set[str]) -> None:
         """`x_train[42000:]` on a stand-in smaller than the real dataset: empty, so a warning."""
