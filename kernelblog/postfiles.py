@@ -142,7 +142,6 @@ def _listing(folder: Path, posts: Path, skip: set[str], cap: int, post: Path) ->
             found.append(((relative / name).as_posix(), file))
     names: dict[str, str] = {}
     listed = []
-    total, largest = 0, (0, "")
     for name, file in sorted(found):
         try:
             name.encode("utf-8")
@@ -156,10 +155,9 @@ def _listing(folder: Path, posts: Path, skip: set[str], cap: int, post: Path) ->
                 f"files {other!r} and {name!r} differ only by case, which a case-insensitive "
                 "file system (macOS, Windows) cannot hold: rename one",
             )
-        data = file.read_bytes()
-        total += len(data)
-        largest = max(largest, (len(data), name))
-        listed.append(PostFile(name, len(data), hashlib.sha256(data).hexdigest()))
+    sizes = {name: file.stat().st_size for name, file in found}  # the cap before any read
+    total = sum(sizes.values())
+    largest = max(((size, name) for name, size in sizes.items()), default=(0, ""))
     if total > cap:
         raise bad(
             post,
@@ -167,6 +165,9 @@ def _listing(folder: Path, posts: Path, skip: set[str], cap: int, post: Path) ->
             f"(post_files_cap in [tool.kernelblog]); the largest is {largest[1]} "
             f"({_mb(largest[0])})",
         )
+    for name, file in sorted(found):
+        data = file.read_bytes()
+        listed.append(PostFile(name, len(data), hashlib.sha256(data).hexdigest()))
     return PostFiles(folder, tuple(listed))
 
 
