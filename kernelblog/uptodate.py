@@ -45,7 +45,10 @@ def fingerprint(posts: Path, options: dict, inputs: str | None = None) -> str:
     `inputs` is the `package_digest()` if already known."""
     settings = settings_file(posts)
     digest = hashlib.sha256((inputs or package_digest()).encode())
-    _add_files(digest, _posts_tree(posts) + ([settings] if settings.is_file() else []))
+    _add_files(digest, post_paths(posts) + ([settings] if settings.is_file() else []))
+    for path in _posts_tree(posts):  # the posts' files, by size and time: not read when unchanged
+        status = path.stat()
+        digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 

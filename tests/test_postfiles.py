@@ -15,6 +15,7 @@ from kernelblog.postfiles import post_files, post_paths
 from kernelblog.read import read_post
 from kernelblog.settings import Settings
 from kernelblog.site import site_files
+from kernelblog.uptodate import fingerprint
 
 CORPUS = ROOT / "tests" / "data" / "bundles" / "posts"
 
@@ -191,3 +192,16 @@ def test_the_site_publishes_referenced_files_and_never_over_its_own(tmp_path):
     assert [warning.message for warning in warnings] == [
         "one/one.py is left off the site: the page has a file of that name"
     ]
+
+
+def test_an_edited_post_file_or_folder_post_changes_the_builds_fingerprint(tmp_path):
+    posts = tmp_path / "posts"
+    post = write_post(posts / "p", "index.md", "# P\n")
+    (posts / "p" / "fig.png").write_bytes(b"a")
+    before = fingerprint(posts, {}, "inputs")
+    assert fingerprint(posts, {}, "inputs") == before
+    (posts / "p" / "fig.png").write_bytes(b"bb")  # the no-op check sees the post's files
+    after = fingerprint(posts, {}, "inputs")
+    assert after != before
+    post.write_text("# P, edited\n")  # and the post of a post folder
+    assert fingerprint(posts, {}, "inputs") != after
