@@ -124,6 +124,21 @@ REAL_SIZES = {
     "reuters": (8982, 2246),
     "california_housing": (16512, 4128),
 }
+# Readers of files that take a URL too: numpy's and pandas'; a build has no network for them.
+FILE_READERS = {"loadtxt", "genfromtxt", "fromfile", "read_csv", "read_table", "read_json"}
+URL_MESSAGE = (
+    "{callee} reads {url!r} from the network, which builds cannot reach: save the file beside "
+    "the post (in a post folder, posts/<slug>/, with its index.md) and read it by its path there"
+)
+BATCH_MESSAGE = (
+    "Keras 3 has no batch_input_shape=: make the model's first layer "
+    "keras.Input(batch_shape=...) with that shape (the build moves it itself only for a layer "
+    "written on one line, in model.add(...) or first in Sequential([...]))"
+)
+SLICE_MESSAGE = (
+    "{text} starts past the stand-in's {size:,} training examples (keras.datasets.{name} has "
+    "{real:,}): here it is empty; slice by a fraction, such as [int(len(x) * 0.7):]"
+)
 REMOVED_NAMES = (
     "ImageDataGenerator",
     "Tokenizer",
@@ -186,13 +201,17 @@ class Reviser:
             | set(REMOVED_NAMES)
             | set(self.renamed)
             | applications
-            | {"decay", "predict_classes"}
+            | {"decay", "predict_classes", "batch_input_shape", "save_weights", "load_weights"}
+            | FILE_READERS
         )
         self.triggers = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b")
 
     def revise(self, source: str, tree: ast.Module) -> Revision:
         revision = Revision(source)
-        if not self.triggers.search(source):  # nothing to revise: only remember what it binds
+        slices = bool(self.seen) and ":" in source  # a stand-in used before may be sliced here
+        if (
+            not self.triggers.search(source) and not slices
+        ):  # nothing to revise: only remember what it binds
             self._bind_functional(tree)
             self._remember()
             return revision
@@ -225,6 +244,7 @@ class Reviser:
             )
             revision.notes.append((line, f"{old} → {new} ({why})"))
 
+        corrected: set[int] = set()  # the layers whose batch_input_shape= became an Input
         self._bind_functional(tree)
         self.seen |= {
             n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in self.standins
@@ -255,9 +275,17 @@ class Reviser:
                     problem(node.lineno, node.id)
             if isinstance(node, ast.Call):
                 self._call(node, lines, revision, replace, problem, correct)
+                corrected.add(id(self._batch_input_shape(node, lines, edits, correct)))
+            if isinstance(node, ast.Subscript) and self.seen | revision.standins:
+                self._slice(node, lines, revision, revision.standins)
             if isinstance(node, ast.Name) and node.id in self.renamed and not _binds(tree, node.id):
                 if replace(node, self.renamed[node.id]):
                     correct(node.lineno, node.id, self.renamed[node.id])
+        for node in ast.walk(tree):  # a batch_input_shape= the build could not move
+            if isinstance(node, ast.Call) and id(node) not in corrected:
+                for keyword in node.keywords:
+                    if keyword.arg == "batch_input_shape":
+                        revision.problems.append((keyword.lineno, "error", BATCH_MESSAGE))
         self._remember()
         for line, start, end, text in sorted(set(edits), reverse=True):
             lines[line - 1] = lines[line - 1][:start] + text + lines[line - 1][end:]
@@ -368,6 +396,22 @@ class Reviser:
                 revision.problems.append(
                     (node.lineno, "error", NETWORK_WEIGHTS.format(model=callee))
                 )
+        first = node.args[0] if node.args else None
+        if callee in FILE_READERS and isinstance(first, ast.Constant):
+            if isinstance(first.value, str) and re.match(r"https?://", first.value, re.I):
+                message = URL_MESSAGE.format(callee=callee, url=first.value)
+                revision.problems.append((node.lineno, "error", message))
+        if callee in ("save_weights", "load_weights") and isinstance(first, ast.Constant):
+            name = first.value if isinstance(first.value, str) else ""
+            if name.endswith(".h5") and not name.endswith(".weights.h5"):
+                written = lines[first.lineno - 1][
+                    _chars(lines[first.lineno - 1], first.col_offset) : _chars(
+                        lines[first.lineno - 1], first.end_col_offset
+                    )
+                ]
+                new = written[: -len(".h5") - 1] + ".weights.h5" + written[-1:]
+                if first.lineno == first.end_lineno and replace(first, new):
+                    correct(first.lineno, written, new, "Keras 3's .weights.h5 names")
         if callee == "reshape" and self.seen | revision.standins:
             self._reshape(node, lines, revision, replace, correct)
         if isinstance(node.func, ast.Attribute):
@@ -403,6 +447,67 @@ class Reviser:
                     for _, _, message in revision.problems
                 ):  # once per model and cell
                     problem(node.lineno, "functional add", name=receiver.id)
+
+    def _batch_input_shape(self, node: ast.Call, lines, edits, correct) -> ast.Call | None:
+        """`model.add(LSTM(4, batch_input_shape=(1, 3, 1), stateful=True))`, or such a layer first
+        in `Sequential([...])`: Keras 3 takes the batch shape from a first `Input(batch_shape=...)`,
+        put before the layer on its line. The layer corrected, if any."""
+        callee = getattr(node.func, "attr", getattr(node.func, "id", ""))
+        if callee == "add" and node.args:
+            layer, before = node.args[0], node
+        elif callee == "Sequential" and node.args and isinstance(node.args[0], ast.List):
+            layer = node.args[0].elts[0] if node.args[0].elts else None
+            before = layer
+        else:
+            return None
+        keyword = next(
+            (k for k in getattr(layer, "keywords", ()) if k.arg == "batch_input_shape"), None
+        )
+        if keyword is None or not (before.lineno == layer.lineno == layer.end_lineno):
+            return None
+        line = lines[layer.lineno - 1]
+        shape = line[
+            _chars(line, keyword.value.col_offset) : _chars(line, keyword.value.end_col_offset)
+        ]
+        arguments = [*layer.args, *layer.keywords]
+        k = arguments.index(keyword)
+        if k:  # from the end of the argument before it
+            start = _chars(line, arguments[k - 1].end_col_offset)
+            end = _chars(line, keyword.end_col_offset)
+        elif len(arguments) > 1:  # to the start of the argument after it
+            start, end = _chars(line, keyword.col_offset), _chars(line, arguments[1].col_offset)
+        else:
+            start, end = _chars(line, keyword.col_offset), _chars(line, keyword.end_col_offset)
+        edits.append((layer.lineno, start, end, ""))
+        at = _chars(line, before.col_offset)
+        if before is node:  # a statement of its own before it, on the same line
+            receiver = line[at : _chars(line, node.func.value.end_col_offset)]
+            added = f"{receiver}.add(keras.Input(batch_shape={shape})); "
+        else:
+            added = f"keras.Input(batch_shape={shape}), "
+        edits.append((layer.lineno, at, at, added))
+        correct(
+            layer.lineno,
+            f"batch_input_shape={shape}",
+            f"a first keras.Input(batch_shape={shape})",
+        )
+        return layer
+
+    def _slice(self, node: ast.Subscript, lines, revision: Revision, standins: set[str]) -> None:
+        """`x_train[42000:]` on a stand-in smaller than the real dataset: empty, so a warning."""
+        start = node.slice.lower if isinstance(node.slice, ast.Slice) else None
+        if not (isinstance(start, ast.Constant) and type(start.value) is int):
+            return
+        for name in sorted(self.seen | standins):
+            size = _standin_size(self.standins.get(name, ""))
+            real = max(REAL_SIZES.get(name, (0,)))
+            if size and size <= start.value < real:
+                text = ast.get_source_segment("\n".join(lines), node) or "the slice"
+                message = SLICE_MESSAGE.format(
+                    text=text, size=size, name=name, real=REAL_SIZES[name][0]
+                )
+                revision.problems.append((node.lineno, "warning", message))
+                return
 
     def _reshape(self, node: ast.Call, lines, revision: Revision, replace, correct) -> None:
         """`x_train.reshape(60000, 784)` on a stand-in: the real dataset's size becomes -1."""
@@ -482,6 +587,12 @@ def _weights_cached(model: str) -> bool:
         )
     except OSError:
         return False
+
+
+def _standin_size(summary: str) -> int:
+    """The training examples of a stand-in, from its summary: "2,000/500 images, ..." -> 2000."""
+    found = re.match(r"([\d,]+)/", summary)
+    return int(found.group(1).replace(",", "")) if found else 0
 
 
 def _dotted(node) -> str | None:

@@ -24,6 +24,7 @@ from .settings import Options
 
 if TYPE_CHECKING:
     from .complete import CompletedPost
+    from .postfiles import PostFiles
 
 CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -93,14 +94,17 @@ def execute_component(
     timeout: float = Options.timeout,
     keep_going: bool = False,
     on_cell: Callable[[nbformat.NotebookNode], None] | None = None,
+    files: PostFiles | None = None,
 ) -> ComponentRun:
-    """Run a component's cells in order in a kernel already reset; stop at the first cell that
-    fails, or with `keep_going` run the rest too (a dead kernel stops it).
+    """Run a component's cells in order in a kernel already reset, the post's `files` read-only in
+    its working folder; stop at the first cell that fails, or with `keep_going` run the rest too
+    (a dead kernel stops it).
 
     `on_cell(cell)` is called before each cell runs.
     """
     result = ComponentRun(executed_at=now())
     started = time.monotonic()
+    kernel.bring(files)
     client = kernel.client
     client.nb = notebook
     for index, cell in enumerate(notebook.cells):
@@ -156,6 +160,7 @@ def execute_post(
                 timeout,
                 keep_going,
                 on_cell and (lambda cell: on_cell(position[id(cell)], len(code))),
+                completed.post.files,
             )
             result.failures.extend(done.failures)
             result.seconds += done.seconds

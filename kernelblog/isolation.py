@@ -24,7 +24,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +52,7 @@ INSTALL = "install bubblewrap (apt-get install bubblewrap) to isolate them"
 RUNTIME_PREFIX = (
     "kernelblog-run-"  # + the build's pid: kernels' connection files, sockets and working folder
 )
+POST_FILES = "post"  # in a kernel's runtime folder: read-only copies of the post's files
 INTERVAL = 0.2  # seconds between two looks at a kernel's processes
 GIB = 1 << 30
 # What a kernel's environment keeps of the build's: the rest (tokens, CI secrets) stays outside.
@@ -212,15 +212,12 @@ def sandbox_command(
     workdir: Path,
     limits: Limits,
     env: dict,
-    post_files: Mapping[str, Path] | None = None,
 ) -> list[str]:
     """`command` wrapped in bwrap, which starts with an empty environment: only what `binds`
     lists is visible, read-only; private size-limited /tmp (with $HOME), /dev/shm and working
     folder; `runtime`/ipc (the sockets) bound writable; no network; the kernel gets only the
-    variables of `env` that ENV_KEPT names; run unprivileged.
-
-    `post_files` (issue 23: a post brings its own files) maps paths relative to the working
-    folder to files or folders of the host, bound read-only there."""
+    variables of `env` that ENV_KEPT names; run unprivileged. The post's files (postfiles.py)
+    come read-only through `runtime`/post, which the kernel links into its working folder."""
     size = str(limits.disk)
     mounts = Mounts()
     mounts.add("--dev", "/dev")
@@ -234,9 +231,9 @@ def sandbox_command(
     for fonts in _matplotlib_font_cache(env):  # saves rebuilding it (seconds) in every kernel
         mounts.bind(fonts, Path(MPLCONFIGDIR) / fonts.name)
     mounts.bind(runtime / "ipc", runtime / "ipc", writable=True)
+    if (runtime / POST_FILES).is_dir():  # the post's files, copied for each component
+        mounts.bind(runtime / POST_FILES, runtime / POST_FILES)
     mounts.add("--perms", "0777", "--size", size, "--tmpfs", str(workdir))
-    for relative, source in sorted((post_files or {}).items()):
-        mounts.bind(source, workdir / relative)
     kept = {name: value for name, value in env.items() if ENV_KEPT.match(name)}
     # JPY_PARENT_PID=1: the kernel's parent is the sandbox's init, which ipykernel does not poll.
     kept.update(JPY_PARENT_PID="1", HOME=HOME, MPLCONFIGDIR=MPLCONFIGDIR, IPYTHONDIR=IPYTHONDIR)
@@ -392,11 +389,10 @@ def kernel_manager(
     isolation: Isolation,
     runtime: Path,
     workdir: Path,
-    post_files: Mapping[str, Path] | None = None,
 ):
     """A jupyter_client KernelManager whose connection file is in `runtime`; sandboxed, it talks
     over unix sockets in `runtime`/ipc, the one folder the sandbox can write that the build
-    sees, and launches the kernel inside bwrap (`post_files`: see `sandbox_command`)."""
+    sees, and launches the kernel inside bwrap (see `sandbox_command`)."""
     from jupyter_client import (
         AsyncKernelManager as KernelManager,
     )  # what nbclient itself would create
@@ -409,9 +405,7 @@ def kernel_manager(
             env = self._launch_args.get("env") or dict(os.environ)
             if _as_root():  # written by now; the kernel, as NOBODY, reads its key from it
                 os.chown(self.connection_file, NOBODY, NOBODY)
-            return sandbox_command(
-                command, runtime, workdir, isolation.limits, env, post_files=post_files
-            )
+            return sandbox_command(command, runtime, workdir, isolation.limits, env)
 
     if not isolation.sandbox:
         return KernelManager(kernel_name="python3", connection_file=str(runtime / "kernel.json"))

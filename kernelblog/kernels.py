@@ -21,6 +21,7 @@ import psutil
 from . import isolation as sandboxing
 from .isolation import Isolation
 from .outputs import TextCap, without_noise
+from .postfiles import PostFiles
 
 # Keeps TensorFlow's C++ start-up logging down; what still comes through is filtered at render.
 KERNEL_ENV = {
@@ -47,6 +48,22 @@ _kernelblog_warnings.filters[:] = _kernelblog_warnings._kernelblog_filters
 _kernelblog_warnings.onceregistry.clear()
 _kernelblog_warnings._filters_mutated()
 get_ipython().reset(new_session=True)"""
+# Run (unrecorded) after RESET: the working folder emptied (a sandboxed one is the kernel's own
+# tmpfs, which the build cannot see), then the post's files in it, each a symbolic link to its
+# read-only copy (sandboxed, on a read-only mount), in real folders that the code may write to.
+BRING = """def _kernelblog_bring(source, names):
+    import os, shutil
+    for entry in os.scandir('.'):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
+    for name in names:
+        if os.path.dirname(name):
+            os.makedirs(os.path.dirname(name), exist_ok=True)
+        os.symlink(os.path.join(source, name), name)
+_kernelblog_bring({source!r}, {names!r})
+del _kernelblog_bring"""
 
 
 def default_budget() -> int:
@@ -106,6 +123,7 @@ class Kernel:
         # left.
         self.folder = Path(tempfile.mkdtemp(prefix=f"{sandboxing.RUNTIME_PREFIX}{os.getpid()}-"))
         (self.folder / "work").mkdir()
+        (self.folder / sandboxing.POST_FILES).mkdir()  # copies of the post's files, read-only
         blank = nbformat.from_dict(
             {
                 "nbformat": 4,
@@ -195,6 +213,21 @@ class Kernel:
         shutil.rmtree(self.folder / "work", ignore_errors=True)
         (self.folder / "work").mkdir()
         self.hidden(RESET.format(folder=str(self.folder / "work")))
+
+    def bring(self, files: PostFiles | None) -> None:
+        """Put the post's files in the working folder, read-only: new copies for each component
+        in the kernel's runtime folder (the post's own are never exposed to its code; sandboxed,
+        the copies are on a read-only mount), linked from the working folder at their paths."""
+        staged = self.folder / sandboxing.POST_FILES
+        for entry in staged.iterdir():  # not the folder itself: the sandbox has it mounted
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        for file in files.files if files else ():
+            target = staged / file.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(files.folder / file.name, target)
+            target.chmod(0o444)
+        names = [file.name for file in files.files] if files else []
+        self.hidden(BRING.format(source=str(staged), names=names))
 
     def alive(self) -> bool:
         return self.process.poll() is None

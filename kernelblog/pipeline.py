@@ -17,6 +17,7 @@ from . import uptodate
 from .cache import Cache, CorruptEntry, Entry, environment, restore
 from .cache import key as cache_key
 from .diagnostics import BadInput, Diagnostic
+from .postfiles import INDEX, PostFiles, post_files, post_paths
 from .progress import Progress, progress_for
 from .reuse import Reuse, read_bytes
 from .settings import (
@@ -273,7 +274,7 @@ def _cold(options: Options) -> bool:
 def _warm_code(posts: Path) -> str:
     """`import keras` when a post seems to use it (read cheaply, before completion)."""
     keras = re.compile(r"\b(keras|tensorflow|Sequential|Dense|Conv[123]D|layers\.)")
-    for path in sorted(Path(posts).glob("*.md")):
+    for path in post_paths(posts):
         with contextlib.suppress(OSError, UnicodeDecodeError):
             if keras.search(path.read_text(encoding="utf-8")):
                 return "import keras"
@@ -635,6 +636,7 @@ class _Runs:
                 self.options.timeout,
                 self.options.keep_going,
                 lambda cell: self.progress.running(path, position[id(cell)], len(code)),
+                post.post.files,
             )
             for warning in result.warnings:
                 self.progress.diagnostic(warning)
@@ -741,7 +743,15 @@ def component_keys(ready: Ready, shared: dict) -> list[tuple[int, str, int]]:
     """Each component of the post: its number, its cache key and its number of cells."""
     # The slug is part of the key: an entry written for one post is never used for another.
     shared = dict(shared, post=ready.post.post.slug)
-    return [(number, cache_key(code, shared), cells) for number, code, cells in ready.codes]
+    files, keys = ready.post.post.files, []
+    for number, code, cells in ready.codes:
+        # the post's files the component's code names, or all if it lists folders (postfiles.py)
+        component = ready.post.components[number]
+        named = files.named(component.paths, component.reads_all) if files else {}
+        keys.append(
+            (number, cache_key(code, dict(shared, files=named) if named else shared), cells)
+        )
+    return keys
 
 
 def components(ready: Ready, notebook, shared: dict):
@@ -834,15 +844,31 @@ def ready_all(
     folder = Path(folder)
     if not folder.is_dir():
         raise BadInput(Diagnostic(folder, 0, "error", "posts folder not found"))
-    paths = sorted(path for path in folder.glob("*.md") if path.is_file())
+    paths = post_paths(folder)
     if not paths:
-        raise BadInput(Diagnostic(folder, 0, "error", "no posts (*.md) in this folder"))
+        raise BadInput(
+            Diagnostic(folder, 0, "error", "no posts (*.md or <slug>/index.md) in this folder")
+        )
     reuse = reuse or Reuse(None, "")
     pyproject = settings_file(folder)
+    settings = settings or load_settings(pyproject)
     data = [
         read_bytes(path) for path in paths
     ]  # read once: what is keyed is completed (None: read_post says why)
-    keys = [reuse.completion_key(path, content, pyproject) for path, content in zip(paths, data)]
+    listed: dict[Path, PostFiles] = {}  # the flat posts share the posts folder's files
+
+    def files_of(path: Path) -> PostFiles:
+        if path.name == INDEX:
+            return post_files(path, settings.post_files_cap)
+        if path.parent not in listed:
+            listed[path.parent] = post_files(path, settings.post_files_cap)
+        return listed[path.parent]
+
+    files = [files_of(path) for path in paths]
+    keys = [
+        reuse.completion_key(path, content, pyproject, brought.digest())
+        for path, content, brought in zip(paths, data, files)
+    ]
     completed = [reuse.load("completed", key) for key in keys]
     missing = [k for k, done in enumerate(completed) if done is None]
     if missing:  # read and complete these (the libraries load only now)
@@ -851,8 +877,7 @@ def ready_all(
         from .plan import plan_post
         from .read import read_post
 
-        read = {k: read_post(paths[k], data[k]) for k in missing}
-        settings = settings or load_settings(pyproject)
+        read = {k: read_post(paths[k], data[k], files[k]) for k in missing}
         index, aliases = build_index(), settings.aliases
         for k in missing:
             completed[k] = make_ready(plan_post(complete_post(read[k], index, aliases)))

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 # A string literal that looks like a file: "base.keras", "out/weights.h5", "data/".
 PATH_LITERAL = re.compile(r"^(?=.{2,200}$)[\w~.-]*(?:/[\w.-]*)*(?:\.[A-Za-z][A-Za-z0-9]{0,7}|/)$")
+# Calls that list folders: code that makes them may read any of the post's files.
+LISTING = {"listdir", "scandir", "walk", "glob", "iglob", "rglob", "iterdir"}
 OPAQUE_CALLS = {"exec", "eval", "globals", "locals", "vars", "get_ipython", "__import__"}
 MAGIC = re.compile(r"^\s*(?:[\w.]+\s*=\s*)?[%!]", re.M)
 IMPORTS = (
@@ -40,6 +42,9 @@ class Component:
     cells: tuple[int, ...]  # the post cells it runs: code cells, and prose cells with inline values
     # the build's code at its start: imports it needs from elsewhere in the post, then seeds
     setup: str
+    paths: frozenset[str] = frozenset()  # string literals of its code that look like file paths
+    # whether it may read any of the post's files: it lists folders, or is opaque to the analysis
+    reads_all: bool = False
 
 
 @dataclass
@@ -53,6 +58,7 @@ class Unit:
     paths: set[str]  # string literals that look like file paths
     opaque: bool  # exec, globals(), a star import, a magic: the analysis cannot judge it
     after: tuple[str, ...] = ()
+    lists: bool = False  # it lists folders (os.listdir, glob, Path.iterdir, ...)
 
 
 def plan_post(completed: CompletedPost) -> CompletedPost:
@@ -85,7 +91,10 @@ def plan_post(completed: CompletedPost) -> CompletedPost:
         setup = (
             "\n".join(_grouped(base + imports)) + "\n\n" + (KERAS_RESET if keras else NUMPY_RESET)
         )
-        components.append(Component(k, tuple(group), setup))
+        mine = [by_number[n] for n in group]
+        paths = frozenset().union(*(u.paths for u in mine))
+        reads_all = any(u.opaque or u.lists for u in mine)
+        components.append(Component(k, tuple(group), setup, paths, reads_all))
     diagnostics = tuple(sorted(completed.diagnostics + tuple(problems), key=lambda d: d.line))
     return dataclasses.replace(completed, components=tuple(components), diagnostics=diagnostics)
 
@@ -216,15 +225,19 @@ def _unit(number: int, done) -> Unit | None:
     }
     paths: set[str] = set()
     opaque = bool(MAGIC.search(code))
+    lists = False
     for n in ast.walk(
         tree
     ):  # one walk: deleted names, path literals, what the analysis cannot judge
         if isinstance(n, ast.Name):
             if isinstance(n.ctx, ast.Del):
                 binds.add(n.id)
+            lists = lists or n.id in LISTING
         elif isinstance(n, ast.Constant):
             if isinstance(n.value, str) and PATH_LITERAL.match(n.value):
                 paths.add(n.value)
+        elif isinstance(n, ast.Attribute) and n.attr in LISTING:
+            lists = True
         elif (
             isinstance(n, ast.Global)
             or (isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names))
@@ -235,7 +248,8 @@ def _unit(number: int, done) -> Unit | None:
             )
         ):
             opaque = True
-    return Unit(number, reads, binds, {k: v for k, v in imports.items() if v}, paths, opaque, after)
+    imports = {k: v for k, v in imports.items() if v}
+    return Unit(number, reads, binds, imports, paths, opaque, after, lists)
 
 
 def _module_scope(tree: ast.Module) -> tuple[set[str], dict]:

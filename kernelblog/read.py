@@ -13,9 +13,11 @@ from pathlib import Path
 import yaml
 from markdown_it import MarkdownIt
 
+from . import svg
 from .diagnostics import BadInput, Diagnostic
 from .fence import BadOption, FenceOptions
 from .layout import RESERVED_SLUGS
+from .postfiles import INDEX, PostFiles, post_files
 
 
 def _import_jupytext():
@@ -119,15 +121,18 @@ class Post:
     cells: tuple[Cell, ...]
     warnings: tuple[Diagnostic, ...] = ()
     slug_line: int = 1  # where the slug comes from: its front matter line, or 1
+    files: PostFiles | None = None  # the files the post brings (postfiles.py)
+    published: tuple[str, ...] = ()  # those of its files its prose references: images, links
 
     @property
     def code_cells(self) -> list[Cell]:
         return [cell for cell in self.cells if cell.kind == "code"]
 
 
-def read_post(path: Path, data: bytes | None = None) -> Post:
-    """Read one post (from `data`, its file's bytes, when the caller has read them); raise
-    BadInput with its path and line when it can't be read."""
+def read_post(path: Path, data: bytes | None = None, files: PostFiles | None = None) -> Post:
+    """Read one post (from `data`, its file's bytes, when the caller has read them; `files`, the
+    files it brings, when the caller has listed them); raise BadInput with its path and line when
+    it can't be read."""
     path = Path(path)
     _check_inside(path, path, "the post")
     try:
@@ -151,7 +156,7 @@ def read_post(path: Path, data: bytes | None = None) -> Post:
     front, key_lines, body, body_line = _split_front_matter(path, text)
     cells, warnings = _cells(path, body, body_line)
     meta = _meta(path, front, key_lines, cells)
-    slug = front.get("slug", path.stem)
+    slug = front.get("slug", path.parent.name if path.name == INDEX else path.stem)
     slug_line = key_lines.get("slug", 1)
     if not isinstance(slug, str) or not SLUG.match(slug):
         raise BadInput(
@@ -173,8 +178,32 @@ def read_post(path: Path, data: bytes | None = None) -> Post:
                 "or rename the file)",
             )
         )
-    _check_images(path, cells)
-    return Post(path, slug, meta, tuple(cells), tuple(warnings), slug_line)
+    references = _references(path, cells)
+    files = post_files(path) if files is None else files
+    published = []
+    for kind, src, name, line in references:
+        if files.get(name) is not None:
+            published.append(files.get(name).name)
+            if name.lower().endswith(".svg"):
+                try:
+                    svg.sanitized((files.folder / files.get(name).name).read_bytes())
+                except svg.BadSvg as error:
+                    message = f"{kind} {src!r} cannot be published: {error}"
+                    raise BadInput(Diagnostic(path, line, "error", message)) from None
+        elif kind == "image" or not files.is_folder(name):
+            raise BadInput(
+                Diagnostic(path, line, "error", f"{kind} {src!r} not found beside the post")
+            )
+    return Post(
+        path,
+        slug,
+        meta,
+        tuple(cells),
+        tuple(warnings),
+        slug_line,
+        files,
+        tuple(dict.fromkeys(published)),
+    )
 
 
 def _check_inside(post: Path, file: Path, what: str, line: int = 0) -> None:
@@ -194,38 +223,50 @@ def _check_inside(post: Path, file: Path, what: str, line: int = 0) -> None:
             )
 
 
-def _check_images(path: Path, cells: list[Cell]) -> None:
-    """An image path that climbs out of the site folder (the page is <slug>/index.html), or a
-    local image that is a symlink out of the posts folder, is an error."""
+def _references(path: Path, cells: list[Cell]) -> list[tuple[str, str, str, int]]:
+    """The local files the prose references: (kind, as written, path from the post's folder,
+    line) for each image, and each link to a file (a path with a suffix other than .md or
+    .html). An image path that climbs out of the site folder (the page is <slug>/index.html), or
+    a local image that is a symlink out of the posts folder, is an error."""
+    found = []
     for cell in cells:
-        if cell.kind != "markdown" or (
-            "![" not in cell.source and "<img" not in cell.source.lower()
-        ):
+        lowered = cell.source.lower()
+        if cell.kind != "markdown" or not ("![" in lowered or "<img" in lowered or "](" in lowered):
             continue
         tokens = COMMONMARK.parse(cell.source)
         tokens += [child for token in tokens for child in token.children or []]
-        sources = [token.attrGet("src") for token in tokens if token.type == "image"]
+        sources = [("image", token.attrGet("src")) for token in tokens if token.type == "image"]
         sources += [
-            src
+            ("image", src)
             for token in tokens
             if token.type in ("html_block", "html_inline")
             for src in RAW_IMG_SRC.findall(token.content)
         ]
-        for src in sources:
+        sources += [
+            ("link", token.attrGet("href")) for token in tokens if token.type == "link_open"
+        ]
+        for kind, src in sources:
             parts = urllib.parse.urlsplit(str(src))
-            if parts.scheme or parts.netloc or parts.path.startswith("/"):
+            if parts.scheme or parts.netloc or parts.path.startswith("/") or not parts.path:
                 continue
-            target = posixpath.normpath(posixpath.join("slug", urllib.parse.unquote(parts.path)))
+            name = urllib.parse.unquote(parts.path)
+            target = posixpath.normpath(posixpath.join("slug", name))
             offset = cell.source.find(src) if src in cell.source else 0
             line = cell.line + cell.source.count("\n", 0, max(offset, 0))
-            if target == ".." or target.startswith("../"):
+            escapes = target == ".." or target.startswith("../")
+            if posixpath.normpath(name).startswith("../") and not escapes:
+                continue  # another page's file on the site: not this post's to publish
+            if kind == "link":
+                suffix = posixpath.splitext(name)[1].lower()
+                if escapes or name.endswith("/") or suffix in ("", ".md", ".html", ".htm"):
+                    continue  # a page of the site, not a file
+            elif escapes:
                 raise BadInput(
                     Diagnostic(path, line, "error", f"image path {src!r} escapes the site folder")
                 )
-            if parts.path:
-                _check_inside(
-                    path, path.parent / urllib.parse.unquote(parts.path), f"image {src!r}", line
-                )
+            _check_inside(path, path.parent / name, f"{kind} {src!r}", line)
+            found.append((kind, src, name, line))
+    return found
 
 
 def _split_front_matter(path: Path, text: str) -> tuple[dict, dict[str, int], str, int]:

@@ -25,6 +25,7 @@ from .cells import ExecutedCell
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .layout import TAGS, IndexPage, Links, post_page
+from .postfiles import read_by, size_text
 from .read import Post
 from .settings import TEMPLATES, Settings
 
@@ -345,6 +346,9 @@ def render_post(
         minutes=reading_minutes(post),
         site=site,
         long_output=LONG_OUTPUT,
+        reads=[
+            (file.name, size_text(file.size)) for file in read_by(post.files, completed.components)
+        ],
     )
     page.content = env.get_template("article.html").render(**context, feed=True)
     links = Links(post_page(post.slug))

@@ -51,9 +51,11 @@ class Reuse:
             str, str
         ] = {}  # post path -> the key of its completion in this build
 
-    def completion_key(self, path: Path, data: bytes | None, settings: Path) -> str:
-        """The digest of what completing the post at `path`, whose file holds `data`, reads; kept
-        for its page's key."""
+    def completion_key(
+        self, path: Path, data: bytes | None, settings: Path, files: str = ""
+    ) -> str:
+        """The digest of what completing the post at `path`, whose file holds `data`, reads
+        (`files`: the digest of the files it brings); kept for its page's key."""
         # the path as given, too: diagnostics name it so
         digest = self._digest(
             "completed",
@@ -62,6 +64,7 @@ class Reuse:
             data or b"(unreadable)",
             str(path.is_symlink()),
             read_bytes(settings) or b"(none)",
+            files,
         )
         folder = path.parent
         if folder not in self._trees:

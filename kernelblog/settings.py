@@ -242,6 +242,13 @@ class Settings:
     processes: int | None = setting(
         "integer", None, "processes one kernel may run at once; --processes wins", _at_least(1)
     )
+    post_files_cap: int = setting(
+        "string",
+        50 << 20,
+        'bytes of files (data, images) one post may bring, such as "50M"',
+        parse_size,
+        'a size such as "50M"',
+    )
     posts_per_page: int = setting(
         "integer",
         0,

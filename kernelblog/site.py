@@ -7,9 +7,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import layout
+from . import layout, svg
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
+from .postfiles import read_by
 from .reuse import Reuse
 from .settings import Settings
 
@@ -56,6 +57,12 @@ def site_files(
         files[layout.post_page(slug)] = page.html.encode()
         files.update({layout.post_file(slug, name): data for name, data in page.files.items()})
         files.update(downloads)
+        for name, data in _own_files(done, report).items():
+            if name in files:  # the page, a figure or a download of the same name wins
+                message = f"{name} is left off the site: the page has a file of that name"
+                report(Diagnostic(done.post.path, 0, "warning", message))
+                continue
+            files[name] = data
     for listing in layout.index_pages(posts, site.posts_per_page) + layout.tag_pages(posts):
         files[listing.path] = render.render_index(listing, env, site).encode()
     files[layout.TAGS] = render.render_tags(layout.tags_of(posts), env, site).encode()
@@ -90,6 +97,26 @@ def _post_files(
         layout.download(slug, ".ipynb"): download_notebook_text(done, run, url).encode(),
     }
     return page, downloads, download_warnings(done)
+
+
+def _own_files(done: CompletedPost, report: Callable[[Diagnostic], None]) -> dict[str, bytes]:
+    """The post's files that its prose references or its code reads, beside its page at their
+    paths; SVG sanitized (one that cannot be is left out, with a warning)."""
+    post = done.post
+    if post.files is None:
+        return {}
+    read = [file.name for file in read_by(post.files, done.components)]
+    published = {}
+    for name in dict.fromkeys([*post.published, *read]):
+        data = (post.files.folder / name).read_bytes()
+        if name.lower().endswith(".svg"):
+            try:
+                data = svg.sanitized(data)
+            except svg.BadSvg as error:
+                report(Diagnostic(post.path, 0, "warning", f"{name} is left off the site: {error}"))
+                continue
+        published[layout.post_file(post.slug, name)] = data
+    return published
 
 
 def _timestamp(post, executed_at: str) -> str:

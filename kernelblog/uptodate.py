@@ -18,6 +18,7 @@ from pathlib import Path
 from . import cache
 from .diagnostics import Diagnostic
 from .files import atomic_write
+from .postfiles import post_paths
 from .settings import PACKAGE, TEMPLATES, settings_file
 
 # Libraries that read, complete or render (those that execute are in cache.PACKAGES).
@@ -32,6 +33,7 @@ LIBRARIES = (
     "nh3",
     "jinja2",
     "latex2mathml",
+    "defusedxml",
 )
 
 # A fenced block (``` or ~~~, up to its closing fence), or an inline value in prose.
@@ -43,9 +45,21 @@ def fingerprint(posts: Path, options: dict, inputs: str | None = None) -> str:
     `inputs` is the `package_digest()` if already known."""
     settings = settings_file(posts)
     digest = hashlib.sha256((inputs or package_digest()).encode())
-    _add_files(digest, sorted(posts.glob("*.md")) + ([settings] if settings.is_file() else []))
+    _add_files(digest, post_paths(posts) + ([settings] if settings.is_file() else []))
+    for path in _posts_tree(posts):  # the posts' files, by size and time: not read when unchanged
+        status = path.stat()
+        digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
     return digest.hexdigest()
+
+
+def _posts_tree(posts: Path) -> list[Path]:
+    """Every file of the posts folder but hidden ones: the posts and the files they bring."""
+    found = []
+    for root, folders, files in os.walk(posts):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        found += [Path(root) / name for name in sorted(files) if not name.startswith(".")]
+    return found
 
 
 def package_digest(environment: dict | None = None) -> str:
@@ -81,12 +95,12 @@ def code_digest(posts: Path) -> str:
     """A digest of the posts' fenced blocks and inline values, found by a regular expression: a
     cheap guess, before the posts are read, at whether a build will have code to run."""
     digest = hashlib.sha256()
-    for path in sorted(posts.glob("*.md")):
+    for path in post_paths(posts):
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        digest.update(path.name.encode() + b"\0")
+        digest.update(str(path.relative_to(posts)).encode() + b"\0")
         for match in CODE.finditer(text):
             digest.update(match.group(0).encode() + b"\0")
     return digest.hexdigest()

@@ -38,7 +38,7 @@ def test_bad_front_matter_exits_2_with_path_and_line(tmp_path):
 @pytest.mark.parametrize(
     "setup, message",
     [
-        (lambda folder: folder.mkdir(), "no posts (*.md) in this folder"),
+        (lambda folder: folder.mkdir(), "no posts (*.md or <slug>/index.md) in this folder"),
         (lambda folder: None, "posts folder not found"),
     ],
 )

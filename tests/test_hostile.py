@@ -122,7 +122,9 @@ OUTPUTS = [
 
 @pytest.fixture
 def site(tmp_path, index):
-    completed = complete_post(read_post(write_post(tmp_path / "posts", "hostile.md", POST)), index)
+    path = write_post(tmp_path / "posts", "hostile.md", POST)
+    (path.parent / "x").write_bytes(b"")  # its <img src=x>: a local image must exist
+    completed = complete_post(read_post(path), index)
     assert completed.ok
     notebook = completed.notebook()
     [cell] = [

@@ -228,7 +228,7 @@ def test_the_posts_folder_must_hold_posts(tmp_path):
     (tmp_path / "posts" / "notes.txt").write_text("not a post")
     with pytest.raises(BadInput) as empty:
         ready_all(tmp_path / "posts", lambda diagnostic: None)
-    assert empty.value.diagnostic.message == "no posts (*.md) in this folder"
+    assert empty.value.diagnostic.message == "no posts (*.md or <slug>/index.md) in this folder"
 
 
 def test_two_posts_with_one_slug_are_refused_at_the_second_ones_line(tmp_path):

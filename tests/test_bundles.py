@@ -1,0 +1,149 @@
+"""The corpus of post folders (tests/data/bundles/posts), built once: a copy of the Pima
+tutorial reading its CSV from data/, an SVG diagram, a notebook-style data/ folder, a tutorial
+that writes then reads its own file, a flat post with an image from posts/images/ and a flat
+stateful LSTM reading a CSV of the posts folder. The posts' code sees their files read-only in
+its working folder; the files it reads and the images of the prose are published beside the
+page."""
+
+import dataclasses
+import hashlib
+import html
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, build_recording
+from kernelblog.isolation import unavailable
+from kernelblog.pipeline import OK, Options
+
+pytestmark = pytest.mark.slow
+CORPUS = ROOT / "tests" / "data" / "bundles" / "posts"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Every file under `folder` (hidden ones too), by relative path: its sha256."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def outputs(site: Path, slug: str) -> list[str]:
+    page = (site / slug / "index.html").read_text(encoding="utf-8")
+    found = re.findall(r'<pre class="output[^"]*"[^>]*>(.*?)</pre>', page, re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", text)) for text in found]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """The corpus copied aside (its posts folder, and what it held before) and built, sandboxed
+    where bubblewrap works."""
+    folder = tmp_path_factory.mktemp("bundles")
+    posts = folder / "posts"
+    shutil.copytree(CORPUS, posts, symlinks=True)
+    before = tree(posts)
+    options = Options(
+        posts=posts,
+        out=folder / "site",
+        snippets=folder / "snippets",
+        cache=folder / "cache",
+        jobs=2,
+    )
+    built = build_recording(options)
+    assert built.status == OK, "\n".join(built.lines)
+    return posts, before, options, built
+
+
+def test_the_code_reads_its_files_and_the_posts_folder_is_unchanged(corpus):
+    posts, before, options, _ = corpus
+    site = options.out
+    assert "(12, 9)" in outputs(site, "pima-diabetes")[0]  # its data/ CSV: 12 rows, 9 columns
+    assert outputs(site, "notebook-data")[0].split() == [
+        "data/labels.txt",
+        "data/raw/test.csv",
+        "data/raw/train.csv",
+    ]
+    assert outputs(site, "notebook-data")[1].strip() == "(8, 2) 64.0"
+    if unavailable() is None:  # sandboxed: read-only copies on a read-only mount
+        refused = outputs(site, "notebook-data")[2].strip()
+        # EROFS for a kernel of the build's user; EACCES first for an unprivileged one
+        assert refused in ("not written: Read-only file system", "not written: Permission denied")
+    assert [text.strip() for text in outputs(site, "write-then-read")] == ["15.0"]
+    # corrected batch_input_shape=, read from the posts folder
+    assert [text.strip() for text in outputs(site, "stateful-lstm")] == ["24 months, 20 windows"]
+    assert tree(posts) == before  # nothing written into the posts folder, nothing changed
+
+
+def test_images_and_read_files_are_published_beside_the_page(corpus):
+    posts, _, options, _ = corpus
+    site = options.out
+    for published, source in [
+        ("pima-diabetes/network.png", "pima-diabetes/network.png"),
+        (
+            "pima-diabetes/data/pima-indians-diabetes.csv",
+            "pima-diabetes/data/pima-indians-diabetes.csv",
+        ),
+        ("flat-with-image/images/loss-curve.png", "images/loss-curve.png"),
+        ("stateful-lstm/airline-passengers.csv", "airline-passengers.csv"),
+    ]:
+        assert (site / published).read_bytes() == (posts / source).read_bytes()
+    diagram = (site / "svg-diagram" / "architecture.svg").read_text(encoding="utf-8")
+    assert "<rect" in diagram and "script" not in diagram and "onload" not in diagram
+    assert not (site / "svg-diagram" / "notes.md").exists()  # a file of the post, not read
+    assert not (site / "write-then-read" / "weights.npy").exists()  # written by the code only
+    page = (site / "pima-diabetes" / "index.html").read_text(encoding="utf-8")
+    offered = re.search(r"Files this post reads.*?</p>", page, re.S).group(0)
+    assert 'href="data/pima-indians-diabetes.csv" download' in offered and "KiB" in offered
+
+
+def test_a_download_runs_with_the_files_saved_beside_it(corpus, tmp_path):
+    _, _, options, _ = corpus
+    shutil.copytree(options.out / "notebook-data", tmp_path / "saved")
+    run = subprocess.run(
+        [sys.executable, str(tmp_path / "saved" / "notebook-data.py")],
+        cwd=tmp_path,  # not the folder of the script: it finds its files beside itself
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "(8, 2) 64.0" in run.stdout and "data/raw/train.csv" in run.stdout
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+def test_the_images_load_in_chromium(corpus):
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    site = corpus[2].out
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page()
+        for slug, count in [("pima-diabetes", 1), ("flat-with-image", 1), ("svg-diagram", 1)]:
+            page.goto((site / slug / "index.html").as_uri())
+            page.wait_for_load_state("load")
+            widths = page.eval_on_selector_all(
+                ".post-body img", "images => images.map(image => image.naturalWidth)"
+            )
+            assert len(widths) == count and all(width > 0 for width in widths), slug
+        browser.close()
+
+
+def test_appending_a_row_reruns_the_post_and_changes_its_output(corpus):
+    """Last: it edits the copy. Unsandboxed this time, so both ways of running see the files."""
+    posts, _, options, _ = corpus
+    csv = posts / "pima-diabetes" / "data" / "pima-indians-diabetes.csv"
+    csv.write_text(csv.read_text() + "1,100,70,20,80,30.0,0.5,40,0\n")
+    (posts / "images" / "unread.txt").write_text("a file no code names\n")
+    again = build_recording(dataclasses.replace(options, isolation="off"))
+    assert again.status == OK, "\n".join(again.lines)
+    assert "(13, 9)" in outputs(options.out, "pima-diabetes")[0]
+    counts = next(line for line in again.lines if line.startswith("components:"))
+    assert counts.startswith("components: 1 executed"), counts  # the Pima post's only
