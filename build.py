@@ -161,6 +161,11 @@ def main(argv=None) -> int:
         "--keep-going", action="store_true", help="write the site even when snippets fail"
     )
     parser.add_argument(
+        "--drafts",
+        action="store_true",
+        help="build the posts marked draft: true too, each with a Draft banner (serve always does)",
+    )
+    parser.add_argument(
         "--shard",
         type=shard,
         metavar="K/N",

@@ -173,6 +173,7 @@ def _build(
             "out": options.out.resolve(),
             "snippets": options.snippets.resolve(),
             "keep_going": options.keep_going,
+            "drafts": options.drafts,
             "timeout": options.timeout,
         },
         inputs,
@@ -303,6 +304,10 @@ def _build_with(
     except BadInput as error:
         progress.diagnostic(error.diagnostic)
         return BAD_INPUT
+    if not options.drafts:  # left out of everything the build does
+        drafts = {done.post.post.path for done in ready if done.post.post.meta.draft}
+        ready = [done for done in ready if done.post.post.path not in drafts]
+        found = [diagnostic for diagnostic in found if diagnostic.path not in drafts]
     cache = Cache(options.cache)
     share: set[str] | None = None
     if options.shard:  # this shard's share of the components, and the diagnostics of its posts

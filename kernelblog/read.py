@@ -109,6 +109,10 @@ class Meta:
     summary: str = ""
     description: str = ""
     isolate: bool = True  # split the post into components; false: one kernel, in order
+    draft: bool = False  # left out of the site unless the build is asked for drafts
+    updated: datetime.date | None = None
+    authors: tuple[str, ...] = ()  # none: the site's author
+    image: str = ""  # the share card's image: a URL, or a path from the post's page
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,7 @@ def read_post(path: Path, data: bytes | None = None) -> Post:
     front, key_lines, body, body_line = _split_front_matter(path, text)
     cells, warnings = _cells(path, body, body_line)
     meta = _meta(path, front, key_lines, cells)
+    warnings = date_warnings(path, meta, key_lines) + warnings
     slug = front.get("slug", path.stem)
     slug_line = key_lines.get("slug", 1)
     if not isinstance(slug, str) or not SLUG.match(slug):
@@ -305,8 +310,20 @@ def _meta(path: Path, front: dict, key_lines: dict[str, int], cells: list[Cell])
     for key in ("summary", "description"):
         if not isinstance(front.get(key, ""), str):
             bad(key, "a string")
-    if not isinstance(front.get("isolate", True), bool):
-        bad("isolate", "true or false")
+    for key in ("isolate", "draft"):
+        if not isinstance(front.get(key, key == "isolate"), bool):
+            bad(key, "true or false")
+    updated = front.get("updated")
+    if updated is not None and not isinstance(updated, datetime.date):
+        bad("updated", "a date such as 2026-11-24")
+    if isinstance(updated, datetime.datetime):
+        updated = updated.date()
+    authors = front.get("author", [])
+    authors = [authors] if isinstance(authors, str) else authors
+    if not isinstance(authors, list) or not all(isinstance(a, str) and a for a in authors):
+        bad("author", "a name or a list of names")
+    if not isinstance(front.get("image", ""), str):
+        bad("image", "a string: a URL, or a path from the post's page")
     return Meta(
         title,
         date,
@@ -314,7 +331,23 @@ def _meta(path: Path, front: dict, key_lines: dict[str, int], cells: list[Cell])
         front.get("summary", ""),
         front.get("description", ""),
         front.get("isolate", True),
+        front.get("draft", False),
+        updated,
+        tuple(authors),
+        front.get("image", ""),
     )
+
+
+def date_warnings(path: Path, meta: Meta, key_lines: dict[str, int]) -> list[Diagnostic]:
+    """A date or an update date after today, which is likely a typo."""
+    today = datetime.date.today()
+    return [
+        Diagnostic(
+            path, key_lines.get(key, 1), "warning", f"{key} {value.isoformat()} is in the future"
+        )
+        for key, value in (("date", meta.date), ("updated", meta.updated))
+        if value is not None and value > today
+    ]
 
 
 def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diagnostic]]:

@@ -8,6 +8,7 @@ import math
 import platform
 import re
 import struct
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from .cache import package_version
 from .cells import ExecutedCell
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
-from .layout import TAGS, IndexPage, Links, post_page
+from .layout import TAGS, IndexPage, Links, post_page, url_path
 from .read import Post
 from .settings import TEMPLATES, Settings
 
@@ -336,8 +337,19 @@ def render_post(
             }
         )
     post = completed.post
+    first_figure = next(iter(page.files), "")
+    share = share_card(
+        site,
+        post_page(post.slug),
+        post.meta.title,
+        post.meta.summary or post.meta.description or site.description,
+        post.meta.image or first_figure,
+        "article",
+    )
     context = dict(
         post=post,
+        authors=authors(post, site),
+        share=share,
         cells=cells,
         preamble=highlight(completed.preamble),
         provenance=provenance(executed),
@@ -350,6 +362,26 @@ def render_post(
     links = Links(post_page(post.slug))
     page.html = env.get_template("post.html").render(**context, links=links, feed=False)
     return page
+
+
+def authors(post: Post, site: Settings) -> tuple[str, ...]:
+    """The post's authors, from its front matter; the site's author by default."""
+    return post.meta.authors or (site.author,)
+
+
+def share_card(
+    site: Settings, path: str, title: str, description: str, image: str = "", kind: str = "website"
+) -> dict[str, str]:
+    """What a link to the page at `path` shows where it is shared (OpenGraph, Twitter): absolute
+    URLs from base_url; `image`, a URL or a path from the page, makes it an article's card."""
+    url = site.url(url_path(path))
+    return {
+        "url": url,
+        "title": title,
+        "description": description,
+        "type": kind,
+        "image": urllib.parse.urljoin(url, image) if image else "",
+    }
 
 
 def _figure_option(value: str | tuple[str, ...] | None, index: int) -> str | None:
@@ -454,24 +486,33 @@ def reading_minutes(post: Post) -> int:
     return max(1, math.ceil(words / WORDS_PER_MINUTE))
 
 
-def _cards(posts: tuple[Post, ...]) -> list[dict]:
-    return [{"post": post, "minutes": reading_minutes(post)} for post in posts]
+def _cards(posts: tuple[Post, ...], site: Settings) -> list[dict]:
+    return [
+        {"post": post, "minutes": reading_minutes(post), "authors": authors(post, site)}
+        for post in posts
+    ]
 
 
 def render_index(page: IndexPage, env: jinja2.Environment, settings: Settings | None = None) -> str:
     """A page that lists posts (the front page, or a tag's page): a card per post, newest first."""
+    site = settings or Settings()
+    title = f"Posts tagged “{page.tag}” · {site.title}" if page.tag else site.title
     return env.get_template("index.html").render(
-        cards=_cards(page.posts),
+        cards=_cards(page.posts, site),
         page=page,
-        site=settings or Settings(),
+        site=site,
         links=Links(page.path),
+        share=share_card(site, page.path, title, site.description),
     )
 
 
 def render_tags(
     tags: dict[str, tuple[str, list[Post]]], env: jinja2.Environment, settings: Settings
 ) -> str:
-    return env.get_template("tags.html").render(tags=tags, site=settings, links=Links(TAGS))
+    share = share_card(settings, TAGS, f"Tags · {settings.title}", settings.description)
+    return env.get_template("tags.html").render(
+        tags=tags, site=settings, links=Links(TAGS), share=share
+    )
 
 
 def render_404(env: jinja2.Environment, site: Settings) -> str:

@@ -89,7 +89,7 @@ def rebuild(options: Options, script: Path) -> int:
     command = [
         sys.executable,
         str(script),
-        *dataclasses.replace(options, keep_going=True, check=False).argv(),
+        *dataclasses.replace(options, keep_going=True, check=False, drafts=True).argv(),
     ]
     return subprocess.run(command).returncode
 
@@ -141,7 +141,8 @@ class Warm:
         if self.kernels is None:
             self.start()
         return build(
-            dataclasses.replace(self.options, keep_going=True, check=False), kernels=self.kernels
+            dataclasses.replace(self.options, keep_going=True, check=False, drafts=True),
+            kernels=self.kernels,
         )
 
     def restart(self) -> int:

@@ -80,6 +80,7 @@ class Options:
         False  # a kernel per component, none reused (to check that components are independent)
     )
     format: str = "plain"  # one of FORMATS
+    drafts: bool = False  # build the posts whose front matter says draft: true too
     shard: Shard | None = None
     isolation: str | None = (
         None  # auto, required or off (ISOLATION); None: the isolation setting (auto)
@@ -212,11 +213,14 @@ class Settings:
         "A technical deep-learning blog whose code really ran.",
         "one line under the title on the index",
     )
-    author: str = setting("string", "kernelblog", "named on every page and in the feed")
+    author: str = setting(
+        "string", "kernelblog", "named on every page and in the feed; a post's default author"
+    )
     base_url: str = setting(
         "string",
         f"http://localhost:{PORT}/",
-        "where the site is published: used by feed.xml, sitemap.xml and 404.html only",
+        "where the site is published: the absolute URLs of feed.xml, sitemap.xml, robots.txt, "
+        "404.html and the share cards",
         _directory,
     )
     isolation: str = setting(

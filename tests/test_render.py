@@ -309,15 +309,17 @@ def test_templates_are_compiled_again_when_a_template_changes(tmp_path, monkeypa
     import shutil
 
     from kernelblog.layout import TAGS, Links
+    from kernelblog.render import share_card
     from kernelblog.settings import TEMPLATES, Settings
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    share = share_card(Settings(), TAGS, "Tags", "")
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES, templates)
     first = (
         environment(templates)
         .get_template("tags.html")
-        .render(tags={}, site=Settings(), links=Links(TAGS))
+        .render(tags={}, site=Settings(), links=Links(TAGS), share=share)
     )
     assert not (tmp_path / "cache").exists()  # compiled templates are not kept
     (templates / "tags.html").write_text(
@@ -326,7 +328,7 @@ def test_templates_are_compiled_again_when_a_template_changes(tmp_path, monkeypa
     again = (
         environment(templates)
         .get_template("tags.html")
-        .render(tags={}, site=Settings(), links=Links(TAGS))
+        .render(tags={}, site=Settings(), links=Links(TAGS), share=share)
     )
     assert "<h1>Tags</h1>" in first and again == first.replace("<h1>Tags", "<h1>All tags")
 

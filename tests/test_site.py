@@ -283,3 +283,178 @@ def test_page_is_a_reserved_slug(tmp_path):
     post = write_post(tmp_path, "p.md", "---\ntitle: T\nslug: page\n---\n")
     with pytest.raises(BadInput, match="slug 'page' is the folder of the site's own index pages"):
         read_post(post)
+
+
+# Drafts, dates, authors and share cards: prose-only posts, built by the pipeline (no code runs).
+
+PUBLISHED = """---
+title: Published
+date: 2026-02-01
+updated: 2026-03-15
+author: [Ada Lovelace, Alan Turing]
+tags: [keras]
+---
+
+Prose that a reader shares.
+"""
+DRAFT = """---
+title: Work in progress
+date: 2026-02-02
+draft: true
+tags: [unfinished]
+---
+
+Not ready yet.
+"""
+
+
+def build_prose(folder, drafts: bool):
+    """PUBLISHED and DRAFT built by the pipeline with `drafts` (their prose runs no kernel)."""
+    from kernelblog.kernels import Kernels
+    from kernelblog.pipeline import OK, build
+    from kernelblog.settings import Options
+
+    write_post(folder / "posts", "published.md", PUBLISHED)
+    write_post(folder / "posts", "draft.md", DRAFT)
+    write_post(
+        folder,
+        "pyproject.toml",
+        '[tool.kernelblog]\nauthor = "Site Author"\nbase_url = "https://blog.example/deep/"\n',
+    )
+    options = Options(
+        posts=folder / "posts",
+        out=folder / "site",
+        snippets=folder / "snippets",
+        cache=folder / "cache",
+        drafts=drafts,
+    )
+    lines = []
+    status = build(options, report=lines.append, kernels=Kernels(1))
+    assert status == OK, lines
+    return folder / "site", lines
+
+
+def test_a_draft_is_left_out_of_every_page_the_feed_and_the_sitemap(tmp_path):
+    site, _ = build_prose(tmp_path, drafts=False)
+    assert not (site / "draft").exists() and not (site / "tags" / "unfinished").exists()
+    for path in site.rglob("*"):
+        if path.is_file():
+            text = path.read_bytes()
+            assert b"Work in progress" not in text and b"draft/" not in text, path
+    assert (site / "published" / "index.html").is_file()
+    assert not (tmp_path / "snippets" / "draft.py").exists()
+
+
+def test_with_drafts_a_draft_has_its_page_and_banner_but_stays_out_of_feed_and_sitemap(tmp_path):
+    site, _ = build_prose(tmp_path, drafts=True)
+    page = (site / "draft" / "index.html").read_text()
+    assert 'class="draft-banner"' in page and '<meta name="robots" content="noindex">' in page
+    assert 'class="draft-banner"' not in (site / "published" / "index.html").read_text()
+    index = (site / "index.html").read_text()
+    assert re.search(r'draft/index\.html">Work in progress</a> <span class="draft-label">', index)
+    assert (site / "tags" / "unfinished" / "index.html").is_file()
+    assert b"Work in progress" not in (site / "feed.xml").read_bytes()
+    assert b"/draft/" not in (site / "sitemap.xml").read_bytes()
+    check_links(site)
+    check_html5(site)
+
+
+def test_authors_and_the_update_date_on_the_page_the_index_and_the_feed(tmp_path):
+    site, _ = build_prose(tmp_path, drafts=True)
+    page = (site / "published" / "index.html").read_text()
+    assert '<span class="author">Ada Lovelace, Alan Turing</span>' in page
+    assert '<meta name="author" content="Ada Lovelace, Alan Turing">' in page
+    assert 'Updated <time datetime="2026-03-15">15 March 2026</time>' in page
+    assert '<span class="author">Site Author</span>' in (site / "draft" / "index.html").read_text()
+    index = (site / "index.html").read_text()
+    assert '<span class="author">Ada Lovelace, Alan Turing</span>' in index
+    assert '<span class="author">Site Author</span>' in index  # the draft: the site's author
+    [entry] = ET.parse(site / "feed.xml").getroot().findall(f"{A}entry")
+    assert [name.text for name in entry.findall(f"{A}author/{A}name")] == [
+        "Ada Lovelace",
+        "Alan Turing",
+    ]
+    assert entry.find(f"{A}updated").text == "2026-03-15T00:00:00+00:00"
+    assert entry.find(f"{A}published").text == "2026-02-01T00:00:00+00:00"
+
+
+def test_a_date_in_the_future_is_a_warning_at_its_line(tmp_path):
+    future = datetime.date.today() + datetime.timedelta(days=30)
+    path = write_post(tmp_path, "p.md", f"---\ntitle: T\n\ndate: {future}\n---\n\nProse.\n")
+    assert [str(d) for d in read_post(path).warnings] == [
+        f"{path}:4: warning: date {future} is in the future"
+    ]
+    path.write_text(f"---\ntitle: T\ndate: 2026-01-01\nupdated: {future}\n---\n")
+    assert [d.line for d in read_post(path).warnings] == [4]
+    path.write_text("---\ntitle: T\ndate: 2020-01-01\nupdated: 2021-01-01\n---\n")
+    assert read_post(path).warnings == ()
+
+
+@pytest.mark.parametrize(
+    "front, message",
+    [
+        ("draft: yes please", "'draft' must be true or false"),
+        ("updated: soon", "'updated' must be a date"),
+        ("author: [Ada, 3]", "'author' must be a name or a list of names"),
+        ("image: [a.png]", "'image' must be a string"),
+    ],
+)
+def test_bad_blog_front_matter_is_an_error_at_its_line(tmp_path, front, message):
+    path = write_post(tmp_path, "p.md", f"---\ntitle: T\n{front}\n---\n")
+    with pytest.raises(BadInput, match=message) as error:
+        read_post(path)
+    assert error.value.diagnostic.line == 3
+
+
+def share_tags(html: str) -> dict[str, str]:
+    found = dict(
+        re.findall(r'<meta (?:property|name)="((?:og|twitter):\w+)" content="([^"]*)"', html)
+    )
+    [found["canonical"]] = re.findall(r'<link rel="canonical" href="([^"]*)">', html)
+    return found
+
+
+def test_share_cards_have_absolute_urls_and_the_first_figure(site):
+    first = share_tags((site / "first" / "index.html").read_text())
+    assert first == {
+        "og:site_name": "Test &lt;Blog&gt;",
+        "og:title": "First &amp; best",
+        "og:description": "A post with a figure.",
+        "og:type": "article",
+        "og:url": "https://blog.example/deep/first/",
+        "og:image": "https://blog.example/deep/first/cell1-1.png",
+        "twitter:card": "summary_large_image",
+        "canonical": "https://blog.example/deep/first/",
+    }
+    assert (site / "first" / "cell1-1.png").is_file()
+    second = share_tags((site / "second" / "index.html").read_text())  # no figure
+    assert "og:image" not in second and second["twitter:card"] == "summary"
+    index = share_tags((site / "index.html").read_text())
+    assert index["og:type"] == "website" and index["canonical"] == "https://blog.example/deep/"
+    tag = share_tags((site / "tags" / "keras" / "index.html").read_text())
+    assert tag["og:url"] == "https://blog.example/deep/tags/keras/"
+
+
+def test_the_front_matter_image_is_the_share_cards_image(tmp_path, index):
+    completed = [
+        complete_post(read_post(write_post(tmp_path / "posts", f"{name}.md", text)), index)
+        for name, text in (
+            ("local", "---\ntitle: L\nimage: ../static/icon.svg\n---\n\nProse.\n"),
+            ("remote", "---\ntitle: R\nimage: https://cdn.example/r.png\n---\n\nProse.\n"),
+        )
+    ]
+    executed = {done.post.slug: executed_with(done, []) for done in completed}
+    settings = Settings(base_url="https://blog.example/")
+    files = site_files(settings, completed, executed)
+    assert share_tags(files["local/index.html"].decode())["og:image"] == (
+        "https://blog.example/static/icon.svg"
+    )
+    assert share_tags(files["remote/index.html"].decode())["og:image"] == (
+        "https://cdn.example/r.png"
+    )
+
+
+def test_robots_txt_names_the_sitemap(site):
+    assert (site / "robots.txt").read_text() == (
+        "User-agent: *\nAllow: /\n\nSitemap: https://blog.example/deep/sitemap.xml\n"
+    )
