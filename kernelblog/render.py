@@ -350,6 +350,7 @@ def render_post(
         post=post,
         authors=authors(post, site),
         share=share,
+        source=source_links(post, site),
         cells=cells,
         preamble=highlight(completed.preamble),
         provenance=provenance(executed),
@@ -367,6 +368,19 @@ def render_post(
 def authors(post: Post, site: Settings) -> tuple[str, ...]:
     """The post's authors, from its front matter; the site's author by default."""
     return post.meta.authors or (site.author,)
+
+
+def source_links(post: Post, site: Settings) -> dict[str, str] | None:
+    """With the repository setting: the post's notebook in Colab (snippets/<slug>.ipynb, as the
+    build writes it) and its source on GitHub; None without it."""
+    if not site.repository:
+        return None
+    blob = f"{site.repository}/blob/{site.branch}"
+    path = Path(post.path).resolve()
+    return {
+        "colab": f"https://colab.research.google.com/github/{blob}/snippets/{post.slug}.ipynb",
+        "github": f"https://github.com/{blob}/{path.parent.name}/{path.name}",
+    }
 
 
 def share_card(

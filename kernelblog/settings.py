@@ -186,6 +186,18 @@ def _directory(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def _repository(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+", name):
+        raise Invalid('expected a GitHub repository as "owner/name"')
+    return name
+
+
+def _branch(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._/-]+", name) or ".." in name or name.startswith("/"):
+        raise Invalid("expected a branch name")
+    return name
+
+
 def _aliases(table: dict) -> MappingProxyType:
     """Each entry is one import statement that binds its name."""
     for name, statement in table.items():
@@ -245,6 +257,17 @@ class Settings:
     )
     processes: int | None = setting(
         "integer", None, "processes one kernel may run at once; --processes wins", _at_least(1)
+    )
+    repository: str = setting(
+        "string",
+        "",
+        'the GitHub repository of the posts, "owner/name": each post links to its source there '
+        'and to "Open in Colab" for snippets/<slug>.ipynb; none: no such links',
+        _repository,
+        'a GitHub repository as "owner/name"',
+    )
+    branch: str = setting(
+        "string", "main", "the repository's branch that those links name", _branch
     )
     posts_per_page: int = setting(
         "integer",

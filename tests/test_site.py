@@ -458,3 +458,49 @@ def test_robots_txt_names_the_sitemap(site):
     assert (site / "robots.txt").read_text() == (
         "User-agent: *\nAllow: /\n\nSitemap: https://blog.example/deep/sitemap.xml\n"
     )
+
+
+def test_with_a_repository_each_post_opens_its_snippet_notebook_in_colab(tmp_path, index):
+    path = write_post(tmp_path / "posts", "colab.md", "---\ntitle: C\n---\n\nProse.\n")
+    completed = [complete_post(read_post(path), index)]
+    executed = {"colab": executed_with(completed[0], [])}
+    settings = Settings(repository="ada/blog", branch="drafts")
+    html = site_files(settings, completed, executed)["colab/index.html"].decode()
+    assert re.findall(r'<a class="(colab|github)" href="([^"]+)">', html) == [
+        (
+            "colab",
+            "https://colab.research.google.com/github/ada/blog/blob/drafts/snippets/colab.ipynb",
+        ),
+        ("github", "https://github.com/ada/blog/blob/drafts/posts/colab.md"),
+    ]
+    without = site_files(Settings(), completed, executed)["colab/index.html"].decode()
+    assert "Open in Colab" not in without and "View source on GitHub" not in without
+
+
+def test_the_committed_colab_notebooks_are_the_snippets_without_outputs():
+    """What "Open in Colab" opens for posts/: every code cell of snippets/<slug>.py, no output,
+    and no import of kernelblog (Colab lacks it: the dataset code is copied in)."""
+    from conftest import ROOT
+
+    for script in sorted((ROOT / "snippets").glob("*.py")):
+        notebook = nbformat.read(script.with_suffix(".ipynb"), as_version=4)
+        nbformat.validate(notebook)
+        code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+        assert code and all(not cell.outputs and cell.execution_count is None for cell in code)
+        sources = "\n".join(cell.source for cell in code)
+        assert "kernelblog" not in sources.replace("# From kernelblog/", "")
+        assert sources.count(".fit(") == script.read_text().count(".fit(") > 0
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('repository = "not a repository"', 'expected a GitHub repository as "owner/name"'),
+        ('branch = "../up"', "expected a branch name"),
+    ],
+)
+def test_repository_and_branch_are_checked_at_their_line(tmp_path, line, message):
+    path = write_post(tmp_path, "pyproject.toml", f"[tool.kernelblog]\ntitle = 'T'\n{line}\n")
+    with pytest.raises(BadInput, match=message) as error:
+        load_settings(path)
+    assert error.value.diagnostic.line == 3

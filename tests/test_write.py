@@ -5,8 +5,9 @@ import os
 import pytest
 
 from conftest import ROOT
-from kernelblog.pipeline import complete_all
-from kernelblog.write import snippet_text, write_site
+from kernelblog.pipeline import complete_all, page_url
+from kernelblog.settings import load_settings
+from kernelblog.write import colab_notebook_text, snippet_text, write_site
 
 
 def test_site_is_replaced_whole(tmp_path):
@@ -63,12 +64,19 @@ def test_failed_write_leaves_previous_site(tmp_path):
 
 
 def test_snippets_are_in_step_with_posts():
-    """snippets/<slug>.py is what the build writes for the current posts; rebuild if this fails."""
+    """snippets/<slug>.py and snippets/<slug>.ipynb are what the build writes for the current
+    posts; rebuild if this fails."""
+    settings = load_settings(ROOT / "pyproject.toml")
     for completed in complete_all(ROOT / "posts", lambda line: None):
-        committed = ROOT / "snippets" / f"{completed.post.slug}.py"
-        assert committed.exists(), f"{committed} is missing: run python build.py"
-        stale = f"{committed} is stale: run python build.py"
-        assert committed.read_text(encoding="utf-8") == snippet_text(completed), stale
+        slug = completed.post.slug
+        for suffix, text in (
+            (".py", snippet_text(completed)),
+            (".ipynb", colab_notebook_text(completed, page_url(settings, slug))),
+        ):
+            committed = ROOT / "snippets" / f"{slug}{suffix}"
+            assert committed.exists(), f"{committed} is missing: run python build.py"
+            stale = f"{committed} is stale: run python build.py"
+            assert committed.read_text(encoding="utf-8") == text, stale
 
 
 def test_snippet_is_the_completed_code():
@@ -114,6 +122,7 @@ def test_a_snippet_already_written_is_left_as_it_is(tmp_path):
 def test_every_committed_snippet_has_a_post():
     slugs = {completed.post.slug for completed in complete_all(ROOT / "posts", lambda line: None)}
     assert {path.stem for path in (ROOT / "snippets").glob("*.py")} == slugs
+    assert {path.stem for path in (ROOT / "snippets").glob("*.ipynb")} == slugs
 
 
 class Interrupting(dict):
