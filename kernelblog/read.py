@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 from markdown_it import MarkdownIt
 
+from .citations import BIBLIOGRAPHY, Reference, citations, references
 from .diagnostics import BadInput, Diagnostic
 from .fence import BadOption, FenceOptions
 from .layout import RESERVED_SLUGS
@@ -123,6 +124,7 @@ class Post:
     cells: tuple[Cell, ...]
     warnings: tuple[Diagnostic, ...] = ()
     slug_line: int = 1  # where the slug comes from: its front matter line, or 1
+    references: tuple[Reference, ...] = ()  # the works its prose cites, numbered from 1
 
     @property
     def code_cells(self) -> list[Cell]:
@@ -179,7 +181,24 @@ def read_post(path: Path, data: bytes | None = None) -> Post:
             )
         )
     _check_images(path, cells)
-    return Post(path, slug, meta, tuple(cells), tuple(warnings), slug_line)
+    cited = [
+        c for cell in cells if cell.kind == "markdown" for c in citations(cell.source, cell.line)
+    ]
+    named = front.get("bibliography")
+    if named is not None and not (isinstance(named, str) and named):
+        raise BadInput(
+            Diagnostic(
+                path,
+                key_lines["bibliography"],
+                "error",
+                "front matter 'bibliography' must be a path",
+            )
+        )
+    bibliography = path.parent / (named or BIBLIOGRAPHY)
+    if named:
+        _check_inside(path, bibliography, "bibliography", key_lines["bibliography"])
+    works = references(path, bibliography, cited, key_lines.get("bibliography", 0) if named else 0)
+    return Post(path, slug, meta, tuple(cells), tuple(warnings), slug_line, works)
 
 
 def _check_inside(post: Path, file: Path, what: str, line: int = 0) -> None:

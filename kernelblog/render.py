@@ -23,6 +23,7 @@ from mistune.util import striptags
 from . import outputs as out
 from .cache import package_version
 from .cells import ExecutedCell
+from .citations import citations
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
 from .layout import TAGS, IndexPage, Links, post_page, url_path
@@ -178,14 +179,20 @@ class Prose:
         self._renderer = _ProseRenderer()
         self._markdown = mistune.create_markdown(renderer=self._renderer, plugins=PLUGINS)
 
-    def html(self, text: str, values: dict[str, str] | None = None) -> Markup:
+    def html(
+        self, text: str, values: dict[str, str] | None = None, markup: dict[str, str] | None = None
+    ) -> Markup:
         """Raw HTML in posts is allowed but sanitized. `values` maps placeholders in `text`
-        to plain text that replaces them after rendering."""
-        return Markup(self._fill(out.sanitize(self._markdown(text)), values))
+        to plain text that replaces them after rendering; `markup`, to HTML made by the build."""
+        return Markup(self._fill(out.sanitize(self._markdown(text)), values, markup))
 
-    def _fill(self, rendered: str, values: dict[str, str] | None) -> str:
+    def _fill(
+        self, rendered: str, values: dict[str, str] | None, markup: dict[str, str] | None = None
+    ) -> str:
         for placeholder, value in (values or {}).items():
             rendered = rendered.replace(placeholder, html.escape(value))
+        for placeholder, made in (markup or {}).items():
+            rendered = rendered.replace(placeholder, made)
         for placeholder, converted in self._renderer.math.items():
             rendered = rendered.replace(placeholder, converted)
         return rendered
@@ -264,6 +271,7 @@ def render_post(
         if code_cells:
             first_code[code_cells[0]] = component.setup
     figures = 0
+    numbers = {ref.key: k for k, ref in enumerate(completed.post.references, 1)}
     for number, done in enumerate(completed.cells):
         if done.cell.kind == "markdown":
             source, values = done.cell.source, inline.get(number, [])
@@ -276,7 +284,8 @@ def render_post(
             first, _, rest = source.partition("\n")
             if number == 0 and first.strip() == f"# {completed.post.meta.title}":
                 source = rest  # the page header shows the title already
-            cells.append({"kind": "markdown", "html": prose.html(source, placeholders)})
+            source, cited = _citation_links(source, numbers)
+            cells.append({"kind": "markdown", "html": prose.html(source, placeholders, cited)})
             continue
         executed_cell = ran[number]
         blocks = []
@@ -351,10 +360,12 @@ def render_post(
         authors=authors(post, site),
         share=share,
         source=source_links(post, site),
+        references=[Markup(out.sanitize(ref.html)) for ref in post.references],
         cells=cells,
         preamble=highlight(completed.preamble),
         provenance=provenance(executed),
-        contents=prose.contents(),
+        contents=prose.contents()
+        + ([{"level": 2, "id": "references", "label": "References"}] if post.references else []),
         minutes=reading_minutes(post),
         site=site,
         long_output=LONG_OUTPUT,
@@ -368,6 +379,22 @@ def render_post(
 def authors(post: Post, site: Settings) -> tuple[str, ...]:
     """The post's authors, from its front matter; the site's author by default."""
     return post.meta.authors or (site.author,)
+
+
+def _citation_links(source: str, numbers: dict[str, int]) -> tuple[str, dict[str, str]]:
+    """Prose with each citation replaced by a placeholder; placeholder -> the citation as HTML:
+    its works' numbers, each a link to its entry in the references, with their locators."""
+    made = {}
+    for k, citation in reversed(list(enumerate(citations(source, 0)))):
+        placeholder = f"KERNELBLOGCITE{k}X"
+        works = [
+            f'<a href="#ref-{numbers[key]}">{numbers[key]}</a>'
+            + (f", {html.escape(locator)}" if locator else "")
+            for key, locator in citation.works
+        ]
+        made[placeholder] = f'<span class="citation">[{"; ".join(works)}]</span>'
+        source = source[: citation.start] + placeholder + source[citation.end :]
+    return source, made
 
 
 def source_links(post: Post, site: Settings) -> dict[str, str] | None:

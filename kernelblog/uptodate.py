@@ -32,6 +32,7 @@ LIBRARIES = (
     "nh3",
     "jinja2",
     "latex2mathml",
+    "pybtex",
 )
 
 # A fenced block (``` or ~~~, up to its closing fence), or an inline value in prose.
@@ -43,7 +44,11 @@ def fingerprint(posts: Path, options: dict, inputs: str | None = None) -> str:
     `inputs` is the `package_digest()` if already known."""
     settings = settings_file(posts)
     digest = hashlib.sha256((inputs or package_digest()).encode())
-    _add_files(digest, sorted(posts.glob("*.md")) + ([settings] if settings.is_file() else []))
+    bibliographies = sorted(posts.rglob("*.bib"))  # the citations' references
+    _add_files(
+        digest,
+        sorted(posts.glob("*.md")) + bibliographies + ([settings] if settings.is_file() else []),
+    )
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
