@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, build_script
+from kernelblog import cli
 from kernelblog.settings import Options, Shard
 
 GITHUB = ROOT / ".github"
@@ -77,7 +78,7 @@ def build_commands(name: str) -> list[list[str]]:
 def parsed(argv: list[str], monkeypatch) -> Options:
     build = build_script()
     seen = []
-    monkeypatch.setattr(build, "build", seen.append)
+    monkeypatch.setattr(cli, "build", seen.append)  # what build.py calls
     build.main(argv)
     return seen[0]
 
