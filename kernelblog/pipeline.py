@@ -908,6 +908,7 @@ def write_all(
     for posts whose outputs were not read) and write the site and the snippets (slug -> text of
     the script, and of the notebook in `notebooks`, made here if not given); report outputs left
     off a page."""
+    from .search import index_site
     from .site import site_files
     from .write import colab_notebook_text, snippet_text, write_site, write_snippets
 
@@ -923,7 +924,7 @@ def write_all(
     files[SITE_MARKER] = (
         b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
     )
-    write_site(options.out, files)
+    write_site(options.out, files, index_site)
     write_snippets(options.snippets, snippets, notebooks)
 
 

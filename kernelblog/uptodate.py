@@ -33,6 +33,7 @@ LIBRARIES = (
     "jinja2",
     "latex2mathml",
     "pybtex",
+    "pagefind-bin",
 )
 
 # A fenced block (``` or ~~~, up to its closing fence), or an inline value in prose.

@@ -13,6 +13,7 @@ import signal
 import tempfile
 import textwrap
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -255,9 +256,12 @@ def _setup_cells(completed: CompletedPost, library: Library | None, url: str) ->
     return made
 
 
-def write_site(out: Path, files: dict[str, bytes]) -> None:
-    """Write `files` (relative path -> content) to a new folder beside `out`, then swap it in. A
-    file the current site has with the same content is linked, not written again."""
+def write_site(
+    out: Path, files: dict[str, bytes], finish: Callable[[Path], None] | None = None
+) -> None:
+    """Write `files` (relative path -> content) to a new folder beside `out`, call `finish` on
+    that folder (which indexes it for search), then swap it in. A file the current site has with
+    the same content is linked, not written again."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out)
@@ -274,6 +278,8 @@ def write_site(out: Path, files: dict[str, bytes]) -> None:
             if not _link_same(real / name, target, content):
                 with open(target, "xb") as file:  # a new file: never one the live site shares
                     file.write(content)
+        if finish is not None:
+            finish(staging)
         previous = out.parent / f".{out.name}.old-{os.getpid()}"
         with _signals_held():  # Ctrl-C between the renames would leave no site at all
             if out.exists() and exchange(staging, out):

@@ -79,7 +79,10 @@ def test_page_shows_added_imports_setup_code_and_outputs(tmp_path, index):
     assert "Render &lt;me&gt;" in html
     assert "<em>prose</em>" in html
     assert 'class="added"' in html and "Imports added by the build" in html
-    assert '<details class="added data-setup"><summary>Data added by the build' in html
+    assert (
+        '<details class="added data-setup" data-pagefind-ignore><summary>Data added by the build'
+        in html
+    )
     assert "(800, 8)" in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
     [(name, data)] = page.files.items()

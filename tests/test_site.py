@@ -193,6 +193,7 @@ def test_site_files_are_static_assets_only(site):
         "site.js",
         "pygments.css",
         "icon.svg",
+        "search.js",
     }
     css = (site / "static" / "style.css").read_text()
     assert "prefers-color-scheme: dark" in css and "@media print" in css
@@ -285,7 +286,7 @@ def test_page_is_a_reserved_slug(tmp_path):
         read_post(post)
 
 
-# Drafts, dates, authors and share cards: prose-only posts, built by the pipeline (no code runs).
+# Drafts, dates, authors and share cards: prose-only posts, built by the pipeline.
 
 PUBLISHED = """---
 title: Published
@@ -309,7 +310,8 @@ Not ready yet.
 
 
 def build_prose(folder, drafts: bool):
-    """PUBLISHED and DRAFT built by the pipeline with `drafts` (their prose runs no kernel)."""
+    """PUBLISHED and DRAFT built by the pipeline with `drafts` (a kernel runs only their seeding
+    cells)."""
     from kernelblog.kernels import Kernels
     from kernelblog.pipeline import OK, build
     from kernelblog.settings import Options
@@ -334,6 +336,7 @@ def build_prose(folder, drafts: bool):
     return folder / "site", lines
 
 
+@pytest.mark.slow  # the build runs each post's seeding cell in a kernel
 def test_a_draft_is_left_out_of_every_page_the_feed_and_the_sitemap(tmp_path):
     site, _ = build_prose(tmp_path, drafts=False)
     assert not (site / "draft").exists() and not (site / "tags" / "unfinished").exists()
@@ -345,6 +348,7 @@ def test_a_draft_is_left_out_of_every_page_the_feed_and_the_sitemap(tmp_path):
     assert not (tmp_path / "snippets" / "draft.py").exists()
 
 
+@pytest.mark.slow  # the build runs each post's seeding cell in a kernel
 def test_with_drafts_a_draft_has_its_page_and_banner_but_stays_out_of_feed_and_sitemap(tmp_path):
     site, _ = build_prose(tmp_path, drafts=True)
     page = (site / "draft" / "index.html").read_text()
@@ -359,6 +363,7 @@ def test_with_drafts_a_draft_has_its_page_and_banner_but_stays_out_of_feed_and_s
     check_html5(site)
 
 
+@pytest.mark.slow  # the build runs each post's seeding cell in a kernel
 def test_authors_and_the_update_date_on_the_page_the_index_and_the_feed(tmp_path):
     site, _ = build_prose(tmp_path, drafts=True)
     page = (site / "published" / "index.html").read_text()
