@@ -351,17 +351,23 @@ def _build_with(
 
     snippets = {done.post.post.slug: done.snippet for done in ready}
     notebooks = {done.post.post.slug: done.notebook for done in ready}
-    write_all(
-        options,
-        completed,
-        runs.executed,
-        settings,
-        report_page,
-        reuse,
-        snippets,
-        runs.kept,
-        notebooks,
-    )
+    from .search import IndexFailed
+
+    try:
+        write_all(
+            options,
+            completed,
+            runs.executed,
+            settings,
+            report_page,
+            reuse,
+            snippets,
+            runs.kept,
+            notebooks,
+        )
+    except IndexFailed as error:  # the previous site is left as it was
+        progress.diagnostic(Diagnostic(options.out, 0, "error", str(error)))
+        return BAD_INPUT
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
     if failed:
         return SNIPPET_FAILED

@@ -292,3 +292,36 @@ def test_a_file_of_the_previous_site_is_never_written_through(tmp_path):
     write_site(out, {"index.html": b"2", "a/page.html": b"changed"})
     assert (out / "a" / "page.html").read_bytes() == b"changed"
     assert held.read_bytes() == b"same"
+
+
+def test_a_site_whose_search_index_fails_is_not_swapped_in(tmp_path, monkeypatch):
+    import pagefind_bin
+
+    from kernelblog.search import IndexFailed, index_site
+
+    out = tmp_path / "_site"
+    write_site(out, {"index.html": b"previous"})
+    monkeypatch.setattr(pagefind_bin, "get_executable", lambda: "/bin/false")
+    with pytest.raises(IndexFailed, match="pagefind could not index"):
+        write_site(out, {"index.html": b"new"}, index_site)
+    assert (out / "index.html").read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
+
+
+def test_the_search_index_covers_the_posts_articles_only(tmp_path):
+    from kernelblog.search import index_site
+
+    page = "<!doctype html><html lang=en><body>{}</body></html>"
+    write_site(
+        tmp_path / "_site",
+        {
+            "index.html": page.format("<p>autoencoder on the index</p>").encode(),
+            "post/index.html": page.format(
+                "<article data-pagefind-body><p>An autoencoder.</p></article>"
+            ).encode(),
+        },
+        index_site,
+    )
+    [fragment] = (tmp_path / "_site" / "pagefind" / "fragment").iterdir()  # one page indexed
+    assert (tmp_path / "_site" / "pagefind" / "pagefind-ui.js").is_file()
+    assert fragment.suffix == ".pf_fragment"
