@@ -509,3 +509,23 @@ def test_repository_and_branch_are_checked_at_their_line(tmp_path, line, message
     with pytest.raises(BadInput, match=message) as error:
         load_settings(path)
     assert error.value.diagnostic.line == 3
+
+
+def test_the_colab_and_source_links_of_posts_name_files_of_this_repository():
+    """With the repository setting, each post of posts/ links files this repository has:
+    snippets/<slug>.ipynb (committed, see test_write) and the post's .md."""
+    from conftest import ROOT
+    from kernelblog.render import source_links
+
+    for path in sorted((ROOT / "posts").glob("*.md")):
+        post = read_post(path)
+        links = source_links(post, Settings(repository="owner/kernelblog"))
+        for url, prefix in (
+            (
+                links["colab"],
+                "https://colab.research.google.com/github/owner/kernelblog/blob/main/",
+            ),
+            (links["github"], "https://github.com/owner/kernelblog/blob/main/"),
+        ):
+            assert url.startswith(prefix)
+            assert (ROOT / url.removeprefix(prefix)).is_file(), url
