@@ -12,10 +12,17 @@ INDEX = "index.html"  # the front page; every page is an index.html, but 404.htm
 TAGS = "tags/index.html"  # the list of tags
 FEED = "feed.xml"  # Atom
 SITEMAP = "sitemap.xml"
+ROBOTS = "robots.txt"  # names the sitemap
 NOT_FOUND = "404.html"  # served at any missing path, so its links are absolute
 STATIC = "static/"  # the styles, script and icon every page loads
+SEARCH = "pagefind/"  # the search index and its UI, written by Pagefind after the pages
 # Folders of the site's own files, which no post's slug may take: folder -> what it holds.
-RESERVED_SLUGS = {"static": "static files", "tags": "tags pages", "page": "index pages"}
+RESERVED_SLUGS = {
+    "static": "static files",
+    "tags": "tags pages",
+    "page": "index pages",
+    "pagefind": "search index",
+}
 
 
 def tag_slug(tag: str) -> str:

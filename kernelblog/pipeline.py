@@ -174,6 +174,7 @@ def _build(
             "out": options.out.resolve(),
             "snippets": options.snippets.resolve(),
             "keep_going": options.keep_going,
+            "drafts": options.drafts,
             "timeout": options.timeout,
         },
         inputs,
@@ -304,6 +305,10 @@ def _build_with(
     except BadInput as error:
         progress.diagnostic(error.diagnostic)
         return BAD_INPUT
+    if not options.drafts:  # left out of everything the build does
+        drafts = {done.post.post.path for done in ready if done.post.post.meta.draft}
+        ready = [done for done in ready if done.post.post.path not in drafts]
+        found = [diagnostic for diagnostic in found if diagnostic.path not in drafts]
     cache = Cache(options.cache)
     share: set[str] | None = None
     if options.shard:  # this shard's share of the components, and the diagnostics of its posts
@@ -346,7 +351,24 @@ def _build_with(
         progress.diagnostic(warning)
 
     snippets = {done.post.post.slug: done.snippet for done in ready}
-    write_all(options, completed, runs.executed, settings, report_page, reuse, snippets, runs.kept)
+    notebooks = {done.post.post.slug: done.notebook for done in ready}
+    from .search import IndexFailed
+
+    try:
+        write_all(
+            options,
+            completed,
+            runs.executed,
+            settings,
+            report_page,
+            reuse,
+            snippets,
+            runs.kept,
+            notebooks,
+        )
+    except IndexFailed as error:  # the previous site is left as it was
+        progress.diagnostic(Diagnostic(options.out, 0, "error", str(error)))
+        return BAD_INPUT
     progress.report(f"wrote {len(completed)} posts to {options.out}/ and {options.snippets}/")
     if failed:
         return SNIPPET_FAILED
@@ -704,12 +726,13 @@ class Ready:
     codes: tuple[
         tuple[int, str, int], ...
     ]  # each component's number, code digest (cache.code_digest) and cells
+    notebook: str = ""  # snippets/<slug>.ipynb, which "Open in Colab" opens
 
 
-def make_ready(post: CompletedPost) -> Ready:
-    """The post with what the build derives from its completion alone."""
+def make_ready(post: CompletedPost, url: str = "") -> Ready:
+    """The post with what the build derives from its completion alone; `url`: its page's."""
     from .cache import code_digest
-    from .write import snippet_text
+    from .write import colab_notebook_text, snippet_text
 
     notebook = post.notebook()
     codes = tuple(
@@ -717,7 +740,11 @@ def make_ready(post: CompletedPost) -> Ready:
         for number, sub in _component_notebooks(post, notebook)
     )
     return Ready(
-        post, snippet_text(post), sum(cell.cell_type == "code" for cell in notebook.cells), codes
+        post,
+        snippet_text(post),
+        sum(cell.cell_type == "code" for cell in notebook.cells),
+        codes,
+        colab_notebook_text(post, url),
     )
 
 
@@ -880,7 +907,8 @@ def ready_all(
         read = {k: read_post(paths[k], data[k], files[k]) for k in missing}
         index, aliases = build_index(), settings.aliases
         for k in missing:
-            completed[k] = make_ready(plan_post(complete_post(read[k], index, aliases)))
+            done = plan_post(complete_post(read[k], index, aliases))
+            completed[k] = make_ready(done, page_url(settings, done.post.slug))
             reuse.save("completed", keys[k], completed[k])
     _unique_slugs([done.post.post for done in completed])
     for done in completed:
@@ -913,19 +941,34 @@ def write_all(
     reuse: Reuse | None = None,
     snippets: dict[str, str] | None = None,
     kept: dict[str, tuple] | None = None,
+    notebooks: dict[str, str] | None = None,
 ) -> None:
     """Render every page (those rendered before as they are now, from `reuse`; `kept`, by slug,
-    for posts whose outputs were not read) and write the site and the snippets (slug -> text,
-    made here if not given); report outputs left off a page."""
+    for posts whose outputs were not read) and write the site and the snippets (slug -> text of
+    the script, and of the notebook in `notebooks`, made here if not given); report outputs left
+    off a page."""
+    from .search import index_site
     from .site import site_files
-    from .write import snippet_text, write_site, write_snippets
+    from .write import colab_notebook_text, snippet_text, write_site, write_snippets
 
     settings = settings or load_settings(options.pyproject)
     if snippets is None:
         snippets = {post.post.slug: snippet_text(post) for post in completed}
+    if notebooks is None:
+        notebooks = {
+            post.post.slug: colab_notebook_text(post, page_url(settings, post.post.slug))
+            for post in completed
+        }
     files = site_files(settings, completed, executed, report, reuse, kept)
     files[SITE_MARKER] = (
         b"Written by kernelblog's build (python build.py), which replaces this folder whole.\n"
     )
-    write_site(options.out, files)
-    write_snippets(options.snippets, snippets)
+    write_site(options.out, files, index_site)
+    write_snippets(options.snippets, snippets, notebooks)
+
+
+def page_url(settings: Settings, slug: str) -> str:
+    """The absolute URL of the post's page."""
+    from .layout import post_page, url_path
+
+    return settings.url(url_path(post_page(slug)))

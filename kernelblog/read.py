@@ -14,6 +14,7 @@ import yaml
 from markdown_it import MarkdownIt
 
 from . import svg
+from .citations import BIBLIOGRAPHY, Reference, citations, references
 from .diagnostics import BadInput, Diagnostic
 from .fence import BadOption, FenceOptions
 from .layout import RESERVED_SLUGS
@@ -111,6 +112,10 @@ class Meta:
     summary: str = ""
     description: str = ""
     isolate: bool = True  # split the post into components; false: one kernel, in order
+    draft: bool = False  # left out of the site unless the build is asked for drafts
+    updated: datetime.date | None = None
+    authors: tuple[str, ...] = ()  # none: the site's author
+    image: str = ""  # the share card's image: a URL, or a path from the post's page
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,7 @@ class Post:
     slug_line: int = 1  # where the slug comes from: its front matter line, or 1
     files: PostFiles | None = None  # the files the post brings (postfiles.py)
     published: tuple[str, ...] = ()  # those of its files its prose references: images, links
+    references: tuple[Reference, ...] = ()  # the works its prose cites, numbered from 1
 
     @property
     def code_cells(self) -> list[Cell]:
@@ -156,6 +162,7 @@ def read_post(path: Path, data: bytes | None = None, files: PostFiles | None = N
     front, key_lines, body, body_line = _split_front_matter(path, text)
     cells, warnings = _cells(path, body, body_line)
     meta = _meta(path, front, key_lines, cells)
+    warnings = date_warnings(path, meta, key_lines) + warnings
     slug = front.get("slug", path.parent.name if path.name == INDEX else path.stem)
     slug_line = key_lines.get("slug", 1)
     if not isinstance(slug, str) or not SLUG.match(slug):
@@ -178,10 +185,10 @@ def read_post(path: Path, data: bytes | None = None, files: PostFiles | None = N
                 "or rename the file)",
             )
         )
-    references = _references(path, cells)
+    referenced = _references(path, cells)
     files = post_files(path) if files is None else files
     published = []
-    for kind, src, name, line in references:
+    for kind, src, name, line in referenced:
         if files.get(name) is not None:
             published.append(files.get(name).name)
             if name.lower().endswith(".svg"):
@@ -194,6 +201,25 @@ def read_post(path: Path, data: bytes | None = None, files: PostFiles | None = N
             raise BadInput(
                 Diagnostic(path, line, "error", f"{kind} {src!r} not found beside the post")
             )
+    cited = [
+        c for cell in cells if cell.kind == "markdown" for c in citations(cell.source, cell.line)
+    ]
+    named = front.get("bibliography")
+    if named is not None and not (isinstance(named, str) and named):
+        raise BadInput(
+            Diagnostic(
+                path,
+                key_lines["bibliography"],
+                "error",
+                "front matter 'bibliography' must be a path",
+            )
+        )
+    bibliography = path.parent / (named or BIBLIOGRAPHY)
+    if not named and path.name == INDEX and not bibliography.is_file():
+        bibliography = path.parent.parent / BIBLIOGRAPHY  # the posts folder's
+    if named:
+        _check_inside(path, bibliography, "bibliography", key_lines["bibliography"])
+    works = references(path, bibliography, cited, key_lines.get("bibliography", 0) if named else 0)
     return Post(
         path,
         slug,
@@ -203,6 +229,7 @@ def read_post(path: Path, data: bytes | None = None, files: PostFiles | None = N
         slug_line,
         files,
         tuple(dict.fromkeys(published)),
+        works,
     )
 
 
@@ -346,8 +373,20 @@ def _meta(path: Path, front: dict, key_lines: dict[str, int], cells: list[Cell])
     for key in ("summary", "description"):
         if not isinstance(front.get(key, ""), str):
             bad(key, "a string")
-    if not isinstance(front.get("isolate", True), bool):
-        bad("isolate", "true or false")
+    for key in ("isolate", "draft"):
+        if not isinstance(front.get(key, key == "isolate"), bool):
+            bad(key, "true or false")
+    updated = front.get("updated")
+    if updated is not None and not isinstance(updated, datetime.date):
+        bad("updated", "a date such as 2026-11-24")
+    if isinstance(updated, datetime.datetime):
+        updated = updated.date()
+    authors = front.get("author", [])
+    authors = [authors] if isinstance(authors, str) else authors
+    if not isinstance(authors, list) or not all(isinstance(a, str) and a for a in authors):
+        bad("author", "a name or a list of names")
+    if not isinstance(front.get("image", ""), str):
+        bad("image", "a string: a URL, or a path from the post's page")
     return Meta(
         title,
         date,
@@ -355,7 +394,23 @@ def _meta(path: Path, front: dict, key_lines: dict[str, int], cells: list[Cell])
         front.get("summary", ""),
         front.get("description", ""),
         front.get("isolate", True),
+        front.get("draft", False),
+        updated,
+        tuple(authors),
+        front.get("image", ""),
     )
+
+
+def date_warnings(path: Path, meta: Meta, key_lines: dict[str, int]) -> list[Diagnostic]:
+    """A date or an update date after today, which is likely a typo."""
+    today = datetime.date.today()
+    return [
+        Diagnostic(
+            path, key_lines.get(key, 1), "warning", f"{key} {value.isoformat()} is in the future"
+        )
+        for key, value in (("date", meta.date), ("updated", meta.updated))
+        if value is not None and value > today
+    ]
 
 
 def _cells(path: Path, body: str, body_line: int) -> tuple[list[Cell], list[Diagnostic]]:

@@ -8,6 +8,7 @@ import math
 import platform
 import re
 import struct
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +23,11 @@ from mistune.util import striptags
 from . import outputs as out
 from .cache import package_version
 from .cells import ExecutedCell
+from .citations import citations
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
-from .layout import TAGS, IndexPage, Links, post_page
-from .postfiles import read_by, size_text
+from .layout import TAGS, IndexPage, Links, post_page, url_path
+from .postfiles import INDEX, read_by, size_text
 from .read import Post
 from .settings import TEMPLATES, Settings
 
@@ -178,14 +180,20 @@ class Prose:
         self._renderer = _ProseRenderer()
         self._markdown = mistune.create_markdown(renderer=self._renderer, plugins=PLUGINS)
 
-    def html(self, text: str, values: dict[str, str] | None = None) -> Markup:
+    def html(
+        self, text: str, values: dict[str, str] | None = None, markup: dict[str, str] | None = None
+    ) -> Markup:
         """Raw HTML in posts is allowed but sanitized. `values` maps placeholders in `text`
-        to plain text that replaces them after rendering."""
-        return Markup(self._fill(out.sanitize(self._markdown(text)), values))
+        to plain text that replaces them after rendering; `markup`, to HTML made by the build."""
+        return Markup(self._fill(out.sanitize(self._markdown(text)), values, markup))
 
-    def _fill(self, rendered: str, values: dict[str, str] | None) -> str:
+    def _fill(
+        self, rendered: str, values: dict[str, str] | None, markup: dict[str, str] | None = None
+    ) -> str:
         for placeholder, value in (values or {}).items():
             rendered = rendered.replace(placeholder, html.escape(value))
+        for placeholder, made in (markup or {}).items():
+            rendered = rendered.replace(placeholder, made)
         for placeholder, converted in self._renderer.math.items():
             rendered = rendered.replace(placeholder, converted)
         return rendered
@@ -264,6 +272,7 @@ def render_post(
         if code_cells:
             first_code[code_cells[0]] = component.setup
     figures = 0
+    numbers = {ref.key: k for k, ref in enumerate(completed.post.references, 1)}
     for number, done in enumerate(completed.cells):
         if done.cell.kind == "markdown":
             source, values = done.cell.source, inline.get(number, [])
@@ -276,7 +285,8 @@ def render_post(
             first, _, rest = source.partition("\n")
             if number == 0 and first.strip() == f"# {completed.post.meta.title}":
                 source = rest  # the page header shows the title already
-            cells.append({"kind": "markdown", "html": prose.html(source, placeholders)})
+            source, cited = _citation_links(source, numbers)
+            cells.append({"kind": "markdown", "html": prose.html(source, placeholders, cited)})
             continue
         executed_cell = ran[number]
         blocks = []
@@ -337,12 +347,26 @@ def render_post(
             }
         )
     post = completed.post
+    first_figure = next(iter(page.files), "")
+    share = share_card(
+        site,
+        post_page(post.slug),
+        post.meta.title,
+        post.meta.summary or post.meta.description or site.description,
+        post.meta.image or first_figure,
+        "article",
+    )
     context = dict(
         post=post,
+        authors=authors(post, site),
+        share=share,
+        source=source_links(post, site),
+        references=[Markup(out.sanitize(ref.html)) for ref in post.references],
         cells=cells,
         preamble=highlight(completed.preamble),
         provenance=provenance(executed),
-        contents=prose.contents(),
+        contents=prose.contents()
+        + ([{"level": 2, "id": "references", "label": "References"}] if post.references else []),
         minutes=reading_minutes(post),
         site=site,
         long_output=LONG_OUTPUT,
@@ -354,6 +378,57 @@ def render_post(
     links = Links(post_page(post.slug))
     page.html = env.get_template("post.html").render(**context, links=links, feed=False)
     return page
+
+
+def authors(post: Post, site: Settings) -> tuple[str, ...]:
+    """The post's authors, from its front matter; the site's author by default."""
+    return post.meta.authors or (site.author,)
+
+
+def _citation_links(source: str, numbers: dict[str, int]) -> tuple[str, dict[str, str]]:
+    """Prose with each citation replaced by a placeholder; placeholder -> the citation as HTML:
+    its works' numbers, each a link to its entry in the references, with their locators."""
+    made = {}
+    for k, citation in reversed(list(enumerate(citations(source, 0)))):
+        placeholder = f"KERNELBLOGCITE{k}X"
+        works = [
+            f'<a href="#ref-{numbers[key]}">{numbers[key]}</a>'
+            + (f", {html.escape(locator)}" if locator else "")
+            for key, locator in citation.works
+        ]
+        made[placeholder] = f'<span class="citation">[{"; ".join(works)}]</span>'
+        source = source[: citation.start] + placeholder + source[citation.end :]
+    return source, made
+
+
+def source_links(post: Post, site: Settings) -> dict[str, str] | None:
+    """With the repository setting: the post's notebook in Colab (snippets/<slug>.ipynb, as the
+    build writes it) and its source on GitHub; None without it."""
+    if not site.repository:
+        return None
+    blob = f"{site.repository}/blob/{site.branch}"
+    path = Path(post.path).resolve()
+    # the posts folder's name, then the post's path in it: posts/x.md or posts/<slug>/index.md
+    within = path.parts[-3:] if path.name == INDEX else path.parts[-2:]
+    return {
+        "colab": f"https://colab.research.google.com/github/{blob}/snippets/{post.slug}.ipynb",
+        "github": f"https://github.com/{blob}/{'/'.join(within)}",
+    }
+
+
+def share_card(
+    site: Settings, path: str, title: str, description: str, image: str = "", kind: str = "website"
+) -> dict[str, str]:
+    """What a link to the page at `path` shows where it is shared (OpenGraph, Twitter): absolute
+    URLs from base_url; `image`, a URL or a path from the page, makes it an article's card."""
+    url = site.url(url_path(path))
+    return {
+        "url": url,
+        "title": title,
+        "description": description,
+        "type": kind,
+        "image": urllib.parse.urljoin(url, image) if image else "",
+    }
 
 
 def _figure_option(value: str | tuple[str, ...] | None, index: int) -> str | None:
@@ -458,24 +533,33 @@ def reading_minutes(post: Post) -> int:
     return max(1, math.ceil(words / WORDS_PER_MINUTE))
 
 
-def _cards(posts: tuple[Post, ...]) -> list[dict]:
-    return [{"post": post, "minutes": reading_minutes(post)} for post in posts]
+def _cards(posts: tuple[Post, ...], site: Settings) -> list[dict]:
+    return [
+        {"post": post, "minutes": reading_minutes(post), "authors": authors(post, site)}
+        for post in posts
+    ]
 
 
 def render_index(page: IndexPage, env: jinja2.Environment, settings: Settings | None = None) -> str:
     """A page that lists posts (the front page, or a tag's page): a card per post, newest first."""
+    site = settings or Settings()
+    title = f"Posts tagged “{page.tag}” · {site.title}" if page.tag else site.title
     return env.get_template("index.html").render(
-        cards=_cards(page.posts),
+        cards=_cards(page.posts, site),
         page=page,
-        site=settings or Settings(),
+        site=site,
         links=Links(page.path),
+        share=share_card(site, page.path, title, site.description),
     )
 
 
 def render_tags(
     tags: dict[str, tuple[str, list[Post]]], env: jinja2.Environment, settings: Settings
 ) -> str:
-    return env.get_template("tags.html").render(tags=tags, site=settings, links=Links(TAGS))
+    share = share_card(settings, TAGS, f"Tags · {settings.title}", settings.description)
+    return env.get_template("tags.html").render(
+        tags=tags, site=settings, links=Links(TAGS), share=share
+    )
 
 
 def render_404(env: jinja2.Environment, site: Settings) -> str:

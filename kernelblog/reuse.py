@@ -177,8 +177,8 @@ def _weights() -> str:
 
 
 def _tree(folder: Path) -> str:
-    """The posts folder's other files and folders, with where each symbolic link points: what the
-    reader's checks of image paths look at."""
+    """The posts folder's other files and folders, with where each symbolic link points, and the
+    BibTeX files' contents: what the reader's checks of image paths and citations look at."""
     entries = []
     for root, folders, files in os.walk(folder):
         for name in sorted(folders + files):
@@ -187,5 +187,10 @@ def _tree(folder: Path) -> str:
                 continue
             entries.append(
                 f"{path.relative_to(folder)}\0{os.readlink(path) if path.is_symlink() else ''}"
+                + (f"\0{_sha256(path)}" if path.suffix == ".bib" else "")
             )
     return "\n".join(sorted(entries))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(read_bytes(path) or b"").hexdigest()

@@ -83,13 +83,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         pass  # the build's own lines are what matters
 
 
-def rebuild(options: Options, script: Path) -> int:
-    """Build in a fresh process of `script` (build.py), so that edits to the package take effect;
-    return its status."""
+def rebuild(options: Options, script: Path | None) -> int:
+    """Build in a fresh process of `script` (build.py; None: `python -m kernelblog build`), so
+    that edits to the package take effect; return its status."""
     command = [
         sys.executable,
-        str(script),
-        *dataclasses.replace(options, keep_going=True, check=False).argv(),
+        *([str(script)] if script else ["-m", "kernelblog", "build"]),
+        *dataclasses.replace(options, keep_going=True, check=False, drafts=True).argv(),
     ]
     return subprocess.run(command).returncode
 
@@ -109,7 +109,7 @@ class Warm:
     posts run in this process on them. An edit to the package, the templates or the settings
     rebuilds in a fresh process instead (so the edit takes effect), and starts fresh kernels."""
 
-    def __init__(self, options: Options, script: Path):
+    def __init__(self, options: Options, script: Path | None):
         self.options, self.script = options, script
         self.kernels = None
 
@@ -141,7 +141,8 @@ class Warm:
         if self.kernels is None:
             self.start()
         return build(
-            dataclasses.replace(self.options, keep_going=True, check=False), kernels=self.kernels
+            dataclasses.replace(self.options, keep_going=True, check=False, drafts=True),
+            kernels=self.kernels,
         )
 
     def restart(self) -> int:
@@ -165,11 +166,11 @@ def serve(
     script: Path | None = None,
 ) -> int:
     """Build, serve `options.out` on localhost and rebuild on each change until interrupted; an
-    edit to the package rebuilds with `script` (the build.py beside the package by default)."""
+    edit to the package rebuilds with `script` (by default `python -m kernelblog build`)."""
     from watchfiles import DefaultFilter, watch
 
     stop = stop or threading.Event()
-    warm = Warm(options, script or PACKAGE.parent / "build.py")
+    warm = Warm(options, script)
     status = warm.build()
     if not Path(options.out).is_dir():
         print(f"{options.out}: error: the first build wrote no site", file=sys.stderr)

@@ -80,6 +80,7 @@ class Options:
         False  # a kernel per component, none reused (to check that components are independent)
     )
     format: str = "plain"  # one of FORMATS
+    drafts: bool = False  # build the posts whose front matter says draft: true too
     shard: Shard | None = None
     isolation: str | None = (
         None  # auto, required or off (ISOLATION); None: the isolation setting (auto)
@@ -185,6 +186,18 @@ def _directory(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def _repository(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+", name):
+        raise Invalid('expected a GitHub repository as "owner/name"')
+    return name
+
+
+def _branch(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._/-]+", name) or ".." in name or name.startswith("/"):
+        raise Invalid("expected a branch name")
+    return name
+
+
 def _aliases(table: dict) -> MappingProxyType:
     """Each entry is one import statement that binds its name."""
     for name, statement in table.items():
@@ -212,11 +225,14 @@ class Settings:
         "A technical deep-learning blog whose code really ran.",
         "one line under the title on the index",
     )
-    author: str = setting("string", "kernelblog", "named on every page and in the feed")
+    author: str = setting(
+        "string", "kernelblog", "named on every page and in the feed; a post's default author"
+    )
     base_url: str = setting(
         "string",
         f"http://localhost:{PORT}/",
-        "where the site is published: used by feed.xml, sitemap.xml and 404.html only",
+        "where the site is published: the absolute URLs of feed.xml, sitemap.xml, robots.txt, "
+        "404.html and the share cards",
         _directory,
     )
     isolation: str = setting(
@@ -248,6 +264,17 @@ class Settings:
         'bytes of files (data, images) one post may bring, such as "50M"',
         parse_size,
         'a size such as "50M"',
+    )
+    repository: str = setting(
+        "string",
+        "",
+        'the GitHub repository of the posts, "owner/name": each post links to its source there '
+        'and to "Open in Colab" for snippets/<slug>.ipynb; none: no such links',
+        _repository,
+        'a GitHub repository as "owner/name"',
+    )
+    branch: str = setting(
+        "string", "main", "the repository's branch that those links name", _branch
     )
     posts_per_page: int = setting(
         "integer",

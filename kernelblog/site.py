@@ -67,13 +67,17 @@ def site_files(
         files[listing.path] = render.render_index(listing, env, site).encode()
     files[layout.TAGS] = render.render_tags(layout.tags_of(posts), env, site).encode()
     files[layout.NOT_FOUND] = render.render_404(env, site).encode()
+    published = [post for post in posts if not post.meta.draft]  # drafts: with --drafts only
     files[layout.FEED] = atom_feed(
         site,
-        posts,
+        published,
         {slug: page.content for slug, page in pages.items()},
         {slug: run.executed_at for slug, run in executed.items()},
     )
-    files[layout.SITEMAP] = sitemap(site, [name for name in files if layout.is_page(name)])
+    drafts = {layout.post_page(post.slug) for post in posts if post.meta.draft}
+    listed = [name for name in files if layout.is_page(name) and name not in drafts]
+    files[layout.SITEMAP] = sitemap(site, listed)
+    files[layout.ROBOTS] = robots(site)
     return files
 
 
@@ -119,10 +123,15 @@ def _own_files(done: CompletedPost, report: Callable[[Diagnostic], None]) -> dic
     return published
 
 
+def _midnight(date: datetime.date) -> str:
+    """RFC 3339: the date at midnight UTC."""
+    return datetime.datetime.combine(date, datetime.time(), datetime.UTC).isoformat()
+
+
 def _timestamp(post, executed_at: str) -> str:
-    """RFC 3339: the post's date at midnight UTC, or when it ran."""
-    if post.meta.date:
-        return datetime.datetime.combine(post.meta.date, datetime.time(), datetime.UTC).isoformat()
+    """RFC 3339: the post's update date or date at midnight UTC, or when it ran."""
+    if post.meta.updated or post.meta.date:
+        return _midnight(post.meta.updated or post.meta.date)
     if executed_at:
         return executed_at
     return "1970-01-01T00:00:00+00:00"
@@ -132,6 +141,8 @@ def atom_feed(
     site: Settings, posts: list, contents: dict[str, str], executed_at: dict[str, str]
 ) -> bytes:
     """An Atom feed (RFC 4287) with every post's full content, newest first."""
+    from .render import authors
+
     ET.register_namespace("", ATOM)
 
     def add(parent, tag, text=None, **attributes):
@@ -160,7 +171,9 @@ def atom_feed(
         add(entry, "title", post.meta.title)
         add(entry, "updated", stamp)
         if post.meta.date:
-            add(entry, "published", stamp)
+            add(entry, "published", _midnight(post.meta.date))
+        for name in authors(post, site):
+            add(add(entry, "author"), "name", name)
         add(entry, "link", rel="alternate", type="text/html", href=url)
         for tag in post.meta.tags:
             add(entry, "category", term=tag)
@@ -171,6 +184,12 @@ def atom_feed(
             XML_BASE, url
         )  # the content's relative links (figures) resolve against the post
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def robots(site: Settings) -> bytes:
+    """robots.txt: every page may be crawled; where the sitemap is (crawlers read robots.txt
+    only at the root of a host, so it serves where base_url is a host's root)."""
+    return f"User-agent: *\nAllow: /\n\nSitemap: {site.url(layout.SITEMAP)}\n".encode()
 
 
 def sitemap(site: Settings, pages: list[str]) -> bytes:

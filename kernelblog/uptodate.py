@@ -34,6 +34,8 @@ LIBRARIES = (
     "jinja2",
     "latex2mathml",
     "defusedxml",
+    "pybtex",
+    "pagefind-bin",
 )
 
 # A fenced block (``` or ~~~, up to its closing fence), or an inline value in prose.

@@ -13,6 +13,7 @@ import signal
 import tempfile
 import textwrap
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -52,12 +53,17 @@ MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>$|~&#])")
 
 
 def download_notebook(
-    completed: CompletedPost, executed: nbformat.NotebookNode, url: str = "", markdown: bool = True
+    completed: CompletedPost,
+    executed: nbformat.NotebookNode,
+    url: str = "",
+    markdown: bool = True,
+    ran: bool = True,
 ) -> nbformat.NotebookNode:
     """The post as a reader runs it, without kernelblog: the dataset library's definitions it
     uses copied in at the top, a temporary working folder, then its code with the outputs the
     page shows and its prose with the inline values the page shows (escaped for Markdown with
-    `markdown`, as plain text without)."""
+    `markdown`, as plain text without); with `ran` false (a notebook not executed), each inline
+    value's expression as code."""
     notebook = nbformat.from_dict(executed)  # a copy: new dicts and lists throughout
     cells, values, codes = [], None, []
     for cell in notebook.cells:
@@ -67,7 +73,7 @@ def download_notebook(
             values = _displayed_values(cell)
             continue
         if cell.cell_type == "markdown":
-            cell.source = _resolved(cell.source, values or [], markdown)
+            cell.source = _resolved(cell.source, (values or []) if ran else None, markdown)
             values = None
         elif cell.cell_type == "code":
             codes.append(cell.source)
@@ -84,6 +90,27 @@ def download_notebook_text(
     """`<slug>.ipynb`: the download notebook, with its outputs (written as nbformat.writes does,
     without validating it: its cells are made by nbformat, and tests validate downloads)."""
     return nbformat.v4.writes(download_notebook(completed, executed, url))
+
+
+def colab_notebook_text(completed: CompletedPost, url: str = "") -> str:
+    """`snippets/<slug>.ipynb`, which "Open in Colab" opens: the download notebook made from the
+    completed post alone, without outputs, so that it needs nothing Colab lacks."""
+    notebook = download_notebook(completed, completed.notebook(), url, ran=False)
+    title = nbformat.from_dict(
+        {
+            "cell_type": "markdown",
+            "metadata": {},
+            "source": f"# {completed.post.meta.title}\n\n"
+            f"{GENERATED} from {completed.post.path.name}; do not edit.",
+        }
+    )
+    title.id = "title"
+    notebook.cells.insert(0, title)
+    notebook.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    return nbformat.v4.writes(notebook)
 
 
 def download_script_text(
@@ -163,9 +190,13 @@ def _displayed_values(cell: nbformat.NotebookNode) -> list[str]:
     return []
 
 
-def _resolved(source: str, values: list[str], markdown: bool) -> str:
-    """Prose with each inline value replaced by the value the page shows there."""
+def _resolved(source: str, values: list[str] | None, markdown: bool) -> str:
+    """Prose with each inline value replaced by the value the page shows there (None: by its
+    expression, as code)."""
     for k, value in reversed(list(enumerate(Cell("markdown", source, 0).inline_values()))):
+        if values is None:
+            source = source[: value.start] + f"`{value.expression}`" + source[value.end :]
+            continue
         shown = values[k] if k < len(values) else "(not run)"
         if markdown:
             shown = MARKDOWN_SPECIAL.sub(r"\\\1", shown)
@@ -243,9 +274,12 @@ def _setup_cells(completed: CompletedPost, library: Library | None, url: str) ->
     return made
 
 
-def write_site(out: Path, files: dict[str, bytes]) -> None:
-    """Write `files` (relative path -> content) to a new folder beside `out`, then swap it in. A
-    file the current site has with the same content is linked, not written again."""
+def write_site(
+    out: Path, files: dict[str, bytes], finish: Callable[[Path], None] | None = None
+) -> None:
+    """Write `files` (relative path -> content) to a new folder beside `out`, call `finish` on
+    that folder (which indexes it for search), then swap it in. A file the current site has with
+    the same content is linked, not written again."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out)
@@ -262,6 +296,8 @@ def write_site(out: Path, files: dict[str, bytes]) -> None:
             if not _link_same(real / name, target, content):
                 with open(target, "xb") as file:  # a new file: never one the live site shares
                     file.write(content)
+        if finish is not None:
+            finish(staging)
         previous = out.parent / f".{out.name}.old-{os.getpid()}"
         with _signals_held():  # Ctrl-C between the renames would leave no site at all
             if out.exists() and exchange(staging, out):
@@ -352,19 +388,24 @@ def _signals_held():
                 signal.raise_signal(signum)
 
 
-def write_snippets(folder: Path, snippets: dict[str, str]) -> None:
-    """Write each slug's script through a temporary file and a rename, unless it holds that text
-    already; remove the scripts the build wrote for posts that no longer exist."""
+def write_snippets(
+    folder: Path, snippets: dict[str, str], notebooks: dict[str, str] | None = None
+) -> None:
+    """Write each slug's script (and its notebook, from `notebooks`) through a temporary file and
+    a rename, unless it holds that text already; remove the scripts and notebooks the build wrote
+    for posts that no longer exist."""
     folder.mkdir(parents=True, exist_ok=True)
-    for slug, text in snippets.items():
-        target = folder / f"{slug}.py"
+    texts = {f"{slug}.py": text for slug, text in snippets.items()}
+    texts.update({f"{slug}.ipynb": text for slug, text in (notebooks or {}).items()})
+    for name, text in texts.items():
+        target = folder / name
         with contextlib.suppress(OSError):
             if not target.is_symlink() and target.read_bytes() == text.encode("utf-8"):
                 continue
         atomic_write(target, text.encode("utf-8"), durable=False)
-    for script in folder.glob("*.py"):
+    for written in [*folder.glob("*.py"), *folder.glob("*.ipynb")]:
         if (
-            script.stem not in snippets
-            and GENERATED in script.read_text(encoding="utf-8", errors="replace")[:500]
+            written.name not in texts
+            and GENERATED in written.read_text(encoding="utf-8", errors="replace")[:500]
         ):
-            script.unlink()
+            written.unlink()

@@ -28,12 +28,11 @@
 # hand-crafted features are hard to write down.
 #
 # **Generalization.** Large networks can fit their training set exactly, even when the
-# labels are replaced by random ones (Zhang et al., 2017), yet often generalize well when
+# labels are replaced by random ones [@zhang2017], yet often generalize well when
 # they are trained on enough data with the usual tools: data augmentation, weight decay,
 # dropout, early stopping on a validation set. That is an empirical regularity, not a
 # guarantee. With little data, or on tabular data with meaningful columns, gradient-boosted
-# trees often match or beat deep networks at a fraction of the cost (Grinsztajn et al.,
-# 2022).
+# trees often match or beat deep networks at a fraction of the cost [@grinsztajn2022].
 #
 # **Flexibility.** The same machinery (layers, a loss, an optimizer) covers classification,
 # regression, sequence modelling, generation and transfer between tasks. Changing the task
@@ -163,7 +162,7 @@ plt.show()
 # a factor of $U$ and a $\tanh'$ below 1, so it usually shrinks exponentially with $k$ (or
 # explodes), and the network struggles to learn dependencies that span many steps.
 #
-# An LSTM (Hochreiter & Schmidhuber, 1997) adds a cell state $c_t$ that is updated
+# An LSTM [@hochreiter1997] adds a cell state $c_t$ that is updated
 # additively, under the control of gates with values between 0 and 1:
 #
 # $$
@@ -338,7 +337,7 @@ plt.show()
 #
 # ## Generative adversarial networks
 #
-# A GAN (Goodfellow et al., 2014) trains two networks against each other. The generator
+# A GAN [@goodfellow2014] trains two networks against each other. The generator
 # $G$ maps random noise $z$ to samples; the discriminator $D$ outputs the probability that
 # a sample is real. They play
 #
@@ -349,7 +348,7 @@ plt.show()
 # Training alternates one step for each network. Nothing guarantees that this converges:
 # the two losses can oscillate, and the generator can *mode-collapse*, producing a narrow
 # set of samples that currently fool the discriminator instead of covering the whole
-# distribution. Small learning rates, Adam with $\beta_1 = 0.5$ (Radford et al., 2015),
+# distribution. Small learning rates, Adam with $\beta_1 = 0.5$ [@radford2015],
 # and watching samples rather than losses are common mitigations; they reduce these
 # problems without removing them.
 #
@@ -430,8 +429,8 @@ class GAN(keras.Model):
 # `jax.value_and_grad` of a function that calls the networks through `stateless_call`.
 #
 # To measure progress we need a distance between two clouds of points that sees their
-# shape, not only their mean and spread. We use the maximum mean discrepancy (MMD;
-# Gretton et al., 2012) with a Gaussian kernel
+# shape, not only their mean and spread. We use the maximum mean discrepancy (MMD)
+# [@gretton2012] with a Gaussian kernel
 # $k(a, b) = \exp(-\lVert a - b \rVert^2 / 2\sigma^2)$ of bandwidth $\sigma = 0.2$, about
 # the crescent's thickness:
 #
@@ -515,7 +514,7 @@ plt.show()
 # ## Transfer learning
 #
 # A network trained on a large dataset learns features that are useful beyond its own
-# task, especially its early layers (Yosinski et al., 2014). Transfer learning reuses them:
+# task, especially its early layers [@yosinski2014]. Transfer learning reuses them:
 # keep the trained convolutional *base*, replace the classifier *head*, and train on the
 # new task. The usual recipe has two phases:
 #
@@ -565,7 +564,7 @@ print(f"pretraining task, test accuracy: {source_accuracy:.3f}")
 pretraining.layers[0].save_weights("pretrained_base.weights.h5")
 
 # %% [markdown]
-# Batch normalization (Ioffe & Szegedy, 2015) needs care. Its moving mean and variance
+# Batch normalization [@ioffe2015] needs care. Its moving mean and variance
 # describe the pretraining data; if they were updated from small batches of the new data,
 # the features the head was trained on would shift. Two rules of Keras 3 decide what a
 # `BatchNormalization` layer does. It normalizes with the current batch's statistics, and
@@ -724,7 +723,7 @@ for n in LABEL_COUNTS:
 # `MobileNetV2(weights="imagenet", include_top=False)` downloads the weights once and
 # caches them under `~/.keras/models`; offline, `weights=` also accepts the path of a
 # weights file copied there by other means. Here is the same pipeline with random weights,
-# to show the sizes (Sandler et al., 2018):
+# to show the sizes [@sandler2018]:
 
 # %%
 from keras.applications import MobileNetV2
@@ -759,26 +758,9 @@ print(f"features per image: {features.shape[-1]}; output for two images: "
 # where a result is weaker than it looks. The examples are small and synthetic by design;
 # on real data the same comparisons are the first thing to run.
 #
-# **What this post leaves out.** Attention and the Transformer (Vaswani et al., 2017),
+# **What this post leaves out.** Attention and the Transformer [@vaswani2017],
 # which have replaced recurrent networks for most sequence tasks; variational autoencoders
-# (Kingma & Welling, 2014) and diffusion models (Ho et al., 2020), which have largely
+# [@kingma2014] and diffusion models [@ho2020], which have largely
 # replaced GANs for image generation; and self-supervised pretraining, such as BERT's
-# masked-word prediction (Devlin et al., 2019) or SimCLR's contrastive learning (Chen et
-# al., 2020), which is how most of today's pretrained bases are made, without labels.
-#
-# ## References
-#
-# - Chen, T., Kornblith, S., Norouzi, M. and Hinton, G. (2020). [A Simple Framework for Contrastive Learning of Visual Representations](https://arxiv.org/abs/2002.05709). ICML.
-# - Devlin, J., Chang, M.-W., Lee, K. and Toutanova, K. (2019). [BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding](https://arxiv.org/abs/1810.04805). NAACL.
-# - Goodfellow, I. et al. (2014). [Generative Adversarial Nets](https://arxiv.org/abs/1406.2661). NeurIPS.
-# - Gretton, A., Borgwardt, K. M., Rasch, M. J., Schölkopf, B. and Smola, A. (2012). [A Kernel Two-Sample Test](https://jmlr.org/papers/v13/gretton12a.html). JMLR 13.
-# - Grinsztajn, L., Oyallon, E. and Varoquaux, G. (2022). [Why do tree-based models still outperform deep learning on typical tabular data?](https://arxiv.org/abs/2207.08815) NeurIPS Datasets and Benchmarks.
-# - Ho, J., Jain, A. and Abbeel, P. (2020). [Denoising Diffusion Probabilistic Models](https://arxiv.org/abs/2006.11239). NeurIPS.
-# - Hochreiter, S. and Schmidhuber, J. (1997). Long Short-Term Memory. Neural Computation 9(8), 1735–1780.
-# - Ioffe, S. and Szegedy, C. (2015). [Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift](https://arxiv.org/abs/1502.03167). ICML.
-# - Kingma, D. P. and Welling, M. (2014). [Auto-Encoding Variational Bayes](https://arxiv.org/abs/1312.6114). ICLR.
-# - Radford, A., Metz, L. and Chintala, S. (2015). [Unsupervised Representation Learning with Deep Convolutional Generative Adversarial Networks](https://arxiv.org/abs/1511.06434). arXiv:1511.06434.
-# - Sandler, M., Howard, A., Zhu, M., Zhmoginov, A. and Chen, L.-C. (2018). [MobileNetV2: Inverted Residuals and Linear Bottlenecks](https://arxiv.org/abs/1801.04381). CVPR.
-# - Vaswani, A. et al. (2017). [Attention Is All You Need](https://arxiv.org/abs/1706.03762). NeurIPS.
-# - Yosinski, J., Clune, J., Bengio, Y. and Lipson, H. (2014). [How transferable are features in deep neural networks?](https://arxiv.org/abs/1411.1792) NeurIPS.
-# - Zhang, C., Bengio, S., Hardt, M., Recht, B. and Vinyals, O. (2017). [Understanding deep learning requires rethinking generalization](https://arxiv.org/abs/1611.03530). ICLR.
+# masked-word prediction [@devlin2019] or SimCLR's contrastive learning [@chen2020], which
+# is how most of today's pretrained bases are made, without labels.

@@ -213,6 +213,8 @@ class Links(HTMLParser):
         self.links: list[tuple[str, str]] = []  # (tag, url)
 
     def handle_starttag(self, tag, attrs):
+        if tag == "link" and ("rel", "canonical") in attrs:
+            return  # names the page's own absolute URL; loads nothing
         for name, value in attrs:
             if name in ("href", "src") and value is not None:
                 self.links.append((tag, value))

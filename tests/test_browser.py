@@ -316,6 +316,61 @@ def test_works_under_a_base_path_over_http(site, browser):
         server.shutdown()
 
 
+@pytest.fixture(scope="module")
+def served(site):
+    """The site served over HTTP on 127.0.0.1 under a base path (/blog/), as Pages serves it."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site.parent))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/{site.name}/"
+    server.shutdown()
+
+
+def test_search_lists_the_flagship_over_http(served, browser):
+    """Typing in the search box of any page lists the matching posts from the site's own index
+    (pagefind/), and a result opens the post under the base path."""
+    visit = Visit(browser)
+    page = visit.open(served + "tags/index.html")
+    box = page.locator("#search input")
+    box.fill("autoencoder")
+    result = page.locator(
+        ".pagefind-ui__result-link", has_text="Deep Learning: A Technical Overview"
+    )
+    result.first.wait_for()
+    results = page.locator(".pagefind-ui__result-link")
+    assert results.first.text_content() == "Deep Learning: A Technical Overview"  # ranked first
+    result.first.click()
+    page.wait_for_load_state("load")
+    assert page.url.startswith(served + f"{FLAGSHIP}/")
+    visit.check(allowed=served)
+    visit.close()
+
+
+def test_citations_link_to_their_references_and_share_cards_are_absolute(served, browser):
+    visit = Visit(browser)
+    page = visit.open(served + f"{FLAGSHIP}/index.html")
+    first = page.locator(".citation a").first
+    assert first.text_content() == "1"
+    first.click()
+    assert page.url.endswith("#ref-1")
+    reference = page.locator("#ref-1")
+    assert reference.is_visible() and "Zhang" in reference.text_content()
+    assert page.locator(".references li").count() == 14  # every work the flagship cites
+    cards = page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll(
+            'meta[property^="og:"], meta[name^="twitter:"], link[rel=canonical]')]
+            .map(e => [e.getAttribute('property') || e.getAttribute('name') || 'canonical',
+                       e.getAttribute('content') || e.getAttribute('href')]))"""
+    )
+    assert cards["og:type"] == "article" and cards["twitter:card"] == "summary_large_image"
+    for key in ("og:url", "og:image", "canonical"):
+        assert cards[key].startswith("https://example.org/"), (key, cards[key])
+    assert cards["og:image"].startswith(f"https://example.org/{FLAGSHIP}/cell")
+    visit.check(allowed=served)
+    visit.close()
+
+
 def test_offline_from_file(site, browser, tmp_path):
     """A copy of the site elsewhere on disk opens with the network off."""
     copy = tmp_path / "anywhere" / "site"
@@ -327,5 +382,7 @@ def test_offline_from_file(site, browser, tmp_path):
         page.evaluate("getComputedStyle(document.querySelector('.source')).borderTopLeftRadius")
         == "8px"
     )  # CSS
+    # the search index cannot be fetched from file://: the box says so instead
+    assert "served over HTTP" in page.locator("#search").text_content()
     visit.check(allowed=copy.as_uri())
     visit.close()

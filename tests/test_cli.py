@@ -225,3 +225,64 @@ def test_a_folder_named_like_a_post_is_not_read(tmp_path):
     write_post(tmp_path / "posts", "a.md", "# A\n\nProse.\n")
     (tmp_path / "posts" / "drafts.md").mkdir()
     assert [post.post.slug for post in complete_all(tmp_path / "posts", print)] == ["a"]
+
+
+@pytest.mark.slow
+def test_kernelblog_new_then_build_from_a_non_editable_install(tmp_path):
+    """`kernelblog new DIR`, then `cd DIR && kernelblog build`, with the package installed as
+    `pip install .` installs it (not editable), and no checkout of this project in reach."""
+    import shutil
+
+    source, target = tmp_path / "source", tmp_path / "site-packages"
+    for name in ("kernelblog", "templates"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
+        + ["--target", str(target), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    shutil.rmtree(source)  # the installed package alone
+    command = target / "bin" / "kernelblog"
+    env = {
+        "PATH": f"{target / 'bin'}:/usr/bin:/bin",
+        "PYTHONPATH": str(target),
+        "HOME": str(tmp_path),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+
+    def kernelblog(*args, cwd=tmp_path):
+        return subprocess.run(
+            [sys.executable, str(command), *args],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=env,
+            timeout=300,
+        )
+
+    made = kernelblog("new", "my-blog", "--title", "My Blog")
+    assert made.returncode == 0, made.stderr
+    blog = tmp_path / "my-blog"
+    assert sorted(str(p.relative_to(blog)) for p in blog.rglob("*") if p.is_file()) == [
+        ".github/workflows/check.yml",
+        ".github/workflows/publish.yml",
+        ".gitignore",
+        "README.md",
+        "posts/first-post.md",
+        "pyproject.toml",
+    ]
+    built = kernelblog("build", "--jobs", "1", cwd=blog)
+    assert built.returncode == 0, built.stdout + built.stderr
+    page = (blog / "_site" / "first-post" / "index.html").read_text()
+    assert "<title>A first post · My Blog</title>" in page
+    assert '<meta property="og:type" content="article">' in page  # rendered by this package
+    assert re.search(r'<pre class="output">50 points from 0 to 6\.28</pre>', page)
+    assert list((blog / "_site" / "first-post").glob("cell*.png"))  # the figure it drew
+    assert (blog / "snippets" / "first-post.py").is_file()
+    assert (blog / "snippets" / "first-post.ipynb").is_file()
+    again = kernelblog("new", "my-blog", cwd=tmp_path)
+    assert again.returncode == 2 and "not empty" in again.stderr

@@ -79,7 +79,10 @@ def test_page_shows_added_imports_setup_code_and_outputs(tmp_path, index):
     assert "Render &lt;me&gt;" in html
     assert "<em>prose</em>" in html
     assert 'class="added"' in html and "Imports added by the build" in html
-    assert '<details class="added data-setup"><summary>Data added by the build' in html
+    assert (
+        '<details class="added data-setup" data-pagefind-ignore><summary>Data added by the build'
+        in html
+    )
     assert "(800, 8)" in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
     [(name, data)] = page.files.items()
@@ -309,15 +312,17 @@ def test_templates_are_compiled_again_when_a_template_changes(tmp_path, monkeypa
     import shutil
 
     from kernelblog.layout import TAGS, Links
+    from kernelblog.render import share_card
     from kernelblog.settings import TEMPLATES, Settings
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    share = share_card(Settings(), TAGS, "Tags", "")
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES, templates)
     first = (
         environment(templates)
         .get_template("tags.html")
-        .render(tags={}, site=Settings(), links=Links(TAGS))
+        .render(tags={}, site=Settings(), links=Links(TAGS), share=share)
     )
     assert not (tmp_path / "cache").exists()  # compiled templates are not kept
     (templates / "tags.html").write_text(
@@ -326,7 +331,7 @@ def test_templates_are_compiled_again_when_a_template_changes(tmp_path, monkeypa
     again = (
         environment(templates)
         .get_template("tags.html")
-        .render(tags={}, site=Settings(), links=Links(TAGS))
+        .render(tags={}, site=Settings(), links=Links(TAGS), share=share)
     )
     assert "<h1>Tags</h1>" in first and again == first.replace("<h1>Tags", "<h1>All tags")
 

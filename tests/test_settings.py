@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, build_script, write_post
+from kernelblog import cli
 from kernelblog.diagnostics import BadInput
 from kernelblog.pipeline import Options, build
 from kernelblog.settings import Settings, Shard, default_format, load_settings
@@ -44,7 +45,7 @@ def test_argv_gives_back_the_options_that_differ_from_the_defaults(tmp_path):
 def test_the_command_line_parses_argv_back_to_the_same_options(tmp_path, monkeypatch):
     build = build_script()
     seen = []
-    monkeypatch.setattr(build, "build", seen.append)
+    monkeypatch.setattr(cli, "build", seen.append)  # what build.py calls
     options = Options(out=tmp_path / "o", force=True, timeout=5, format="github", shard=Shard(1, 2))
     build.main(options.argv())
     assert seen == [options]
@@ -54,7 +55,7 @@ def test_the_command_line_defaults_are_the_settings_defaults(monkeypatch):
     build = build_script()
     seen = []
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
-    monkeypatch.setattr(build, "build", seen.append)
+    monkeypatch.setattr(cli, "build", seen.append)  # what build.py calls
     build.main([])
     assert seen == [Options()]
 

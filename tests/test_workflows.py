@@ -12,10 +12,13 @@ import pytest
 import yaml
 
 from conftest import ROOT, build_script
+from kernelblog import cli
 from kernelblog.settings import Options, Shard
 
 GITHUB = ROOT / ".github"
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
+# the workflows `kernelblog new` writes into a new blog
+STARTER = [ROOT / "kernelblog" / "starter" / name for name in ("check.yml", "publish.yml")]
 
 
 def load(name: str) -> dict:
@@ -38,7 +41,7 @@ def test_the_workflows_pass_actionlint():
     if actionlint is None:
         pytest.skip("actionlint is not installed: pip install -e '.[test]'")
     result = subprocess.run(
-        [actionlint, "-no-color", *map(str, WORKFLOWS)],
+        [actionlint, "-no-color", *map(str, WORKFLOWS + STARTER)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -48,7 +51,7 @@ def test_the_workflows_pass_actionlint():
 
 
 def test_every_action_is_pinned_to_a_major_version():
-    files = WORKFLOWS + sorted(GITHUB.glob("actions/*/action.yml"))
+    files = WORKFLOWS + STARTER + sorted(GITHUB.glob("actions/*/action.yml"))
     used = [
         step["uses"]
         for path in files
@@ -77,7 +80,7 @@ def build_commands(name: str) -> list[list[str]]:
 def parsed(argv: list[str], monkeypatch) -> Options:
     build = build_script()
     seen = []
-    monkeypatch.setattr(build, "build", seen.append)
+    monkeypatch.setattr(cli, "build", seen.append)  # what build.py calls
     build.main(argv)
     return seen[0]
 
@@ -130,3 +133,25 @@ def test_the_cache_key_covers_the_posts_the_package_and_the_versions():
     assert restore["with"][
         "restore-keys"
     ].split()  # an older cache serves the posts that did not change
+
+
+def test_the_new_blogs_workflows_call_the_kernelblog_command_with_options_it_has(monkeypatch):
+    """The check workflow checks every snippet in the sandbox; publish builds with it."""
+    commands = [
+        shlex.split(step["run"])
+        for path in STARTER
+        for step in steps(yaml.safe_load(path.read_text()))
+        if step.get("run", "").startswith("kernelblog ")
+    ]
+    assert [command[:2] for command in commands] == [
+        ["kernelblog", "check"],
+        ["kernelblog", "build"],
+    ]
+    seen = []
+    monkeypatch.setattr(cli, "build", seen.append)
+    for command in commands:
+        cli.main(command[1:])
+    assert [(options.check, options.isolation) for options in seen] == [
+        (True, "required"),
+        (False, "required"),
+    ]

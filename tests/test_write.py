@@ -5,8 +5,9 @@ import os
 import pytest
 
 from conftest import ROOT
-from kernelblog.pipeline import complete_all
-from kernelblog.write import snippet_text, write_site
+from kernelblog.pipeline import complete_all, page_url
+from kernelblog.settings import load_settings
+from kernelblog.write import colab_notebook_text, snippet_text, write_site
 
 
 def test_site_is_replaced_whole(tmp_path):
@@ -63,12 +64,19 @@ def test_failed_write_leaves_previous_site(tmp_path):
 
 
 def test_snippets_are_in_step_with_posts():
-    """snippets/<slug>.py is what the build writes for the current posts; rebuild if this fails."""
+    """snippets/<slug>.py and snippets/<slug>.ipynb are what the build writes for the current
+    posts; rebuild if this fails."""
+    settings = load_settings(ROOT / "pyproject.toml")
     for completed in complete_all(ROOT / "posts", lambda line: None):
-        committed = ROOT / "snippets" / f"{completed.post.slug}.py"
-        assert committed.exists(), f"{committed} is missing: run python build.py"
-        stale = f"{committed} is stale: run python build.py"
-        assert committed.read_text(encoding="utf-8") == snippet_text(completed), stale
+        slug = completed.post.slug
+        for suffix, text in (
+            (".py", snippet_text(completed)),
+            (".ipynb", colab_notebook_text(completed, page_url(settings, slug))),
+        ):
+            committed = ROOT / "snippets" / f"{slug}{suffix}"
+            assert committed.exists(), f"{committed} is missing: run python build.py"
+            stale = f"{committed} is stale: run python build.py"
+            assert committed.read_text(encoding="utf-8") == text, stale
 
 
 def test_snippet_is_the_completed_code():
@@ -114,6 +122,7 @@ def test_a_snippet_already_written_is_left_as_it_is(tmp_path):
 def test_every_committed_snippet_has_a_post():
     slugs = {completed.post.slug for completed in complete_all(ROOT / "posts", lambda line: None)}
     assert {path.stem for path in (ROOT / "snippets").glob("*.py")} == slugs
+    assert {path.stem for path in (ROOT / "snippets").glob("*.ipynb")} == slugs
 
 
 class Interrupting(dict):
@@ -283,3 +292,36 @@ def test_a_file_of_the_previous_site_is_never_written_through(tmp_path):
     write_site(out, {"index.html": b"2", "a/page.html": b"changed"})
     assert (out / "a" / "page.html").read_bytes() == b"changed"
     assert held.read_bytes() == b"same"
+
+
+def test_a_site_whose_search_index_fails_is_not_swapped_in(tmp_path, monkeypatch):
+    import pagefind_bin
+
+    from kernelblog.search import IndexFailed, index_site
+
+    out = tmp_path / "_site"
+    write_site(out, {"index.html": b"previous"})
+    monkeypatch.setattr(pagefind_bin, "get_executable", lambda: "/bin/false")
+    with pytest.raises(IndexFailed, match="pagefind could not index"):
+        write_site(out, {"index.html": b"new"}, index_site)
+    assert (out / "index.html").read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
+
+
+def test_the_search_index_covers_the_posts_articles_only(tmp_path):
+    from kernelblog.search import index_site
+
+    page = "<!doctype html><html lang=en><body>{}</body></html>"
+    write_site(
+        tmp_path / "_site",
+        {
+            "index.html": page.format("<p>autoencoder on the index</p>").encode(),
+            "post/index.html": page.format(
+                "<article data-pagefind-body><p>An autoencoder.</p></article>"
+            ).encode(),
+        },
+        index_site,
+    )
+    [fragment] = (tmp_path / "_site" / "pagefind" / "fragment").iterdir()  # one page indexed
+    assert (tmp_path / "_site" / "pagefind" / "pagefind-ui.js").is_file()
+    assert fragment.suffix == ".pf_fragment"

@@ -1,0 +1,5 @@
+"""python -m kernelblog: the kernelblog command."""
+
+from .cli import run
+
+run()
