@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .diagnostics import BadInput, Diagnostic
+from .parsing import python_tree
 
 PACKAGE = Path(__file__).resolve().parent
 DATASETS = (
@@ -189,8 +190,8 @@ def _aliases(table: dict) -> MappingProxyType:
     """Each entry is one import statement that binds its name."""
     for name, statement in table.items():
         try:
-            node = ast.parse(statement).body if isinstance(statement, str) else None
-        except (SyntaxError, ValueError):
+            node = python_tree(statement).body if isinstance(statement, str) else None
+        except SyntaxError:
             node = None
         if not node or len(node) != 1 or not isinstance(node[0], (ast.Import, ast.ImportFrom)):
             raise Invalid(

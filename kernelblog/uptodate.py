@@ -18,6 +18,7 @@ from pathlib import Path
 from . import cache
 from .diagnostics import Diagnostic
 from .files import atomic_write
+from .listing import post_files
 from .settings import PACKAGE, TEMPLATES, settings_file
 
 # Libraries that read, complete or render (those that execute are in cache.PACKAGES).
@@ -43,7 +44,9 @@ def fingerprint(posts: Path, options: dict, inputs: str | None = None) -> str:
     `inputs` is the `package_digest()` if already known."""
     settings = settings_file(posts)
     digest = hashlib.sha256((inputs or package_digest()).encode())
-    _add_files(digest, sorted(posts.glob("*.md")) + ([settings] if settings.is_file() else []))
+    listing = post_files(posts)
+    _add_files(digest, list(listing.posts) + ([settings] if settings.is_file() else []))
+    digest.update("\0".join(map(str, listing.problems)).encode())  # a post left out, and why
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
@@ -74,14 +77,14 @@ def _running_code() -> str:
 def _add_files(digest, files: list[Path]) -> None:
     for path in files:
         if path.is_file():
-            digest.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+            digest.update(os.fsencode(path) + b"\0" + hashlib.sha256(path.read_bytes()).digest())
 
 
 def code_digest(posts: Path) -> str:
     """A digest of the posts' fenced blocks and inline values, found by a regular expression: a
     cheap guess, before the posts are read, at whether a build will have code to run."""
     digest = hashlib.sha256()
-    for path in sorted(posts.glob("*.md")):
+    for path in post_files(posts).posts:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
