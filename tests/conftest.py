@@ -292,7 +292,7 @@ def static_build(folder: Path) -> list:
 
 # Hypothesis: the suite's runs are bounded (tests/test_fuzz.py, about a minute); a long one is
 # asked for with `pytest --hypothesis-profile=long tests/test_fuzz.py`.
-settings.register_profile("suite", max_examples=150, deadline=None)
+settings.register_profile("suite", max_examples=600, deadline=None)
 settings.register_profile(
     "long", max_examples=20_000, deadline=None, suppress_health_check=list(HealthCheck)
 )

@@ -184,3 +184,11 @@ def ready_and_report(posts):
     except BadInput as error:
         found.append(error.diagnostic)
     return found
+
+
+def test_another_file_whose_name_is_not_utf8_is_no_trouble(tmp_path):
+    posts = tmp_path / "posts"
+    write_post(posts, "real.md", "---\ntitle: real\n---\n\nProse.\n")
+    (posts / os.fsdecode(b"\xff.png")).write_bytes(b"image")
+    (posts / "link").symlink_to(os.fsdecode(b"\xfe"))
+    assert static_build(tmp_path) == []

@@ -11,10 +11,14 @@ The suite's run is bounded (the `suite` profile in conftest.py); a long run:
 import tempfile
 from pathlib import Path
 
-from hypothesis import example, given
+import pytest
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from conftest import static_build
+
+# Hypothesis writes out the strategy below, 35 kB of it, when it reports statistics.
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
 # Text an author, a copy-paste or an editor may put anywhere.
 ODD = [
@@ -49,7 +53,14 @@ ODD = [
     "/",
     "a" * 300,
 ]
-odd_text = st.lists(st.one_of(st.text(max_size=12), st.sampled_from(ODD)), max_size=6).map("".join)
+# NUL aside: the read stage refuses a post that holds one (byte mutations below insert some)
+odd_text = st.lists(
+    st.one_of(
+        st.text(st.characters(codec="utf-8", exclude_characters="\0"), max_size=12),
+        st.sampled_from(ODD),
+    ),
+    max_size=6,
+).map("".join)
 # What a double-quoted YAML string can hold that the file cannot: escapes to any code point.
 YAML_ESCAPES = ["\\ud800", "\\udfff", "\\0", "\\x01", "\\x85", "\\uFEFF", "\\N", "\\L", "\\t"]
 
@@ -93,9 +104,14 @@ front_line = st.one_of(
     st.sampled_from(["slug: " + "s" * 260, "tags: [C++, C#]", "tags: [a, A]", "&a b: *a", "- x"]),
     odd_text,
 )
+closed_front_matter = st.lists(front_line, max_size=6).map(
+    lambda lines: "---\n" + "\n".join(lines) + "\n---\n"
+)
 front_matter = st.one_of(
     st.just(""),
-    st.lists(front_line, max_size=6).map(lambda lines: "---\n" + "\n".join(lines) + "\n---\n"),
+    closed_front_matter,
+    closed_front_matter,
+    closed_front_matter,
     st.just("---\ntitle: never closed\n"),
 )
 
@@ -192,7 +208,7 @@ post_text = st.tuples(front_matter, st.lists(st.one_of(prose, fence), max_size=1
 @st.composite
 def mutated(draw, posts=post_text):
     """A generated post's UTF-8 bytes with a few bytes replaced, inserted or removed."""
-    data = bytearray(draw(posts).encode("utf-8", "surrogatepass"))
+    data = bytearray(draw(posts).encode("utf-8"))
     for _ in range(draw(st.integers(1, 4))):
         at = draw(st.integers(0, len(data)))
         what = draw(st.sampled_from(["replace", "insert", "delete"]))
@@ -204,7 +220,13 @@ def mutated(draw, posts=post_text):
     return bytes(data)
 
 
-post_bytes = st.one_of(post_text.map(lambda text: text.encode("utf-8", "surrogatepass")), mutated())
+post_utf8 = post_text.map(lambda text: text.encode("utf-8"))
+# A post folder: a few generated posts, or one mutated (any post that cannot be read stops all)
+post_folder = st.one_of(
+    st.lists(post_utf8, min_size=1, max_size=3),
+    st.lists(post_utf8, min_size=1, max_size=3),
+    mutated().map(lambda data: [data]),
+)
 
 
 def check_static_stages(posts: list[bytes]) -> None:
@@ -219,11 +241,13 @@ def check_static_stages(posts: list[bytes]) -> None:
             text.encode("utf-8")
             assert diagnostic.severity in ("error", "warning"), text
             assert Path(diagnostic.path).parent in (folder, folder / "posts"), text
+        written = (folder / "site" / "index.html").is_file()
+        event("site written" if written else "stopped at bad input")
         if not any(diagnostic.severity == "error" for diagnostic in found[-1:]):
-            assert (folder / "site" / "index.html").is_file(), found
+            assert written, found
 
 
-@given(st.lists(post_bytes, min_size=1, max_size=3))
+@given(post_folder)
 @example([b'---\ntitle: "\\ud800"\n---\n\nProse.\n'])
 @example([b"---\na: " + b"[" * 1000 + b"]" * 1000 + b"\n---\n"])
 @example([b"```python\nx = " + b"not " * 20_000 + b"1\n```\n"])
