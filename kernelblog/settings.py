@@ -320,6 +320,10 @@ def tool_table(pyproject: Path) -> tuple[dict, str]:
     except tomllib.TOMLDecodeError as error:
         line = int(match.group(1)) if (match := re.search(r"line (\d+)", str(error))) else 1
         raise BadInput(Diagnostic(pyproject, line, "error", f"not valid TOML: {error}")) from None
+    except (RecursionError, MemoryError):  # tomllib recurses into nested arrays and tables
+        raise BadInput(
+            Diagnostic(pyproject, 1, "error", "not valid TOML: nested too deeply to read")
+        ) from None
     table = tool.get("kernelblog", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise BadInput(

@@ -192,3 +192,10 @@ def test_another_file_whose_name_is_not_utf8_is_no_trouble(tmp_path):
     (posts / os.fsdecode(b"\xff.png")).write_bytes(b"image")
     (posts / "link").symlink_to(os.fsdecode(b"\xfe"))
     assert static_build(tmp_path) == []
+
+
+def test_settings_nested_too_deeply_are_an_error(tmp_path):
+    write_post(tmp_path / "posts", "real.md", "Prose.\n")
+    (tmp_path / "pyproject.toml").write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
+    [error] = [str(d) for d in static_build(tmp_path)]
+    assert "pyproject.toml:1: error: not valid TOML: nested too deeply" in error, error
