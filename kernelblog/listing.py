@@ -72,7 +72,7 @@ def _kind(path: Path) -> str:
         status = path.stat()
     except OSError as error:
         if path.is_symlink():
-            return f"a symbolic link that leads nowhere ({error.strerror.lower()})"
+            return f"a symbolic link that cannot be followed ({error.strerror.lower()})"
         return f"unreadable ({error.strerror.lower()})"
     link = "a symbolic link to " if path.is_symlink() else ""
     if os.path.isdir(path):

@@ -297,11 +297,13 @@ def _build_with(
     uptodate.remember records of a successful build: the record's path, the build's fingerprint
     and its posts' code digest; `noted`: the warnings about the settings, reported already."""
     # Read, complete and plan every post.
+    found: list[Diagnostic] = []
     try:
-        found: list[Diagnostic] = []
         ready = ready_all(options.posts, found.append, reuse, settings)
         _check_out(options)
     except BadInput as error:
+        for diagnostic in found:  # files named like posts that were not read, each post's
+            progress.diagnostic(diagnostic)
         progress.diagnostic(error.diagnostic)
         return BAD_INPUT
     cache = Cache(options.cache)

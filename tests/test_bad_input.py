@@ -199,3 +199,28 @@ def test_settings_nested_too_deeply_are_an_error(tmp_path):
     (tmp_path / "pyproject.toml").write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
     [error] = [str(d) for d in static_build(tmp_path)]
     assert "pyproject.toml:1: error: not valid TOML: nested too deeply" in error, error
+
+
+@pytest.mark.parametrize("bad", [False, True], ids=["built", "bad input"])
+def test_the_build_reports_entries_it_did_not_read(tmp_path, bad):
+    from kernelblog.kernels import Kernels
+    from kernelblog.pipeline import BAD_INPUT, OK, Options, build
+
+    posts = tmp_path / "posts"
+    write_post(posts, "real.md", "---\ntitle: [not a string]\n---\n" if bad else "Prose.\n")
+    os.mkfifo(posts / "fifo.md")
+    options = Options(
+        posts=posts,
+        out=tmp_path / "site",
+        snippets=tmp_path / "snippets",
+        cache=tmp_path / "cache",
+    )
+    lines: list[str] = []
+    kernels = Kernels(1)  # none started: no post has code to run
+    assert build(options, lines.append, kernels) == (BAD_INPUT if bad else OK), lines
+    assert any("fifo.md: warning: not read: it is a FIFO" in line for line in lines), lines
+    if not bad:  # the next build, with nothing changed, says it again
+        lines.clear()
+        assert build(options, lines.append, kernels) == OK
+        assert any("nothing changed" in line for line in lines), lines
+        assert any("fifo.md: warning: not read" in line for line in lines), lines
