@@ -170,7 +170,7 @@ def read_post(path: Path, data: bytes | None = None) -> Post:
                 path,
                 slug_line,
                 "error",
-                f"slug {slug[:20]!r}... is {len(slug)} characters long: a file name made from "
+                f"slug {_shortened(slug)} is {len(slug)} characters long: a file name made from "
                 f"it must fit in {NAME_MAX} bytes; choose a shorter one (a `slug:` in the front "
                 "matter, or rename the file)",
             )
@@ -188,6 +188,11 @@ def read_post(path: Path, data: bytes | None = None) -> Post:
         )
     _check_images(path, cells)
     return Post(path, slug, meta, tuple(cells), tuple(warnings), slug_line)
+
+
+def _shortened(text: str, length: int = 40) -> str:
+    """A long name in a message: its start, quoted."""
+    return repr(text) if len(text) <= length else repr(text[:length]) + "…"
 
 
 def _check_inside(post: Path, file: Path, what: str, line: int = 0) -> None:
@@ -247,7 +252,7 @@ def _check_images(path: Path, cells: list[Cell]) -> None:
                 why = too_long(str(local))
                 if why:
                     raise BadInput(
-                        Diagnostic(path, line, "error", f"image path {src[:40]!r}...: {why}")
+                        Diagnostic(path, line, "error", f"image path {_shortened(src)}: {why}")
                     )
                 _check_inside(path, local, f"image {src!r}", line)
 
