@@ -10,15 +10,29 @@ import ast
 
 import yaml
 
+# The deepest syntax tree the build analyses: its walkers (pyflakes, ast.NodeVisitor) recurse,
+# a few frames a level, under Python's limit of 1,000 frames. Code an author writes stays far
+# below; `x = 1+1+…` with 2,000 terms, which Python parses, does not.
+MAX_DEPTH = 150
+TOO_DEEP = "the code is too deeply nested for the build to analyse"
+
 
 def python_tree(code: str, mode: str = "exec") -> ast.AST:
-    """ast.parse(code); a SyntaxError for any code it cannot parse, with what went wrong."""
+    """ast.parse(code); a SyntaxError for any code it cannot parse, with what went wrong, and
+    for a tree deeper than MAX_DEPTH."""
     try:
-        return ast.parse(code, mode=mode)
+        tree = ast.parse(code, mode=mode)
     except (RecursionError, MemoryError):
-        raise SyntaxError("the code is too deeply nested for the build to analyse") from None
+        raise SyntaxError(TOO_DEEP) from None
     except ValueError as error:  # a NUL byte, which the read stage refuses before this
         raise SyntaxError(str(error)) from None
+    nodes = [(tree, 1)]
+    while nodes:  # not recursive, as the walkers are
+        node, depth = nodes.pop()
+        if depth > MAX_DEPTH:
+            raise SyntaxError(TOO_DEEP, ("<cell>", getattr(node, "lineno", 1), 0, ""))
+        nodes += [(child, depth + 1) for child in ast.iter_child_nodes(node)]
+    return tree
 
 
 class YAMLProblem(Exception):

@@ -50,8 +50,14 @@ def test_front_matter_that_holds_itself_is_read(tmp_path):
 
 @pytest.mark.parametrize(
     "code",
-    ["x = " + "not " * 20_000 + "1", "x = " + "-" * 20_000 + "1", "x = " + "1+" * 30_000 + "1"],
-    ids=["not", "minus", "sum"],
+    [
+        "x = " + "not " * 20_000 + "1",
+        "x = " + "-" * 20_000 + "1",
+        "x = " + "1+" * 30_000 + "1",
+        "x = " + "1+" * 4_000 + "1",  # Python parses it; a recursive walk of its tree fails
+        "x = " + "f(" * 190 + ")" * 190,
+    ],
+    ids=["not", "minus", "sum", "sum-parsed", "calls-parsed"],
 )
 def test_code_too_deeply_nested_is_an_error_and_the_keep_going_pages_are_written(tmp_path, code):
     found = diagnostics_of(tmp_path, f"---\ntitle: deep\n---\n\nProse.\n\n```python\n{code}\n```\n")

@@ -255,5 +255,6 @@ def check_static_stages(posts: list[bytes]) -> None:
 @example([b"![a](" + b"a" * 300 + b".png)\n"])
 @example([b"---\nslug: " + b"s" * 300 + b"\n---\n"])
 @example([b"---\ntags: [C++]\n---\n", b"---\ntags: [C#]\n---\n"])
+@example([b"---\n\n---\n\n```python\nx = " + b"1+" * 4128 + b"1\n```\n"])  # found by it
 def test_the_static_stages_end_in_diagnostics_or_pages(posts):
     check_static_stages(posts)
