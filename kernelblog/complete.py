@@ -21,6 +21,7 @@ from .diagnostics import Diagnostic
 from .drift import Reviser
 from .infer import DATA_NAMES, CannotInfer, first_data_use, infer_data, trains_model
 from .keras_index import ALIASES, FAMILY_HELPERS, AmbiguousName, KerasIndex
+from .parsing import python_tree
 from .read import Cell, Post
 from .settings import DATASETS
 
@@ -578,11 +579,8 @@ def _undefined_names(code: str, index: KerasIndex) -> list[tuple[int, str]]:
 
 
 def _parse(code: str) -> ast.Module:
-    """ast.parse, with code too deeply nested to analyse reported as a syntax error."""
-    try:
-        return ast.parse(code)
-    except (RecursionError, MemoryError):
-        raise SyntaxError("the code is too deeply nested for the build to analyse") from None
+    """The module's tree; SyntaxError for any code Python cannot parse."""
+    return python_tree(code)
 
 
 def _mask_magics(code: str) -> str:
@@ -609,7 +607,7 @@ def data_setup(declaration: str) -> tuple[str, ...]:
     data="images" or data="images(classes=6, n_train=1000)".
     """
     try:
-        node = ast.parse(str(declaration), mode="eval").body
+        node = python_tree(str(declaration), mode="eval").body
     except SyntaxError:
         node = None
     call = node if isinstance(node, ast.Call) else ast.Call(node, [], [])

@@ -13,6 +13,8 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from .parsing import python_tree
+
 PACKAGE = "kernelblog"
 ROOT = Path(__file__).resolve().parent  # the package's folder
 
@@ -29,7 +31,7 @@ class Library:
 def library_imports(code: str) -> list[ast.ImportFrom]:
     """The statements of `code` that import from the package's modules: `from kernelblog.x ...`."""
     try:
-        tree = ast.parse(code)
+        tree = python_tree(code)
     except SyntaxError:
         return []
     return [
@@ -82,7 +84,7 @@ def bound_names(code: str, imports: bool = True) -> list[tuple[str, int]]:
     """(name, line) for each module-level name `code` binds, in order, those its imports bind
     only with `imports`; none when it does not parse."""
     try:
-        body = ast.parse(code).body
+        body = python_tree(code).body
     except SyntaxError:
         return []
     return [

@@ -5,8 +5,10 @@ them. The other modules take every path of the site from here. Posts are read.Po
 from __future__ import annotations
 
 import datetime
-import re
+import os
 from dataclasses import dataclass
+
+from slugify import slugify
 
 INDEX = "index.html"  # the front page; every page is an index.html, but 404.html
 TAGS = "tags/index.html"  # the list of tags
@@ -23,10 +25,26 @@ RESERVED_SLUGS = {
     "page": "index pages",
     "pagefind": "search index",
 }
+# The file system's limits: bytes in a file name, and in a path (Linux's NAME_MAX and PATH_MAX).
+NAME_MAX, PATH_MAX = 255, 4096
+
+
+def too_long(path: str) -> str | None:
+    """Why the file system cannot hold `path` (a name in it over NAME_MAX bytes, or the whole over
+    PATH_MAX), or None when it can."""
+    encoded = os.fsencode(path)
+    if len(encoded) >= PATH_MAX:
+        return f"it is {len(encoded)} bytes long, and a path holds less than {PATH_MAX}"
+    longest = max(encoded.split(b"/"), key=len)
+    if len(longest) > NAME_MAX:
+        return f"a name in it is {len(longest)} bytes long, and a name holds {NAME_MAX} at most"
+    return None
 
 
 def tag_slug(tag: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-") or "tag"
+    """The name of the tag's page: readable ASCII, also for tags in other scripts (Ünïcode:
+    unicode). Two tags may share one ("C++" and "C#": c); the build refuses them."""
+    return slugify(tag, max_length=NAME_MAX) or "tag"
 
 
 def index_page(number: int) -> str:

@@ -17,7 +17,8 @@ from . import uptodate
 from .cache import Cache, CorruptEntry, Entry, environment, restore
 from .cache import key as cache_key
 from .diagnostics import BadInput, Diagnostic
-from .postfiles import INDEX, PostFiles, post_files, post_paths
+from .listing import INDEX, list_posts
+from .postfiles import PostFiles, post_files
 from .progress import Progress, progress_for
 from .reuse import Reuse, read_bytes
 from .settings import (
@@ -275,7 +276,7 @@ def _cold(options: Options) -> bool:
 def _warm_code(posts: Path) -> str:
     """`import keras` when a post seems to use it (read cheaply, before completion)."""
     keras = re.compile(r"\b(keras|tensorflow|Sequential|Dense|Conv[123]D|layers\.)")
-    for path in post_paths(posts):
+    for path in list_posts(posts).posts:
         with contextlib.suppress(OSError, UnicodeDecodeError):
             if keras.search(path.read_text(encoding="utf-8")):
                 return "import keras"
@@ -298,11 +299,13 @@ def _build_with(
     uptodate.remember records of a successful build: the record's path, the build's fingerprint
     and its posts' code digest; `noted`: the warnings about the settings, reported already."""
     # Read, complete and plan every post.
+    found: list[Diagnostic] = []
     try:
-        found: list[Diagnostic] = []
         ready = ready_all(options.posts, found.append, reuse, settings)
         _check_out(options)
     except BadInput as error:
+        for diagnostic in found:  # files named like posts that were not read, each post's
+            progress.diagnostic(diagnostic)
         progress.diagnostic(error.diagnostic)
         return BAD_INPUT
     if not options.drafts:  # left out of everything the build does
@@ -344,6 +347,8 @@ def _build_with(
     completed = [done.post for done in ready]
     warnings = list(noted)  # about the settings
     warnings += [d for post in completed for d in post.diagnostics if d.severity == "warning"]
+    read = {post.post.path for post in completed}
+    warnings += [d for d in found if d.path not in read]  # entries named like posts, not read
     warnings += runs.warnings  # outputs cut
 
     def report_page(warning: Diagnostic) -> None:  # outputs left off a page
@@ -871,7 +876,12 @@ def ready_all(
     folder = Path(folder)
     if not folder.is_dir():
         raise BadInput(Diagnostic(folder, 0, "error", "posts folder not found"))
-    paths = post_paths(folder)
+    listing = list_posts(folder)
+    for problem in listing.problems:  # an entry named like a post that is not read
+        if problem.severity == "error":
+            raise BadInput(problem)
+        report(problem)
+    paths = list(listing.posts)
     if not paths:
         raise BadInput(
             Diagnostic(folder, 0, "error", "no posts (*.md or <slug>/index.md) in this folder")
@@ -911,6 +921,7 @@ def ready_all(
             completed[k] = make_ready(done, page_url(settings, done.post.slug))
             reuse.save("completed", keys[k], completed[k])
     _unique_slugs([done.post.post for done in completed])
+    _distinct_tags([done.post.post for done in completed])
     for done in completed:
         for diagnostic in done.post.diagnostics:
             report(diagnostic)
@@ -930,6 +941,27 @@ def _unique_slugs(posts: list) -> None:
                 )
             )
         seen[post.slug] = post.path
+
+
+def _distinct_tags(posts: list) -> None:
+    """Two tags whose pages would be one ("C++" and "C#": tags/c/) are an error naming both."""
+    from .layout import tag_slug
+
+    seen: dict[str, tuple[str, Path, int]] = {}
+    for post in posts:
+        for tag in post.meta.tags:
+            slug = tag_slug(tag)
+            first, path, line = seen.setdefault(slug, (tag, post.path, post.meta.tags_line))
+            if first != tag:
+                raise BadInput(
+                    Diagnostic(
+                        post.path,
+                        post.meta.tags_line,
+                        "error",
+                        f"tag {tag!r} would share the page tags/{slug}/ with tag {first!r} "
+                        f"({path}:{line}): write them alike, or rename one",
+                    )
+                )
 
 
 def write_all(

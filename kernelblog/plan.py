@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from pyflakes import checker
 
 from .diagnostics import Diagnostic
+from .parsing import python_tree
 
 if TYPE_CHECKING:
     from .complete import CompletedPost
@@ -210,11 +211,11 @@ def _unit(number: int, done) -> Unit | None:
         code = "\n".join(" ".join(v.expression.split()) for v in values)
     after = tuple(re.split(r"[\s,]+", cell.options.after.strip())) if cell.options.after else ()
     try:
-        tree = ast.parse(
+        tree = python_tree(
             MAGIC.sub(lambda m: m.group(0)[:-1] + "pass #", code) if MAGIC.search(code) else code
         )
         scope = _module_scope(tree)
-    except (SyntaxError, RecursionError, ValueError):
+    except (SyntaxError, RecursionError):  # RecursionError: pyflakes, on a tree parsed deep
         return Unit(number, set(), set(), {}, set(), True, after)
     reads, bindings = scope
     binds = {name for name, binding in bindings.items() if not isinstance(binding, IMPORTS)}

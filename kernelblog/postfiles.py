@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import BadInput, Diagnostic
+from .listing import INDEX, list_posts
 
-INDEX = "index.md"
 IGNORED = {".ipynb_checkpoints", "__pycache__"}
 DEFAULT_CAP = 50 << 20  # bytes of files one post may bring: settings.post_files_cap
 
@@ -83,12 +84,11 @@ def normal(name: str) -> str:
     return posixpath.normpath(name.strip()).rstrip("/") if name.strip() else "."
 
 
-def post_paths(posts: Path) -> list[Path]:
-    """The posts: `<name>.md` files and `<slug>/index.md` of the posts folder (not hidden)."""
-    posts = Path(posts)
-    flat = [path for path in posts.glob("*.md") if path.is_file()]
-    folders = [path for path in posts.glob(f"*/{INDEX}") if path.is_file()]
-    return sorted(path for path in flat + folders if not path.parent.name.startswith("."))
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
 
 
 def is_folder_post(path: Path) -> bool:
@@ -103,8 +103,9 @@ def post_files(path: Path, cap: int = DEFAULT_CAP) -> PostFiles:
         folder, posts, skip = path.parent, path.parent.parent, {INDEX}
     else:
         folder = posts = path.parent
-        skip = {entry.name for entry in post_paths(posts) if entry.parent == posts}
-        skip |= {entry.parent.name for entry in post_paths(posts) if entry.parent != posts}
+        listed = list_posts(posts).posts
+        skip = {entry.name for entry in listed if entry.parent == posts}
+        skip |= {entry.parent.name for entry in listed if entry.parent != posts}
     return _listing(folder, posts, skip, cap, path)
 
 
@@ -136,6 +137,8 @@ def _listing(folder: Path, posts: Path, skip: set[str], cap: int, post: Path) ->
             if name.startswith(".") or (top and name in skip):
                 continue
             file = here / name
+            if not _regular(file):
+                continue  # a FIFO, device or broken link: nothing to bring (listing.py warns)
             target = file.resolve()
             if inside not in target.parents:
                 raise bad(post, f"{file} is a symlink to {target}, outside the posts folder")

@@ -17,8 +17,10 @@ from . import svg
 from .citations import BIBLIOGRAPHY, Reference, citations, references
 from .diagnostics import BadInput, Diagnostic
 from .fence import BadOption, FenceOptions
-from .layout import RESERVED_SLUGS
-from .postfiles import INDEX, PostFiles, post_files
+from .layout import NAME_MAX, RESERVED_SLUGS, download, too_long
+from .listing import INDEX
+from .parsing import YAMLProblem, parse_yaml
+from .postfiles import PostFiles, post_files
 
 
 def _import_jupytext():
@@ -116,6 +118,7 @@ class Meta:
     updated: datetime.date | None = None
     authors: tuple[str, ...] = ()  # none: the site's author
     image: str = ""  # the share card's image: a URL, or a path from the post's page
+    tags_line: int = 1  # the line of `tags:` in the front matter
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,17 @@ def read_post(path: Path, data: bytes | None = None, files: PostFiles | None = N
                 slug_line,
                 "error",
                 f"slug {slug!r} must be lowercase letters, digits, '-' or '_'",
+            )
+        )
+    if too_long(download(slug, ".ipynb")):  # the longest name the slug makes
+        raise BadInput(
+            Diagnostic(
+                path,
+                slug_line,
+                "error",
+                f"slug {_shortened(slug)} is {len(slug)} characters long: a file name made from "
+                f"it must fit in {NAME_MAX} bytes; choose a shorter one (a `slug:` in the front "
+                "matter, or rename the file)",
             )
         )
     if slug in RESERVED_SLUGS:
@@ -233,12 +247,24 @@ def read_post(path: Path, data: bytes | None = None, files: PostFiles | None = N
     )
 
 
+def _shortened(text: str, length: int = 40) -> str:
+    """A long name in a message: its start, quoted."""
+    return repr(text) if len(text) <= length else repr(text[:length]) + "…"
+
+
 def _check_inside(post: Path, file: Path, what: str, line: int = 0) -> None:
     """A post, or a file it references, that is a symlink resolving outside the posts folder is
     an error: it would publish what it points to (/etc/passwd, /proc/self/environ)."""
     folder = post.parent.resolve()
     if file.is_symlink() or file.exists():
-        target = file.resolve()
+        try:
+            target = file.resolve()
+        except (RuntimeError, OSError):  # a symlink loop: RuntimeError before Python 3.13
+            raise BadInput(
+                Diagnostic(
+                    file if file == post else post, line, "error", f"{what} is a symlink loop"
+                )
+            ) from None
         if target != folder and folder not in target.parents:
             raise BadInput(
                 Diagnostic(
@@ -291,7 +317,13 @@ def _references(path: Path, cells: list[Cell]) -> list[tuple[str, str, str, int]
                 raise BadInput(
                     Diagnostic(path, line, "error", f"image path {src!r} escapes the site folder")
                 )
-            _check_inside(path, path.parent / name, f"{kind} {src!r}", line)
+            local = path.parent / name
+            why = too_long(str(local))
+            if why:
+                raise BadInput(
+                    Diagnostic(path, line, "error", f"{kind} path {_shortened(src)}: {why}")
+                )
+            _check_inside(path, local, f"{kind} {src!r}", line)
             found.append((kind, src, name, line))
     return found
 
@@ -310,34 +342,62 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict, dict[str, int], st
         )
     source = "".join(lines[1:end])
     try:
-        node = yaml.compose(source)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problem = getattr(error, "problem", None) or str(error)
+        node = parse_yaml(yaml.compose, source)
+    except YAMLProblem as problem:
         raise BadInput(
-            Diagnostic(
-                path,
-                mark.line + 2 if mark else 2,
-                "error",
-                f"front matter is not valid YAML: {problem}",
-            )
+            Diagnostic(path, problem.line + 1, "error", f"front matter is {problem.message}")
         ) from None
     if node is not None and not isinstance(node, yaml.MappingNode):
         raise BadInput(
             Diagnostic(path, 2, "error", "front matter must be a mapping of keys to values")
         )
+    _check_text(path, node)
     key_lines = {str(key.value): key.start_mark.line + 2 for key, _ in (node.value if node else [])}
     try:
-        front = yaml.safe_load(source) or {}
-    except (
-        yaml.YAMLError,
-        ValueError,
-    ) as error:  # a value YAML can't construct, such as 2026-13-45
-        line = key_lines.get("date", 2) if isinstance(error, ValueError) else 2
+        front = parse_yaml(yaml.safe_load, source) or {}
+    except YAMLProblem as problem:  # a value YAML can't construct, such as 2026-13-45: no line
+        line = problem.line + 1 if problem.line else key_lines.get("date", 2)
         raise BadInput(
-            Diagnostic(path, line, "error", f"front matter is not valid: {error}")
+            Diagnostic(path, line, "error", f"front matter is {problem.message}")
         ) from None
     return front, key_lines, "".join(lines[end + 1 :]), end + 2
+
+
+def _check_text(path: Path, node: yaml.Node | None) -> None:
+    """Every string of the front matter is text a page can hold: no lone surrogate (a quoted
+    "\\ud800" is one) and no control character but tab and newline (XML forbids them, and the
+    feed is XML 1.0). One is an error at its line."""
+    nodes, seen = [node] if node is not None else [], set()
+    while nodes:  # not recursive: the YAML may be nested about as deeply as Python recurses
+        node = nodes.pop()
+        if id(node) in seen:  # an alias (*name) of a node met before: it may hold itself
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            bad = next((c for c in node.value if _not_text(c)), None)
+            if bad is not None:
+                raise BadInput(
+                    Diagnostic(
+                        path,
+                        node.start_mark.line + 2,
+                        "error",
+                        f"front matter text holds {bad!r}, which is not a character a page can "
+                        "hold (a lone surrogate or a control character)",
+                    )
+                )
+        elif isinstance(node, yaml.MappingNode):
+            nodes += [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            nodes += node.value
+
+
+def _not_text(character: str) -> bool:
+    code = ord(character)
+    return (
+        0xD800 <= code <= 0xDFFF
+        or code in (0xFFFE, 0xFFFF)
+        or (code < 32 and character not in "\t\n\r")
+    )
 
 
 def _meta(path: Path, front: dict, key_lines: dict[str, int], cells: list[Cell]) -> Meta:
@@ -398,6 +458,7 @@ def _meta(path: Path, front: dict, key_lines: dict[str, int], cells: list[Cell])
         updated,
         tuple(authors),
         front.get("image", ""),
+        key_lines.get("tags", 1),
     )
 
 

@@ -69,7 +69,7 @@ class Reuse:
         folder = path.parent
         if folder not in self._trees:
             self._trees[folder] = _tree(folder) + "\0" + _weights()
-        digest.update(self._trees[folder].encode())
+        digest.update(self._trees[folder].encode("utf-8", "surrogateescape"))  # any file name
         key = digest.hexdigest()
         self._completions[str(path)] = key
         return key

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .diagnostics import BadInput, Diagnostic
+from .parsing import python_tree
 
 PACKAGE = Path(__file__).resolve().parent
 DATASETS = (
@@ -202,8 +203,8 @@ def _aliases(table: dict) -> MappingProxyType:
     """Each entry is one import statement that binds its name."""
     for name, statement in table.items():
         try:
-            node = ast.parse(statement).body if isinstance(statement, str) else None
-        except (SyntaxError, ValueError):
+            node = python_tree(statement).body if isinstance(statement, str) else None
+        except SyntaxError:
             node = None
         if not node or len(node) != 1 or not isinstance(node[0], (ast.Import, ast.ImportFrom)):
             raise Invalid(
@@ -353,6 +354,10 @@ def tool_table(pyproject: Path) -> tuple[dict, str]:
     except tomllib.TOMLDecodeError as error:
         line = int(match.group(1)) if (match := re.search(r"line (\d+)", str(error))) else 1
         raise BadInput(Diagnostic(pyproject, line, "error", f"not valid TOML: {error}")) from None
+    except (RecursionError, MemoryError):  # tomllib recurses into nested arrays and tables
+        raise BadInput(
+            Diagnostic(pyproject, 1, "error", "not valid TOML: nested too deeply to read")
+        ) from None
     table = tool.get("kernelblog", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise BadInput(

@@ -18,7 +18,7 @@ from pathlib import Path
 from . import cache
 from .diagnostics import Diagnostic
 from .files import atomic_write
-from .postfiles import post_paths
+from .listing import list_posts
 from .settings import PACKAGE, TEMPLATES, settings_file
 
 # Libraries that read, complete or render (those that execute are in cache.PACKAGES).
@@ -47,10 +47,16 @@ def fingerprint(posts: Path, options: dict, inputs: str | None = None) -> str:
     `inputs` is the `package_digest()` if already known."""
     settings = settings_file(posts)
     digest = hashlib.sha256((inputs or package_digest()).encode())
-    _add_files(digest, post_paths(posts) + ([settings] if settings.is_file() else []))
+    listing = list_posts(posts)
+    _add_files(digest, list(listing.posts) + ([settings] if settings.is_file() else []))
+    digest.update("\0".join(map(str, listing.problems)).encode())  # a post left out, and why
     for path in _posts_tree(posts):  # the posts' files, by size and time: not read when unchanged
-        status = path.stat()
-        digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+        try:
+            status = path.stat()
+            seen = f"\0{status.st_size}\0{status.st_mtime_ns}\n"
+        except OSError as error:  # a broken link or a loop: listing.py names it
+            seen = f"\0{error.errno}\n"
+        digest.update(os.fsencode(path) + seen.encode())
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
@@ -90,14 +96,14 @@ def _running_code() -> str:
 def _add_files(digest, files: list[Path]) -> None:
     for path in files:
         if path.is_file():
-            digest.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+            digest.update(os.fsencode(path) + b"\0" + hashlib.sha256(path.read_bytes()).digest())
 
 
 def code_digest(posts: Path) -> str:
     """A digest of the posts' fenced blocks and inline values, found by a regular expression: a
     cheap guess, before the posts are read, at whether a build will have code to run."""
     digest = hashlib.sha256()
-    for path in post_paths(posts):
+    for path in list_posts(posts).posts:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

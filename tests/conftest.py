@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 import html5lib
 import pytest
+from hypothesis import HealthCheck, settings
 
 from kernelblog.keras_index import build_index
 
@@ -271,3 +272,31 @@ def page_weight(page: Path) -> int:
         if tag in ("link", "script") and url.endswith((".css", ".js"))
     }
     return page.stat().st_size + sum(path.stat().st_size for path in loaded)
+
+
+def static_build(folder: Path) -> list:
+    """The static stages over the posts in `folder`/posts, as a build with --keep-going runs them,
+    without kernels: read, complete and plan every post, then render and write the site, each
+    post's code cells given no outputs. Returns the diagnostics, a BadInput's last; any other
+    exception is the caller's to see."""
+    from kernelblog.diagnostics import BadInput
+    from kernelblog.pipeline import Options, ready_all, write_all
+
+    found: list = []
+    try:
+        completed = [done.post for done in ready_all(folder / "posts", found.append)]
+        executed = {done.post.slug: executed_with(done, []) for done in completed}
+        options = Options(out=folder / "site", snippets=folder / "snippets")
+        write_all(options, completed, executed, report=found.append)
+    except BadInput as error:
+        found.append(error.diagnostic)
+    return found
+
+
+# Hypothesis: the suite's runs are bounded (tests/test_fuzz.py, about a minute); a long one is
+# asked for with `pytest --hypothesis-profile=long tests/test_fuzz.py`.
+settings.register_profile("suite", max_examples=600, deadline=None)
+settings.register_profile(
+    "long", max_examples=20_000, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile("suite")

@@ -10,8 +10,9 @@ from conftest import ROOT, write_post
 from kernelblog import svg
 from kernelblog.diagnostics import BadInput
 from kernelblog.execute import ExecutedPost
+from kernelblog.listing import list_posts
 from kernelblog.pipeline import complete_all, component_keys, ready_all
-from kernelblog.postfiles import post_files, post_paths
+from kernelblog.postfiles import post_files
 from kernelblog.read import read_post
 from kernelblog.settings import Settings
 from kernelblog.site import site_files
@@ -27,7 +28,10 @@ def test_post_folders_and_flat_posts_mix(tmp_path):
     write_post(tmp_path / "images", "unused.md", "# no index.md: not a post folder\n")
     (tmp_path / ".hidden").mkdir()
     write_post(tmp_path / ".hidden", "index.md", "# hidden\n")
-    assert post_paths(tmp_path) == [tmp_path / "flat.md", tmp_path / "folder" / "index.md"]
+    assert list(list_posts(tmp_path).posts) == [
+        tmp_path / "flat.md",
+        tmp_path / "folder" / "index.md",
+    ]
     assert read_post(tmp_path / "folder" / "index.md").slug == "folder"
     names = [file.name for file in post_files(tmp_path / "folder" / "index.md").files]
     assert names == ["notes.md"]
@@ -169,7 +173,7 @@ def test_an_edited_file_changes_the_keys_of_the_components_that_read_it(tmp_path
 
 
 def test_the_corpus_has_post_folders_in_several_shapes():
-    paths = post_paths(CORPUS)
+    paths = list(list_posts(CORPUS).posts)
     folders = {path.parent.name for path in paths if path.name == "index.md"}
     assert {"pima-diabetes", "svg-diagram", "notebook-data", "write-then-read"} <= folders
     nested = {file.name for file in post_files(CORPUS / "notebook-data" / "index.md").files}
