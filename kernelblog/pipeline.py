@@ -716,7 +716,7 @@ class _Runs:
         recorded = timings.get("components", {})
         jobs = [
             Job(
-                recorded.get(pending.unit, 1.0 + 0.1 * len(pending.notebook.cells)),
+                _cost(pending, recorded),
                 self._runner(pending),
                 self._failer(pending),
                 pending.backend,
@@ -890,6 +890,18 @@ def _unit(post: CompletedPost, number: int, backend: str = "tensorflow") -> str:
 def _units(ready: Ready, backends: tuple[str, ...] = ("tensorflow",)) -> set[str]:
     """The units of the post's components, on each backend."""
     return {_unit(ready.post, number, name) for number, _, _ in ready.codes for name in backends}
+
+
+def _cost(pending: Pending, recorded: dict[str, float]) -> float:
+    """A unit's expected seconds, to start the longest first: what it took last time, else what
+    the component took on TensorFlow (a backend costs about the same), else an estimate from its
+    code (a cold build)."""
+    from .shard import code_seconds
+
+    for unit in (pending.unit, _unit(pending.post, pending.number)):
+        if unit in recorded:
+            return recorded[unit]
+    return code_seconds([cell.source for cell in pending.notebook.cells])
 
 
 def _on(backend: str, failure: Diagnostic) -> Diagnostic:
