@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .files import atomic_write
-from .settings import DATASETS
+from .settings import BACKEND_PACKAGES, DATASETS
 
 if TYPE_CHECKING:  # nbformat loads only when an entry is restored
     import nbformat
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # nbformat loads only when an entry is restored
 
 FORMAT = 3  # bump when the entry layout or the key's contents change
 PACKAGES = ("keras", "tensorflow", "numpy", "matplotlib")
-ENVIRONMENT = ("KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS")  # they change numerics
+ENVIRONMENT = ("TF_ENABLE_ONEDNN_OPTS",)  # it changes numerics (and KERAS_BACKEND: see environment)
 KEEP = 3  # entries kept per component of a post, so undoing an edit finds its outputs again
 TIMINGS = "timings.json"  # how long each component ran last, and the largest kernel: for scheduling
 
@@ -58,14 +58,19 @@ def package_version(name: str) -> str:
         return "not installed"
 
 
-def environment() -> dict:
-    """The part of the key that every post shares: versions, dataset library, environment."""
+def environment(backend: str = "tensorflow") -> dict:
+    """The part of the key that every post run on `backend` shares: versions, dataset library,
+    environment. The kernel's KERAS_BACKEND is the backend's name; TensorFlow, Keras's default,
+    is keyed as no KERAS_BACKEND, as before backends could be chosen, so its entries stay valid."""
+    packages = PACKAGES + tuple(p for p in BACKEND_PACKAGES[backend] if p not in PACKAGES)
+    env = {name: os.environ.get(name) for name in ENVIRONMENT}
+    env["KERAS_BACKEND"] = None if backend == "tensorflow" else backend
     return {
         "format": FORMAT,
         "python": platform.python_version(),
-        "packages": {name: package_version(name) for name in PACKAGES},
+        "packages": {name: package_version(name) for name in packages},
         "datasets": hashlib.sha256(DATASETS.read_bytes()).hexdigest(),
-        "env": {name: os.environ.get(name) for name in ENVIRONMENT},
+        "env": env,
     }
 
 

@@ -34,12 +34,19 @@ class CellMeta:
         None  # found before running (--keep-going): only the build's lines run
     )
     additions: str | None = None  # those lines: the imports the build added
+    backends: tuple[str, ...] | None = None  # the only backends it runs on (fence option)
 
     def metadata(self) -> dict:
         """The cell's notebook metadata."""
         meta = {key: value for key, value in asdict(self).items() if value is not None}
         meta["lines"] = list(self.lines)
+        if self.backends is not None:
+            meta["backends"] = list(self.backends)
         return {KEY: meta}
+
+    def runs_on(self, backend: str) -> bool:
+        """Whether the cell runs on this Keras backend (the fence option `backends`)."""
+        return self.backends is None or backend in self.backends
 
     def key(self) -> dict:
         """What of the metadata the cache key covers: not the .md lines, which prose edits shift."""
@@ -61,6 +68,7 @@ class CellMeta:
             meta.get("raises"),
             meta.get("static_error"),
             meta.get("additions"),
+            tuple(meta["backends"]) if meta.get("backends") else None,
         )
 
 

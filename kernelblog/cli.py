@@ -49,6 +49,15 @@ def shard(text: str) -> Shard:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def backends(text: str) -> tuple[str, ...]:
+    from .settings import parse_backends
+
+    try:
+        return parse_backends(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--posts",
@@ -116,6 +125,13 @@ def build_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--processes", type=at_least_one, help="processes one kernel may run at once (256)"
+    )
+    parser.add_argument(
+        "--backends",
+        type=backends,
+        metavar="NAMES",
+        help="Keras backends to run every post on, comma-separated, the first one's outputs on "
+        "the page: tensorflow, jax, torch (the backends setting; tensorflow)",
     )
     parser.add_argument(
         "--format",

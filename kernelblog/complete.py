@@ -156,6 +156,7 @@ class CompletedPost:
                     options.raises,
                     static_error,
                     additions,
+                    backends=options.backends,
                 )
                 cells.append(code_cell(done.code, meta))
                 continue

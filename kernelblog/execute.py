@@ -31,6 +31,22 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 GRACE = 5  # seconds from the interrupt at a cell's time limit to killing the kernel
 
 
+@dataclass(frozen=True)
+class BackendRun:
+    """How a post fared on one Keras backend: its components' seconds and its failures, each a
+    diagnostic whose message starts with the backend's name in brackets (`[jax] ...`) but on the
+    primary backend."""
+
+    name: str
+    seconds: float
+    failures: tuple[Diagnostic, ...] = ()
+    complete: bool = True  # every component ran or came from the cache (none skipped)
+
+    @property
+    def passed(self) -> bool:
+        return self.complete and not self.failures
+
+
 @dataclass
 class ExecutedPost:
     """The post's notebook with outputs; `failure` is set when a cell did not run through.
@@ -46,6 +62,7 @@ class ExecutedPost:
     cached: bool = False  # outputs came from the execution cache, all of them
     failures: list[Diagnostic] = field(default_factory=list)  # every failing cell, with keep_going
     stamps: tuple[tuple[str, str], ...] | None = None
+    backends: tuple[BackendRun, ...] = ()  # every backend it ran on, the primary one first
 
     def cells(self) -> list[ExecutedCell]:
         """The build's code cells, each with its outputs."""
@@ -95,10 +112,12 @@ def execute_component(
     keep_going: bool = False,
     on_cell: Callable[[nbformat.NotebookNode], None] | None = None,
     files: PostFiles | None = None,
+    backend: str = "tensorflow",
 ) -> ComponentRun:
     """Run a component's cells in order in a kernel already reset, the post's `files` read-only in
     its working folder; stop at the first cell that fails, or with `keep_going` run the rest too
-    (a dead kernel stops it).
+    (a dead kernel stops it). A cell whose fence names other backends than the kernel's
+    (`backends=[...]`) is skipped.
 
     `on_cell(cell)` is called before each cell runs.
     """
@@ -111,6 +130,8 @@ def execute_component(
         if on_cell:
             on_cell(cell)
         meta = CellMeta.of(cell)
+        if not meta.runs_on(backend):
+            continue
         limit = meta.timeout or math.ceil(timeout)
         if meta.static_error:  # found before running (--keep-going): run only the build's lines
             _run_additions(client, kernel, cell, index, limit)

@@ -71,6 +71,23 @@ def _texts(name: str, value):
     return tuple(value) if isinstance(value, list) else value
 
 
+def _backends(name: str, value):
+    """Keras backends, each once: where a snippet that is backend-specific on purpose runs."""
+    from .settings import BACKENDS
+
+    if not (
+        isinstance(value, list)
+        and value
+        and all(isinstance(each, str) and each in BACKENDS for each in value)
+        and len(set(value)) == len(value)
+    ):
+        raise BadOption(
+            f"fence option {name} must be a list of Keras backends among "
+            f'{", ".join(BACKENDS)}, as in {name}=["tensorflow"]'
+        )
+    return tuple(value)
+
+
 def _boolean(name: str, value):
     if not isinstance(value, bool):
         raise BadOption(f"fence option {name} must be true or false, as in {name}=true")
@@ -111,6 +128,14 @@ class FenceOptions:
         keyed=True,
         help="the snippet must raise this exception: it passes when it does (the traceback is "
         "shown), and fails when it raises nothing or another one",
+    )
+    backends: tuple[str, ...] | None = _option(
+        None,
+        'backends=["tensorflow"]',
+        _backends,
+        keyed=True,
+        help="code that is backend-specific on purpose (a `tf.GradientTape` loop): it runs on "
+        "these backends only, is skipped on the others, and the page says so",
     )
     caption: str | tuple[str, ...] | None = _option(
         None,

@@ -114,10 +114,11 @@ class Kernel:
     """A running kernel: nbclient's client on it, its process group (its own session), the
     processes it started, and how it died."""
 
-    def __init__(self, kernels: Kernels, warm: str = ""):
+    def __init__(self, kernels: Kernels, warm: str = "", backend: str = "tensorflow"):
         import nbformat
 
         self.kernels = kernels
+        self.backend = backend  # its KERAS_BACKEND, set before anything imports keras
         self.isolation = kernels.isolation
         # Its connection file and sockets, named after the build's pid: the next build removes it if
         # left.
@@ -151,7 +152,7 @@ class Kernel:
         self.peak = 0  # bytes: the kernel's process tree at its largest
         self._stack = contextlib.ExitStack()
         package_root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ, **KERNEL_ENV)
+        env = dict(os.environ, **KERNEL_ENV, KERAS_BACKEND=backend)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         # Sandboxed, what bwrap and the kernel write to stderr before the kernel captures it
         # says why a kernel did not start; kept outside the sandbox, counted in its --disk.
@@ -320,11 +321,14 @@ class Job:
     seconds: float  # how long it took last time: the longest run first
     run: Callable = field(compare=False)
     fail: Callable = field(compare=False)
+    backend: str = field(default="tensorflow", compare=False)  # the Keras backend it runs on
 
 
 class Kernels:
-    """Up to `jobs` kernels, each taking the longest job left until none is; `fresh` starts a
-    kernel per job. `warm` is run in each kernel as it starts (`import keras`)."""
+    """Up to `jobs` kernels, each taking the longest job left of its Keras backend until none is,
+    then switching (a fresh kernel) to the backend of the longest job left; `fresh` starts a
+    kernel per job. `warm` is run in each kernel as it starts (`import keras`); kernels started
+    ahead of their jobs take `backends` in turn."""
 
     def __init__(
         self,
@@ -334,8 +338,10 @@ class Kernels:
         warm: str = "",
         expected: int = int(KERNEL_MEMORY),
         isolation: Isolation | None = None,
+        backends: tuple[str, ...] = ("tensorflow",),
     ):
         self.jobs, self.fresh, self.warm_code = max(jobs, 1), fresh, warm
+        self.backends = backends
         # The sandbox and limits of each kernel (default: no sandbox, the default limits).
         self.isolation = isolation or Isolation(False, sandboxing.default_limits(self.jobs))
         self.budget = budget or default_budget()
@@ -368,7 +374,7 @@ class Kernels:
         """Start up to `count` kernels now, before there is work for them."""
         with self._lock:
             while len(self._workers) < min(count, self.limit):
-                self._spawn()
+                self._spawn(self.backends[len(self._workers) % len(self.backends)])
 
     def run(self, jobs: list[Job]) -> None:
         """Run every job, the longest first, on up to `limit` kernels; return when all are done."""
@@ -376,7 +382,8 @@ class Kernels:
             self.given += len(jobs)
             self._queue = sorted(self._queue + list(jobs), reverse=True)
             while len(self._workers) < min(self.limit, len(self._queue) + self._busy):
-                self._spawn()
+                waiting = self._queue[min(len(self._workers), len(self._queue) - 1)]
+                self._spawn(waiting.backend)
             self._lock.notify_all()
             while (self._queue or self._busy) and not self._stopped.is_set():
                 self._lock.wait(0.5)
@@ -423,9 +430,9 @@ class Kernels:
         """Resident bytes of every running kernel now."""
         return sum(kernel.memory() for kernel in list(self._kernels))
 
-    def _spawn(self) -> None:
+    def _spawn(self, backend: str) -> None:
         worker = threading.Thread(
-            target=self._work, daemon=True, name=f"kernel-{len(self._workers)}"
+            target=self._work, args=(backend,), daemon=True, name=f"kernel-{len(self._workers)}"
         )
         self._workers.append(worker)
         worker.start()
@@ -439,18 +446,22 @@ class Kernels:
             self.memory()
             time.sleep(0.2)
 
-    def _start(self) -> tuple[Kernel | None, Exception | None]:
+    def _start(self, backend: str) -> tuple[Kernel | None, Exception | None]:
         if self._stopped.is_set():
             return None, KernelFailed("the build was interrupted")
         try:
-            return Kernel(self, self.warm_code), None
+            return Kernel(self, self.warm_code, backend), None
         except KernelFailed as error:
             return None, error
 
-    def _work(self) -> None:
-        kernel, failure = (
-            self._start()
-        )  # ahead of the work: its `import keras` overlaps the build's reading
+    def _next(self, backend: str) -> Job:
+        """The longest job left of `backend`, else the longest of all (under the lock)."""
+        index = next((k for k, job in enumerate(self._queue) if job.backend == backend), 0)
+        return self._queue.pop(index)
+
+    def _work(self, backend: str) -> None:
+        # ahead of the work: its `import keras` overlaps the build's reading
+        kernel, failure = self._start(backend)
         if kernel is not None:
             self.ready.set()
         try:
@@ -460,11 +471,16 @@ class Kernels:
                         self._lock.wait()
                     if not self._queue or self._stopped.is_set():
                         return
-                    job = self._queue.pop(0)
+                    job = self._next(backend)
                     self._busy += 1
                 try:
+                    if job.backend != backend:  # a fresh kernel: KERAS_BACKEND is set at start
+                        backend = job.backend
+                        if kernel is not None:
+                            kernel.close()
+                            kernel, failure = None, None
                     if kernel is None:
-                        kernel, failure = self._start()
+                        kernel, failure = self._start(backend)
                     if kernel is None:
                         job.fail(failure)
                         continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import os
 import re
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import uptodate
-from .cache import Cache, CorruptEntry, Entry, environment, restore
+from .cache import Cache, CorruptEntry, Entry, Stamp, environment, restore
 from .cache import key as cache_key
 from .diagnostics import BadInput, Diagnostic
 from .listing import INDEX, list_posts
@@ -22,6 +23,8 @@ from .postfiles import PostFiles, post_files
 from .progress import Progress, progress_for
 from .reuse import Reuse, read_bytes
 from .settings import (
+    BACKEND_PACKAGES,
+    BACKENDS,
     PACKAGE,
     TEMPLATES,
     Options,
@@ -38,7 +41,7 @@ if (
     from nbformat import NotebookNode
 
     from .complete import CompletedPost
-    from .execute import ComponentRun, ExecutedPost
+    from .execute import BackendRun, ComponentRun, ExecutedPost
     from .fence import FenceOptions
     from .kernels import Kernels
 
@@ -167,8 +170,7 @@ def _build(
     """Nothing when nothing changed since the last build; else the kernels start while
     _build_with reads, completes and plans the posts, executes and writes them."""
     record = uptodate.record_for(options.cache, options.out)
-    shared = environment()  # what every component's key shares
-    inputs = uptodate.package_digest(shared)
+    inputs = uptodate.package_digest({name: environment(name) for name in BACKENDS})
     digest = uptodate.fingerprint(
         options.posts,
         {
@@ -177,6 +179,7 @@ def _build(
             "keep_going": options.keep_going,
             "drafts": options.drafts,
             "timeout": options.timeout,
+            "backends": options.backends,
         },
         inputs,
     )
@@ -195,12 +198,20 @@ def _build(
         return BAD_INPUT
     for warning in noted:
         progress.diagnostic(warning)
+    backends = options.backends or settings.backends
+    missing = _not_installed(backends)
+    if missing:
+        where = Path("--backends") if options.backends else options.pyproject
+        progress.diagnostic(Diagnostic(where, 0, "error", missing))
+        return BAD_INPUT
+    # what every component's key shares, per backend: the primary one first
+    shared = {name: environment(name) for name in backends}
 
     timings = Cache(options.cache).timings()
     own = kernels is None
     if own:
         try:
-            kernels = _start_kernels(options, settings, progress.report, timings)
+            kernels = _start_kernels(options, settings, progress.report, timings, backends)
         except BadInput as error:
             progress.report(str(error.diagnostic))
             return BAD_INPUT
@@ -235,8 +246,26 @@ def _build(
             kernels.close()
 
 
+def _not_installed(backends: tuple[str, ...]) -> str:
+    """Why a requested backend cannot run here, or ""."""
+    from .cache import package_version
+
+    for name in backends:
+        for package in BACKEND_PACKAGES[name]:
+            if package_version(package) == "not installed":
+                return (
+                    f"the {BACKENDS[name]} backend needs {package}, which is not installed: "
+                    f"pip install 'kernelblog[{name}]'"
+                )
+    return ""
+
+
 def _start_kernels(
-    options: Options, settings: Settings, report: Callable[[str], None], timings: dict
+    options: Options,
+    settings: Settings,
+    report: Callable[[str], None],
+    timings: dict,
+    backends: tuple[str, ...] = ("tensorflow",),
 ) -> Kernels:
     """The build's own kernels, none started yet; BadInput when their sandbox cannot be had."""
     from .isolation import remove_stale_runtimes  # loads psutil: not for a build with nothing to do
@@ -250,6 +279,7 @@ def _start_kernels(
         options.fresh_kernels,
         expected=int(timings.get("kernel_peak") or KERNEL_MEMORY),
         isolation=isolation,
+        backends=backends,
     )
 
 
@@ -290,14 +320,18 @@ def _build_with(
     timings: dict,
     own: bool,
     reuse: Reuse,
-    shared: dict,
+    environments: dict[str, dict],
     remembered: tuple,
     settings: Settings,
     noted: list[Diagnostic],
 ) -> int:
-    """The build once its kernels are set, stage by stage; `remembered` is what
+    """The build once its kernels are set, stage by stage; `environments`: what the keys of each
+    backend's components share, the primary backend first; `remembered` is what
     uptodate.remember records of a successful build: the record's path, the build's fingerprint
     and its posts' code digest; `noted`: the warnings about the settings, reported already."""
+    backends = tuple(environments)
+    shared, *_ = environments.values()
+    others = {name: environments[name] for name in backends[1:]}
     # Read, complete and plan every post.
     found: list[Diagnostic] = []
     try:
@@ -315,7 +349,7 @@ def _build_with(
     cache = Cache(options.cache)
     share: set[str] | None = None
     if options.shard:  # this shard's share of the components, and the diagnostics of its posts
-        share = _share(options, ready, cache, shared, progress)
+        share = _share(options, ready, cache, shared, progress, others, backends[0])
         failed = _report_shard_diagnostics(options, ready, found, progress)
         if not options.keep_going and not all(done.post.ok for done in ready):
             if not failed:
@@ -324,7 +358,7 @@ def _build_with(
                     "a post has errors (another shard reports them)"
                 )
             return SNIPPET_FAILED  # as a build without --keep-going
-        ready = [done for done in ready if _units(done) & share]
+        ready = [done for done in ready if _units(done, backends) & share]
     else:
         for diagnostic in found:
             progress.diagnostic(diagnostic)
@@ -333,10 +367,11 @@ def _build_with(
             return SNIPPET_FAILED  # found before any kernel started
 
     # Execute: each component from the cache, or on the kernels.
-    runs = _Runs(options, progress, cache, reuse, settings, share)
+    runs = _Runs(options, progress, cache, reuse, settings, share, backends)
     for done in ready:
-        runs.add(done, shared)
+        runs.add(done, shared, others)
     failed = runs.execute(kernels, timings, own) or failed
+    runs.add_backends()
     if failed and not options.keep_going:
         return SNIPPET_FAILED  # the failures are what it says
     runs.report_counts(kernels)
@@ -390,10 +425,11 @@ class Pending(NamedTuple):  # defined at every start: a tenth of the cost of a d
     number: int
     key: str  # of its cache entry
     notebook: NotebookNode
+    backend: str = "tensorflow"
 
     @property
     def unit(self) -> str:
-        return _unit(self.post, self.number)
+        return _unit(self.post, self.number, self.backend)
 
 
 @dataclass
@@ -410,9 +446,10 @@ class PostRun:
     all_cached: bool = True  # no component ran, was skipped or failed in this build
     cached_cells: int = 0
     stamps: list[tuple[str, str]] = field(default_factory=list)  # restored: (key, sha256)
+    backend: str = "tensorflow"  # the Keras backend its components run on
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def restored(self, key: str, entry: Entry, cells: int) -> bool:
+    def restored(self, key: str, entry: Entry | Stamp, cells: int) -> bool:
         """The component's outputs came from its cache entry."""
         with self.lock:
             self.cached_cells += cells
@@ -494,11 +531,14 @@ class _Runs:
         reuse: Reuse | None = None,
         site: Settings | None = None,
         share: set[str] | None = None,
+        backends: tuple[str, ...] = ("tensorflow",),
     ):
         self.options, self.progress, self.cache = options, progress, cache
         self.reuse, self.site = reuse or Reuse(None, ""), site or Settings()
         self.share = share  # with --shard: the units this shard runs
-        self.posts: dict[str, PostRun] = {}  # slug -> its components so far
+        self.backends, self.primary = backends, backends[0]  # the primary's outputs are the page's
+        self.posts: dict[tuple[str, str], PostRun] = {}  # (slug, backend) -> its components so far
+        self.others: dict[str, dict[str, BackendRun]] = {}  # slug -> how it ran on each other one
         self.pending: list[Pending] = []
         self.executed: dict[str, ExecutedPost] = {}  # slug -> the post, all of its components in
         self.kept: dict[str, tuple] = {}  # slug -> its page and downloads (see _page_kept)
@@ -507,10 +547,12 @@ class _Runs:
         self.warnings: list[Diagnostic] = []  # cells whose output was cut
         self.lock = threading.Lock()  # for the counts and times: components run on threads
 
-    def add(self, ready: Ready, shared: dict) -> None:
+    def add(self, ready: Ready, shared: dict, others: dict[str, dict] | None = None) -> None:
         """Restore what the cache has of a post's components; the others are pending (with
         --shard, those of this shard's share; the others are left to the other shards). A post
-        with errors found before running, and not run, is as it was completed.
+        with errors found before running, and not run, is as it was completed. `shared`: what
+        the keys of the primary backend's components share; `others`: the same for each other
+        backend, whose runs are checked but not shown.
 
         A post whose every component is in the cache, and whose page is in the reuse store for
         those entries, needs none of its outputs: they are not read.
@@ -518,15 +560,19 @@ class _Runs:
         from .execute import ExecutedPost
 
         post = ready.post
+        others = others or {}
         if not _runs(post, self.options):
-            self.progress.add(post.post.path, ready.code_cells, "not run")
+            self.progress.add(post.post.path, ready.code_cells, "not run", self.backends)
             self.executed[post.post.slug] = ExecutedPost(post.notebook())
             return
-        self.progress.add(post.post.path, ready.code_cells)
-        if self._page_kept(ready, shared):
+        self.progress.add(post.post.path, ready.code_cells, backends=self.backends)
+        if self._page_kept(ready, shared, others):
             return
+        for backend, keyed in others.items():
+            self._add_other(ready, backend, keyed)
         notebook = post.notebook()
-        run = self.posts[post.post.slug] = PostRun(post, notebook, len(post.components))
+        run = PostRun(post, notebook, len(post.components), backend=self.primary)
+        self.posts[(post.post.slug, self.primary)] = run
         if not post.components:
             self._finish(run)
             return
@@ -536,15 +582,62 @@ class _Runs:
                 self.counts.cached += 1
                 self.counts.cached_cells += len(sub.cells)
                 last = run.restored(key, entry, len(sub.cells))
-            elif self.share is None or _unit(post, number) in self.share:
-                self.pending.append(Pending(post, number, key, sub))
+            elif self.share is None or _unit(post, number, self.primary) in self.share:
+                self.pending.append(Pending(post, number, key, sub, self.primary))
                 continue
             else:
                 last = run.left_to_another_shard()
             if last:
                 self._finish(run)
 
-    def _page_kept(self, ready: Ready, shared: dict) -> bool:
+    def _add_other(self, ready: Ready, backend: str, shared: dict) -> None:
+        """The post's components on a backend other than the primary: a cache entry's manifest
+        says it passed (its outputs are not read); the others are pending, on their own copy of
+        the post's notebook."""
+        from .execute import component_notebook
+
+        post = ready.post
+        run = PostRun(post, None, len(post.components), backend=backend)
+        self.posts[(post.post.slug, backend)] = run
+        if not post.components:
+            self._finish(run)
+            return
+        notebook = None
+        for number, key, cells in component_keys(ready, shared):
+            stamp = None if self.options.force else self._stamp(key, post)
+            if stamp is not None:
+                self.counts.cached += 1
+                self.counts.cached_cells += cells
+                last = run.restored(key, stamp, cells)
+            elif self.share is None or _unit(post, number, backend) in self.share:
+                notebook = notebook or post.notebook()
+                sub = component_notebook(notebook, number)
+                self.pending.append(Pending(post, number, key, sub, backend))
+                continue
+            else:
+                last = run.left_to_another_shard()
+            if last:
+                self._finish(run)
+
+    def _stamp(self, key: str, post: CompletedPost) -> Stamp | None:
+        """The manifest of a component's entry; None (none, or a damaged one: a warning)."""
+        try:
+            return self.cache.stamp(key)
+        except CorruptEntry as error:
+            message = f"ignoring a damaged cache entry and executing again: {error}"
+            self.progress.diagnostic(Diagnostic(post.post.path, 0, "warning", message))
+            return None
+
+    def add_backends(self) -> None:
+        """Once every component is in: each executed post with how it ran on the other
+        backends."""
+        for slug, others in self.others.items():
+            executed = self.executed.get(slug)
+            if executed is not None:
+                ran = tuple(others[name] for name in self.backends if name in others)
+                executed.backends = executed.backends + ran
+
+    def _page_kept(self, ready: Ready, shared: dict, others: dict[str, dict]) -> bool:
         """Whether the post's components are all in the cache and its page, rendered from those
         entries, is in the reuse store; if so, the post is done, its outputs unread."""
         from .execute import ExecutedPost
@@ -557,28 +650,40 @@ class _Runs:
             or not post.components
         ):
             return False  # --check reads every output: a damaged entry runs again
+        from .execute import BackendRun
+
         keys = component_keys(ready, shared)
         try:
             stamps = [self.cache.stamp(key) for _, key, _ in keys]
+            elsewhere = {
+                name: [self.cache.stamp(key) for _, key, _ in component_keys(ready, keyed)]
+                for name, keyed in others.items()
+            }
         except CorruptEntry:
             return False  # reported when the entry is loaded
-        if None in stamps:
+        if None in stamps or any(None in each for each in elsewhere.values()):
             return False
+        seconds = _total(stamp.seconds for stamp in stamps)
         executed = ExecutedPost(
             None,
             None,
-            sum(stamp.seconds for stamp in stamps),
+            seconds,
             max(stamp.executed_at for stamp in stamps),
             True,
             [],
             tuple((key, stamp.sha256) for (_, key, _), stamp in zip(keys, stamps)),
+            (BackendRun(self.primary, seconds),)
+            + tuple(
+                BackendRun(name, _total(stamp.seconds for stamp in each))
+                for name, each in elsewhere.items()
+            ),
         )
         kept = self.reuse.load("page", self.reuse.page_key(post, executed, self.site))
         if kept is None:
             return False
         self.kept[post.post.slug] = kept
-        self.counts.cached += len(keys)
-        self.counts.cached_cells += sum(cells for _, _, cells in keys)
+        self.counts.cached += len(keys) * (1 + len(others))
+        self.counts.cached_cells += sum(cells for _, _, cells in keys) * (1 + len(others))
         self.executed[post.post.slug] = executed
         self.progress.cached(post.post.path, executed.seconds, failed=not post.ok)
         return True
@@ -603,11 +708,21 @@ class _Runs:
         return entry
 
     def _finish(self, run: PostRun) -> None:
-        """Every component of the post is in: it is executed."""
+        """Every component of the post on one backend is in: it is executed there."""
+        from .execute import BackendRun
+
         post = run.post
-        executed = self.executed[post.post.slug] = run.executed()
+        executed = run.executed()
+        ran = BackendRun(run.backend, executed.seconds, tuple(executed.failures))
+        if run.backend == self.primary:
+            executed.backends = (ran,)
+            self.executed[post.post.slug] = executed
+        else:
+            with self.lock:
+                self.others.setdefault(post.post.slug, {})[run.backend] = ran
+        backend = None if run.backend == self.primary else run.backend
         if executed.cached:
-            self.progress.cached(post.post.path, executed.seconds, failed=not post.ok)
+            self.progress.cached(post.post.path, executed.seconds, not post.ok, backend)
         else:
             self.progress.finished(
                 post.post.path,
@@ -615,6 +730,7 @@ class _Runs:
                 executed.failures,
                 run.cached_cells,
                 failed=not post.ok,
+                backend=backend,
             )
 
     def execute(self, kernels: Kernels, timings: dict, close: bool = True) -> bool:
@@ -628,9 +744,10 @@ class _Runs:
         recorded = timings.get("components", {})
         jobs = [
             Job(
-                recorded.get(pending.unit, 1.0 + 0.1 * len(pending.notebook.cells)),
+                _cost(pending, recorded),
                 self._runner(pending),
                 self._failer(pending),
+                pending.backend,
             )
             for pending in self.pending
         ]
@@ -646,8 +763,13 @@ class _Runs:
         from .execute import execute_component
 
         post, sub = pending.post, pending.notebook
-        run, path = self.posts[post.post.slug], post.post.path
-        code = [cell for cell in run.notebook.cells if cell.cell_type == "code"]
+        run, path = self.posts[(post.post.slug, pending.backend)], post.post.path
+        primary = pending.backend == self.primary  # the live display follows its cells
+        code = (
+            [cell for cell in sub.cells if cell.cell_type == "code"]
+            if not primary
+            else [cell for cell in run.notebook.cells if cell.cell_type == "code"]
+        )
         position = {id(cell): k for k, cell in enumerate(code, start=1)}
 
         def execute_on(kernel) -> None:
@@ -655,16 +777,22 @@ class _Runs:
                 if run.skipped_after_failure():  # the post stops at its first failure
                     self._finish(run)
                 return
-            self.progress.running(path, 0, len(code))
+            if primary:
+                self.progress.running(path, 0, len(code))
             result = execute_component(
                 kernel,
                 path,
                 sub,
                 self.options.timeout,
                 self.options.keep_going,
-                lambda cell: self.progress.running(path, position[id(cell)], len(code)),
+                (lambda cell: self.progress.running(path, position[id(cell)], len(code)))
+                if primary
+                else None,
                 post.post.files,
+                pending.backend,
             )
+            if not primary:
+                result.failures = [_on(pending.backend, d) for d in result.failures]
             for warning in result.warnings:
                 self.progress.diagnostic(warning)
                 self.warnings.append(warning)
@@ -691,7 +819,7 @@ class _Runs:
         return execute_on
 
     def _failer(self, pending: Pending) -> Callable:
-        run = self.posts[pending.post.post.slug]
+        run = self.posts[(pending.post.post.slug, pending.backend)]
 
         def fail(error: Exception) -> None:  # the kernel could not start, or nbclient failed
             from .kernels import KernelFailed
@@ -703,7 +831,10 @@ class _Runs:
             post, component = pending.post, pending.post.components[pending.number]
             cells = [post.cells[number].cell for number in component.cells]
             line = next((cell.line + 1 for cell in cells if cell.kind == "code"), 1)
-            if run.failed_to_start(Diagnostic(post.post.path, line, "error", message)):
+            failure = Diagnostic(post.post.path, line, "error", message)
+            if pending.backend != self.primary:
+                failure = _on(pending.backend, failure)
+            if run.failed_to_start(failure):
                 self._finish(run)
 
         return fail
@@ -798,18 +929,51 @@ def _runs(post: CompletedPost, options: Options) -> bool:
     return post.ok or (options.keep_going and post.runnable)
 
 
-def _unit(post: CompletedPost, number: int) -> str:
-    """A component's name in the recorded timings and the shards' split: `slug/number`."""
-    return f"{post.post.slug}/{number}"
+def _unit(post: CompletedPost, number: int, backend: str = "tensorflow") -> str:
+    """A component's name on a backend, in the recorded timings, its cache entries' manifests
+    and the shards' split: `slug/number`, then `@backend` but for TensorFlow (as before there
+    were backends to choose)."""
+    return f"{post.post.slug}/{number}" + ("" if backend == "tensorflow" else f"@{backend}")
 
 
-def _units(ready: Ready) -> set[str]:
-    """The units of the post's components."""
-    return {_unit(ready.post, number) for number, _, _ in ready.codes}
+def _units(ready: Ready, backends: tuple[str, ...] = ("tensorflow",)) -> set[str]:
+    """The units of the post's components, on each backend."""
+    return {_unit(ready.post, number, name) for number, _, _ in ready.codes for name in backends}
+
+
+def _cost(pending: Pending, recorded: dict[str, float]) -> float:
+    """A unit's expected seconds, to start the longest first: what it took last time, else what
+    the component took on TensorFlow (a backend costs about the same), else an estimate from its
+    code (a cold build)."""
+    from .shard import code_seconds
+
+    for unit in (pending.unit, _unit(pending.post, pending.number)):
+        if unit in recorded:
+            return recorded[unit]
+    return code_seconds([cell.source for cell in pending.notebook.cells])
+
+
+def _on(backend: str, failure: Diagnostic) -> Diagnostic:
+    """A failure on a backend other than the primary one: its message names the backend."""
+    return dataclasses.replace(failure, message=f"[{backend}] {failure.message}")
+
+
+def _total(seconds) -> float:
+    """Seconds summed in order from 0.0, as PostRun sums its components'."""
+    total = 0.0
+    for each in seconds:
+        total += each
+    return total
 
 
 def _share(
-    options: Options, ready: list[Ready], cache: Cache, shared: dict, progress: Progress
+    options: Options,
+    ready: list[Ready],
+    cache: Cache,
+    shared: dict,
+    progress: Progress,
+    others: dict[str, dict] | None = None,
+    primary: str = "tensorflow",
 ) -> set[str]:
     """With --shard K/N: the units this shard executes or restores, reported in a line.
 
@@ -821,12 +985,13 @@ def _share(
     for done in ready:
         if not _runs(done.post, options):
             continue
-        for number, key, count in component_keys(done, shared):
-            unit = _unit(done.post, number)
-            cells[unit] = count
-            with contextlib.suppress(CorruptEntry):  # a damaged entry runs again
-                if not options.force and cache.load(key) is not None:
-                    cached.append(unit)
+        for backend, keyed in {primary: shared, **(others or {})}.items():
+            for number, key, count in component_keys(done, keyed):
+                unit = _unit(done.post, number, backend)
+                cells[unit] = count
+                with contextlib.suppress(CorruptEntry):  # a damaged entry runs again
+                    if not options.force and cache.load(key) is not None:
+                        cached.append(unit)
     costs = estimate(cells, cache.recorded_seconds(), cached)
     share = set(assign(costs.items(), shard.count)[shard.index - 1])
     work = [unit for unit in share if unit not in cached]

@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .diagnostics import Diagnostic
@@ -24,6 +24,14 @@ class Row:
     cell: int = 0
     started: float = 0.0
     seconds: float = 0.0
+    # on each backend but the primary one (whose state is the row's): (state, seconds)
+    others: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    def result(self, backend: str | None = None) -> str:
+        """`state seconds` on a backend (the primary one: None), or the state alone."""
+        state, seconds = (self.state, self.seconds) if backend is None else self.others[backend]
+        done = state in ("executed", "cached", "failed")
+        return f"{state} {seconds:.1f}" if done else state
 
 
 class Progress:
@@ -37,6 +45,7 @@ class Progress:
         self.report = report
         self.github = github
         self.rows: dict[Path, Row] = {}
+        self.primary = "result"  # the result column's name: the primary backend's, with others
         self.diagnostics: list[Diagnostic] = []
         self.lock = threading.Lock()  # posts finish on worker threads
 
@@ -55,14 +64,29 @@ class Progress:
     def __exit__(self, *exc) -> None:
         pass
 
-    def add(self, path: Path, cells: int, state: str = "waiting") -> None:
-        self.rows[path] = Row(path, cells, state)
+    def add(
+        self, path: Path, cells: int, state: str = "waiting", backends: tuple[str, ...] = ()
+    ) -> None:
+        """A post to build, on `backends` (the first, primary one's state is the row's)."""
+        if len(backends) > 1:
+            self.primary = backends[0]
+        self.rows[path] = Row(
+            path, cells, state, others={name: (state, 0.0) for name in backends[1:]}
+        )
 
-    def cached(self, path: Path, seconds: float, failed: bool = False) -> None:
-        """Every cell of a post came from the cache; `failed`: it has errors found before it ran."""
+    def cached(
+        self, path: Path, seconds: float, failed: bool = False, backend: str | None = None
+    ) -> None:
+        """Every cell of a post came from the cache (on `backend`, if not the primary one);
+        `failed`: it has errors found before it ran."""
         row = self.rows[path]
-        row.state, row.seconds = ("failed" if failed else "cached"), seconds
-        self.status(f"{path}: {row.cells} cells cached (they ran in {seconds:.1f} s)")
+        state = "failed" if failed else "cached"
+        if backend is None:
+            row.state, row.seconds = state, seconds
+        else:
+            row.others[backend] = (state, seconds)
+        on = f" [{backend}]" if backend else ""
+        self.status(f"{path}:{on} {row.cells} cells cached (they ran in {seconds:.1f} s)")
 
     def running(self, path: Path, cell: int, cells: int) -> None:
         with self.lock:
@@ -72,37 +96,58 @@ class Progress:
             row.cell, row.cells = cell, cells
 
     def finished(
-        self, path: Path, seconds: float, failures=(), cached: int = 0, failed: bool = False
+        self,
+        path: Path,
+        seconds: float,
+        failures=(),
+        cached: int = 0,
+        failed: bool = False,
+        backend: str | None = None,
     ) -> None:
-        """A post ran: through, or with these diagnostics; `cached` of its cells came from the
-        cache; `failed`: it has errors found before running (reported already), under --keep-going.
-        """
+        """A post ran (on `backend`, if not the primary one): through, or with these diagnostics;
+        `cached` of its cells came from the cache; `failed`: it has errors found before running
+        (reported already), under --keep-going."""
+        state = "failed" if failures or failed else "executed"
         with self.lock:
             row = self.rows[path]
-            row.state, row.seconds = ("failed" if failures or failed else "executed"), seconds
+            if backend is None:
+                row.state, row.seconds = state, seconds
+            else:
+                row.others[backend] = (state, seconds)
         for failure in failures:
             self.diagnostic(failure)
         if not failures:
             also = f" ({cached} more from the cache)" if cached else ""
-            self.status(f"{path}: ran {row.cells - cached} cells in {seconds:.1f} s{also}")
+            on = f" [{backend}]" if backend else ""
+            self.status(f"{path}:{on} ran {row.cells - cached} cells in {seconds:.1f} s{also}")
 
     def status(self, line: str) -> None:
         """A post's result, as a line (the live display shows it in its table instead)."""
         self.report(line)
 
     def summary(self) -> None:
-        """A table: post, cells, executed or cached, seconds."""
+        """A table: post, cells, executed or cached, seconds; with several backends, a column
+        per other backend: its result and seconds."""
         if not self.rows:
             return
         width = max(len(str(path)) for path in self.rows)
-        self.report(f"{'post':<{width}}  cells  {'result':<8}  seconds")
+        others = self._others()
+        extra = "".join(f"  {name:<14}" for name in others).rstrip()
+        self.report(f"{'post':<{width}}  cells  {self.primary:<8}  seconds{extra}")
         for row in self.rows.values():
             seconds = (
                 f"{row.seconds:7.1f}"
                 if row.state in ("executed", "cached", "failed")
                 else "      -"
             )
-            self.report(f"{str(row.path):<{width}}  {row.cells:5d}  {row.state:<8}  {seconds}")
+            extra = "".join(f"  {row.result(name):<14}" for name in others).rstrip()
+            self.report(
+                f"{str(row.path):<{width}}  {row.cells:5d}  {row.state:<8}  {seconds}{extra}"
+            )
+
+    def _others(self) -> list[str]:
+        """The backends of the build but the primary one, in order."""
+        return list(dict.fromkeys(name for row in self.rows.values() for name in row.others))
 
     def job_summary(self, title: str) -> None:
         """Append the summary, as Markdown, to the GitHub Actions job summary, if there is one."""
@@ -120,13 +165,19 @@ class Progress:
         """The summary as Markdown, for a GitHub Actions job summary: the table, then the errors."""
         lines = [f"## {title}", ""]
         if self.rows:
-            lines += ["| post | cells | result | seconds |", "| --- | ---: | --- | ---: |"]
+            others = self._others()
+            lines += [
+                f"| post | cells | {self.primary} | seconds |"
+                + "".join(f" {name} |" for name in others),
+                "| --- | ---: | --- | ---: |" + " --- |" * len(others),
+            ]
             for row in self.rows.values():
                 seconds = (
                     f"{row.seconds:.1f}" if row.state in ("executed", "cached", "failed") else "-"
                 )
                 lines.append(
                     f"| `{_cell(str(row.path))}` | {row.cells} | {row.state} | {seconds} |"
+                    + "".join(f" {row.result(name)} |" for name in others)
                 )
             lines.append("")
         errors = [d for d in self.diagnostics if d.severity == "error"]
@@ -195,7 +246,8 @@ class LiveProgress(Progress):
 
         if not self.rows:
             return
-        table = Table("post", "cells", "result", "seconds")
+        others = self._others()
+        table = Table("post", "cells", self.primary, "seconds", *others)
         for row in self.rows.values():
             seconds = f"{row.seconds:.1f}" if row.state in ("executed", "cached", "failed") else "-"
             table.add_row(
@@ -203,6 +255,7 @@ class LiveProgress(Progress):
                 str(row.cells),
                 Text(row.state, STYLES.get(row.state, "")),
                 seconds,
+                *(Text(row.result(name), STYLES.get(row.others[name][0], "")) for name in others),
             )
         self.console.print(table)
 

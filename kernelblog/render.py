@@ -29,7 +29,7 @@ from .diagnostics import Diagnostic
 from .layout import TAGS, IndexPage, Links, post_page, url_path
 from .postfiles import INDEX, read_by, size_text
 from .read import Post
-from .settings import TEMPLATES, Settings
+from .settings import BACKEND_PACKAGES, BACKENDS, TEMPLATES, Settings
 
 if TYPE_CHECKING:  # rendering needs no kernel machinery
     from .execute import ExecutedPost
@@ -265,6 +265,8 @@ def render_post(
             ran[executed_cell.meta.cell] = executed_cell
         elif executed_cell.meta.role == "inline":
             inline[executed_cell.meta.cell] = _displayed_values(executed_cell.outputs)
+    notes = _backend_notes(completed, executed)
+    ran_on = [run.name for run in executed.backends]
     # the setup of each component after the first, shown collapsed at its first code cell
     first_code = {}
     for component in completed.components[1:]:
@@ -340,6 +342,11 @@ def render_post(
                 "note": done.note or done.cell.options.data or "",
                 "reseed": highlight(first_code[number]) if number in first_code else None,
                 "changes": done.changes,
+                "notes": notes.get(number, []),
+                "only": _names(done.cell.options.backends or ()),
+                "skipped": _names(
+                    [name for name in ran_on if name not in (done.cell.options.backends or ran_on)]
+                ),
                 "outputs": blocks,
                 "ran": executed_cell.ran,
                 "static": bool(static),
@@ -365,6 +372,7 @@ def render_post(
         cells=cells,
         preamble=highlight(completed.preamble),
         provenance=provenance(executed),
+        runs=runs_on(executed),
         contents=prose.contents()
         + ([{"level": 2, "id": "references", "label": "References"}] if post.references else []),
         minutes=reading_minutes(post),
@@ -429,6 +437,57 @@ def share_card(
         "type": kind,
         "image": urllib.parse.urljoin(url, image) if image else "",
     }
+
+
+def runs_on(executed: ExecutedPost) -> list[dict]:
+    """The post on each backend it ran on, the primary one first: its name, whether every cell
+    passed, its seconds and its failures (line, message without the backend's tag)."""
+    return [
+        {
+            "name": BACKENDS[run.name],
+            "passed": run.passed,
+            "seconds": f"{run.seconds:.0f}",
+            "primary": k == 0,
+            "failures": [
+                {"line": failure.line, "message": _untagged(run.name, failure.message)}
+                for failure in run.failures
+            ],
+        }
+        for k, run in enumerate(executed.backends)
+    ]
+
+
+def _backend_notes(completed: CompletedPost, executed: ExecutedPost) -> dict[int, list[dict]]:
+    """Post cell number -> the failures of the other backends at its lines: each a note under
+    the cell (the primary backend's show as its outputs)."""
+    fences = [
+        (done.cell.line, number)
+        for number, done in enumerate(completed.cells)
+        if done.cell.kind == "code"
+    ]
+    notes: dict[int, list[dict]] = {}
+    for run in executed.backends[1:]:
+        for failure in run.failures:
+            at = [number for line, number in fences if line <= failure.line]
+            if at:
+                notes.setdefault(at[-1], []).append(
+                    {
+                        "backend": BACKENDS[run.name],
+                        "line": failure.line,
+                        "message": _untagged(run.name, failure.message),
+                    }
+                )
+    return notes
+
+
+def _untagged(backend: str, message: str) -> str:
+    return message.removeprefix(f"[{backend}] ")
+
+
+def _names(backends) -> str:
+    """Backends by the names a page shows: "TensorFlow", "TensorFlow and JAX"."""
+    names = [BACKENDS[name] for name in backends]
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
 
 
 def _figure_option(value: str | tuple[str, ...] | None, index: int) -> str | None:
@@ -513,7 +572,8 @@ def seconds(timing: dict) -> float | None:
 def provenance(executed: ExecutedPost) -> dict:
     """What ran the code: versions, when (UTC), and how long it took."""
     versions = {"Python": platform.python_version()}
-    for package in ("keras", "tensorflow", "numpy"):
+    used = [BACKEND_PACKAGES[run.name][0] for run in executed.backends]
+    for package in dict.fromkeys(["keras", "tensorflow", *used, "numpy"]):
         if (version := package_version(package)) != "not installed":
             versions[package] = version
     when = _instant(executed.executed_at) if executed.executed_at else None

@@ -37,6 +37,11 @@ FORMATS = (
     "github",
 )  # how diagnostics are printed; github adds workflow commands (annotations)
 PORT = 8000  # of the live preview
+# Keras 3's backends, by the name KERAS_BACKEND takes, with the name a page shows; the first of a
+# build's backends is its primary one: its outputs are the page's.
+BACKENDS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+# What each backend needs installed, beside keras (the extras of pyproject.toml install them)
+BACKEND_PACKAGES = {"tensorflow": ("tensorflow",), "jax": ("jax", "jaxlib"), "torch": ("torch",)}
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,7 @@ class Options:
     )
     disk: int | None = None  # bytes per writable folder of a sandboxed kernel
     processes: int | None = None  # per kernel
+    backends: tuple[str, ...] | None = None  # the Keras backends to run on; None: the setting
 
     @property
     def pyproject(self) -> Path:
@@ -104,6 +110,8 @@ class Options:
             if value == field.default:
                 continue
             flag = "--" + field.name.replace("_", "-")
+            if isinstance(value, tuple):
+                value = ",".join(value)
             args += [flag] if isinstance(value, bool) else [flag, str(value)]
         return args
 
@@ -181,6 +189,23 @@ def _at_least(least: int) -> Callable[[int], int]:
         return value
 
     return check
+
+
+def parse_backends(names) -> tuple[str, ...]:
+    """Backend names (a list, or a comma-separated string), checked: known, once each, at least
+    one; the first is the primary one."""
+    if isinstance(names, str):
+        names = [name.strip() for name in names.split(",")]
+    if not names or not all(isinstance(name, str) for name in names):
+        raise Invalid(f"expected a list of backends among {', '.join(BACKENDS)}")
+    for name in names:
+        if name not in BACKENDS:
+            close = difflib.get_close_matches(name, BACKENDS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise Invalid(f"'{name}' is not a Keras backend: {', '.join(BACKENDS)}{hint}")
+    if len(set(names)) != len(names):
+        raise Invalid("a backend is named twice")
+    return tuple(names)
 
 
 def _directory(url: str) -> str:
@@ -282,6 +307,14 @@ class Settings:
         0,
         "posts on each index page, newest first (page/2/ and on); 0: all on one",
         _at_least(0),
+    )
+    backends: tuple[str, ...] = setting(
+        "list",
+        ("tensorflow",),
+        "Keras backends every post runs on, the first one's outputs on the page: tensorflow, "
+        "jax, torch; --backends wins",
+        parse_backends,
+        'a list such as ["tensorflow", "jax"]',
     )
     aliases: Mapping[str, str] = setting(
         "table",

@@ -96,9 +96,10 @@ def _post_files(
     if highlight.used != highlight.known:
         reuse.save("highlighted", highlighted, highlight.used)
     run, url = executed.notebook, site.url(layout.url_path(layout.post_page(slug)))
+    verified = tuple(each.name for each in executed.backends if each.passed)
     downloads = {
-        layout.download(slug, ".py"): download_script_text(done, run, url).encode(),
-        layout.download(slug, ".ipynb"): download_notebook_text(done, run, url).encode(),
+        layout.download(slug, ".py"): download_script_text(done, run, url, verified).encode(),
+        layout.download(slug, ".ipynb"): download_notebook_text(done, run, url, verified).encode(),
     }
     return page, downloads, download_warnings(done)
 

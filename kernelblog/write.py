@@ -58,12 +58,14 @@ def download_notebook(
     url: str = "",
     markdown: bool = True,
     ran: bool = True,
+    verified: tuple[str, ...] = (),
 ) -> nbformat.NotebookNode:
     """The post as a reader runs it, without kernelblog: the dataset library's definitions it
     uses copied in at the top, a temporary working folder, then its code with the outputs the
     page shows and its prose with the inline values the page shows (escaped for Markdown with
     `markdown`, as plain text without); with `ran` false (a notebook not executed), each inline
-    value's expression as code."""
+    value's expression as code; `verified`: the Keras backends every cell passed on, the first
+    one's outputs shown."""
     notebook = nbformat.from_dict(executed)  # a copy: new dicts and lists throughout
     cells, values, codes = [], None, []
     for cell in notebook.cells:
@@ -80,16 +82,19 @@ def download_notebook(
             cell.source = without_library_imports(cell.source)
             cell.outputs = shown_outputs(cell.get("outputs", []))
         cells.append(cell)
-    notebook.cells = _setup_cells(completed, library_for(codes), url) + cells
+    notebook.cells = _setup_cells(completed, library_for(codes), url, verified) + cells
     return notebook
 
 
 def download_notebook_text(
-    completed: CompletedPost, executed: nbformat.NotebookNode, url: str = ""
+    completed: CompletedPost,
+    executed: nbformat.NotebookNode,
+    url: str = "",
+    verified: tuple[str, ...] = (),
 ) -> str:
     """`<slug>.ipynb`: the download notebook, with its outputs (written as nbformat.writes does,
     without validating it: its cells are made by nbformat, and tests validate downloads)."""
-    return nbformat.v4.writes(download_notebook(completed, executed, url))
+    return nbformat.v4.writes(download_notebook(completed, executed, url, verified=verified))
 
 
 def colab_notebook_text(completed: CompletedPost, url: str = "") -> str:
@@ -114,11 +119,14 @@ def colab_notebook_text(completed: CompletedPost, url: str = "") -> str:
 
 
 def download_script_text(
-    completed: CompletedPost, executed: nbformat.NotebookNode, url: str = ""
+    completed: CompletedPost,
+    executed: nbformat.NotebookNode,
+    url: str = "",
+    verified: tuple[str, ...] = (),
 ) -> str:
     """`<slug>.py`: the download notebook as a script in jupytext's percent format, prose as
     comments."""
-    notebook = download_notebook(completed, executed, url, markdown=False)
+    notebook = download_notebook(completed, executed, url, markdown=False, verified=verified)
     for cell in notebook.cells:
         cell.metadata = {}
     notebook.metadata = {
@@ -127,7 +135,9 @@ def download_script_text(
     where = f" at {url}" if url else ""
     header = (
         f"# {completed.post.meta.title}\n# The post's code{where}, as the build ran it.\n"
-        f"# It runs on its own after `{READER_INSTALL}`.\n\n"
+        f"# It runs on its own after `{READER_INSTALL}`.\n"
+        + (f"# {verified_text(verified)}\n" if verified else "")
+        + "\n"
     )
     return header + jupytext.writes(notebook, fmt="py:percent")
 
@@ -204,12 +214,28 @@ def _resolved(source: str, values: list[str] | None, markdown: bool) -> str:
     return source
 
 
-def _setup_cells(completed: CompletedPost, library: Library | None, url: str) -> list:
+def verified_text(verified: tuple[str, ...]) -> str:
+    """What a download says of the Keras backends it was verified on."""
+    from .settings import BACKENDS
+
+    names = [BACKENDS[name] for name in verified]
+    listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
+    choose = ", ".join(verified)
+    return (
+        f"Verified on {listed} when the page was built (KERAS_BACKEND={choose} chooses one, "
+        "set before Keras is imported)."
+    )
+
+
+def _setup_cells(
+    completed: CompletedPost, library: Library | None, url: str, verified: tuple[str, ...] = ()
+) -> list:
     """What the download adds before the post: the library's definitions and a working folder."""
     page = f"[the page]({url})" if url else "the page"
     paragraphs = [
         f"The build ran this code for {page} with the blog's dataset library installed, in a new "
         f"empty folder. This file runs without the library, after `{READER_INSTALL}`."
+        + (f" {verified_text(verified)}" if verified else "")
     ]
     sources = []
     if library:

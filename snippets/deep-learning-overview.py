@@ -367,9 +367,7 @@ keras.backend.clear_session()
 keras.utils.set_random_seed(0)
 
 # %%
-import keras
-import tensorflow as tf
-from keras import ops
+from keras import Model
 from keras.losses import BinaryCrossentropy
 from kernelblog.datasets import crescent
 (x_train, y_train), (x_test, y_test) = crescent()
@@ -379,54 +377,36 @@ generator = Sequential([Input(shape=(latent_dim,)), Dense(32, activation="relu")
 discriminator = Sequential([Input(shape=(2,)), Dense(32, activation="relu"),
                             Dense(32, activation="relu"), Dense(1)], name="discriminator")
 
+bce = BinaryCrossentropy(from_logits=True)
+discriminator.compile(optimizer=Adam(5e-4, beta_1=0.5), loss=bce)
+# Frozen inside the combined model, so that there only the generator learns.
+discriminator.trainable = False
+z = Input(shape=(latent_dim,))
+combined = Model(z, discriminator(generator(z)), name="combined")
+combined.compile(optimizer=Adam(5e-4, beta_1=0.5), loss=bce)
 
-class GAN(keras.Model):
-    """A generator and a discriminator trained in alternation by a custom train_step."""
 
-    def __init__(self, generator, discriminator, latent_dim):
-        super().__init__()
-        self.generator, self.discriminator, self.latent_dim = generator, discriminator, latent_dim
-        self.noise = keras.random.SeedGenerator(0)
-        self.bce = BinaryCrossentropy(from_logits=True)
-        self.d_loss = keras.metrics.Mean(name="d_loss")
-        self.g_loss = keras.metrics.Mean(name="g_loss")
-
-    def compile(self, d_optimizer, g_optimizer):
-        super().compile()
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-
-    @property
-    def metrics(self):
-        return [self.d_loss, self.g_loss]
-
-    def train_step(self, real):
-        batch = ops.shape(real)[0]
-        # Discriminator step: real points labelled 1, generated points labelled 0.
-        fake = self.generator(keras.random.normal((batch, self.latent_dim), seed=self.noise))
-        with tf.GradientTape() as tape:
-            real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
-            d_loss = (self.bce(ops.ones_like(real_logits), real_logits)
-                      + self.bce(ops.zeros_like(fake_logits), fake_logits))
-        grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
-        # Generator step, non-saturating loss: make the discriminator call fakes real.
-        z = keras.random.normal((batch, self.latent_dim), seed=self.noise)
-        with tf.GradientTape() as tape:
-            fake_logits = self.discriminator(self.generator(z))
-            g_loss = self.bce(ops.ones_like(fake_logits), fake_logits)
-        grads = tape.gradient(g_loss, self.generator.trainable_weights)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
-        self.d_loss.update_state(d_loss)
-        self.g_loss.update_state(g_loss)
-        return {m.name: m.result() for m in self.metrics}
+def train_step(real):
+    """One step for each network on a batch of real points; their losses."""
+    batch = len(real)
+    # Discriminator step: real points labelled 1, generated points labelled 0.
+    fake = generator.predict_on_batch(np.random.normal(size=(batch, latent_dim)))
+    discriminator.trainable = True
+    d_loss = discriminator.train_on_batch(
+        np.concatenate([real, fake]), np.concatenate([np.ones((batch, 1)), np.zeros((batch, 1))]))
+    discriminator.trainable = False
+    # Generator step, non-saturating loss: make the discriminator call fakes real.
+    noise = np.random.normal(size=(batch, latent_dim))
+    g_loss = combined.train_on_batch(noise, np.ones((batch, 1)))
+    return d_loss, g_loss
 
 
 # %% [markdown]
-# This `train_step` takes gradients with `tf.GradientTape`, so it needs the TensorFlow
-# backend. Under PyTorch the structure stays and the gradients come from
-# `loss.backward()`. Under JAX more changes: `train_step` must be stateless, taking the
-# model's variables as an argument and returning their new values, with gradients from
-# `jax.value_and_grad` of a function that calls the networks through `stateless_call`.
+# Each step calls `train_on_batch`, which takes the gradients the way the backend does, so
+# the same code runs on TensorFlow, JAX and PyTorch. The discriminator is frozen inside the
+# combined model, so the generator's step leaves it as it is, and unfrozen for its own step.
+# A custom `train_step` that takes gradients with `tf.GradientTape` would need the
+# TensorFlow backend, and one per backend to run on the others.
 #
 # To measure progress we need a distance between two clouds of points that sees their
 # shape, not only their mean and spread. We use the maximum mean discrepancy (MMD)
@@ -461,23 +441,24 @@ print(f"Gaussian with the crescent's mean and covariance: {gaussian_distance:.4f
 
 
 # %%
-class Snapshots(keras.callbacks.Callback):
+class Snapshots:
     """Record generated samples and their MMD to the held-out data every few epochs."""
 
     def __init__(self, every):
-        super().__init__()
         self.every, self.samples, self.distances = every, {}, {}
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch):
         if epoch == 0 or (epoch + 1) % self.every == 0:
             fake = generator.predict(np.random.normal(size=(1000, latent_dim)), verbose=0)
             self.samples[epoch + 1], self.distances[epoch + 1] = fake, mmd2(fake, x_test)
 
 
-gan = GAN(generator, discriminator, latent_dim)
-gan.compile(d_optimizer=Adam(5e-4, beta_1=0.5), g_optimizer=Adam(5e-4, beta_1=0.5))
 snapshots = Snapshots(every=5)
-gan.fit(x_train, batch_size=64, epochs=30, verbose=0, callbacks=[snapshots])
+for epoch in range(30):  # each epoch, the training points in a new order, 64 at a time
+    order = np.random.permutation(len(x_train))
+    for start in range(0, len(x_train), 64):
+        train_step(x_train[order[start:start + 64]])
+    snapshots.on_epoch_end(epoch)
 for epoch, distance in snapshots.distances.items():
     print(f"epoch {epoch:3d}: MMD² {distance:.4f}")
 final = snapshots.distances[30]
@@ -531,7 +512,7 @@ plt.show()
 # %%
 import keras
 import numpy as np
-from keras import Input, Sequential
+from keras import Input, Model, Sequential
 from keras.layers import Conv2D, Dense, GlobalAveragePooling2D, MaxPooling2D
 from keras.optimizers import Adam
 from kernelblog.datasets import images
@@ -580,7 +561,6 @@ pretraining.layers[0].save_weights("pretrained_base.weights.h5")
 # check, one training-mode call as `fit` makes at every step:
 
 # %%
-from keras import Model
 probe = make_base()
 probe.load_weights("pretrained_base.weights.h5")  # every layer trainable
 inputs = Input(shape=(32, 32, 3))

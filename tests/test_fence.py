@@ -28,7 +28,7 @@ def test_the_key_holds_the_options_that_change_outputs_and_differ_from_their_def
     assert options.key() == {"data": "images", "timeout": 3}
     assert FenceOptions().key() == {}
     keyed = {spec.name for spec in fields(FenceOptions) if spec.metadata["option"].keyed}
-    assert keyed == {"data", "timeout", "after", "raises"}
+    assert keyed == {"data", "timeout", "after", "raises", "backends"}
 
 
 def codes(tmp_path, index, options: str):

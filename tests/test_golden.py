@@ -31,6 +31,8 @@ MASKS = [  # (pattern, mask), in a page or in a page's HTML escaped in the feed
     (re.compile(r'datetime="\d{4}-\d\d-\d\dT[^"]*"(>|&gt;)[^<&]*'), r'datetime="#"\1#'),
     # how long a cell or a post ran: "ran in 0.1 s", "in 7.3 s in all"
     (re.compile(r"\bin \d+(\.\d+)? s\b"), "in # s"),
+    # how long the post ran on a backend, under its title: "TensorFlow <span ...>✓</span> 12 s"
+    (re.compile(r"(✓</span>) \d+ s\b"), r"\1 # s"),
     # what it ran on: "Python&nbsp;3.11.7, keras&nbsp;3.15.1"
     (re.compile(r"&nbsp;\d+(\.\d+)*([a-z]+\d*)?"), "&nbsp;#"),
     # a figure's size in pixels depends on the fonts that drew its labels

@@ -12,8 +12,9 @@ from kernelblog.kernels import GIB, Job, Kernels
 class FakeKernel:
     made = []
 
-    def __init__(self, owner, warm=""):
+    def __init__(self, owner, warm="", backend="tensorflow"):
         self.owner, self.warm, self.resets, self.closed, self.dead = owner, warm, 0, False, False
+        self.backend = backend
         self.peak = 0
         FakeKernel.made.append(self)
 
@@ -79,7 +80,7 @@ def test_the_budget_limits_how_many_kernels_run_at_once():
 
 
 def test_a_kernel_that_cannot_start_fails_its_jobs(monkeypatch):
-    def cannot(owner, warm=""):
+    def cannot(owner, warm="", backend="tensorflow"):
         raise kernels.KernelFailed("the kernel could not start: no python3")
 
     monkeypatch.setattr(kernels, "Kernel", cannot)

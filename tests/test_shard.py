@@ -11,7 +11,27 @@ from conftest import write_post
 from kernelblog import execute
 from kernelblog.pipeline import Options, build
 from kernelblog.settings import Shard
-from kernelblog.shard import assign, estimate, share
+from kernelblog.shard import STEP, assign, code_seconds, estimate, share
+
+
+def test_a_cold_estimate_reads_the_training_the_code_shows():
+    """Before any time is recorded, the components that train longest are estimated longest."""
+    data = "(x_train, y_train), _ = tabular(n_train=3200)\n"
+    one_fit = code_seconds([data + "model.fit(x_train, y_train, epochs=5)"])
+    assert one_fit == pytest.approx(1.0 + 0.1 + 5 * 100 * STEP)  # 5 epochs of 100 batches of 32
+    assert code_seconds([data + "model.fit(x_train, y_train, epochs=5, batch_size=64)"]) < one_fit
+    assert code_seconds(["print(1)", "print(2)"]) == pytest.approx(1.2)  # a tenth per cell
+    loop = "for step in range(150):\n    d.train_on_batch(x, y)\n    g.train_on_batch(z, y)"
+    assert code_seconds([loop]) == pytest.approx(1.1 + 300 * STEP)
+    # a function of the post, called in a pass over the data by batches of 64, each epoch
+    called = [
+        "def step(batch):\n    return gan.train_on_batch(batch, ones)",
+        data + "for epoch in range(30):\n"
+        "    for start in range(0, len(x_train), 64):\n        step(x_train[start:start + 64])",
+    ]
+    assert code_seconds(called) == pytest.approx(1.2 + 30 * 50 * STEP)
+    conv = data + "Conv2D(8, 3)\nmodel.fit(x_train, y_train, epochs=5)"
+    assert code_seconds([conv]) == pytest.approx(1.1 + 5 * 5 * 100 * STEP)  # conv steps: 5 each
 
 
 def test_every_unit_goes_to_exactly_one_share_whatever_the_order():

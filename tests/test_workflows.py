@@ -13,7 +13,7 @@ import yaml
 
 from conftest import ROOT, build_script
 from kernelblog import cli
-from kernelblog.settings import Options, Shard
+from kernelblog.settings import BACKENDS, Options, Shard
 
 GITHUB = ROOT / ".github"
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
@@ -69,8 +69,11 @@ def build_commands(name: str) -> list[list[str]]:
     for step in steps(load(name)):
         for line in step.get("run", "").splitlines():
             if line.strip().startswith("python build.py"):
-                line = line.replace("${{ matrix.shard }}", "2").replace(
-                    "${{ strategy.job-total }}", "3"
+                line = (
+                    line.replace("${{ matrix.shard }}", "2")
+                    .replace("${{ strategy.job-total }}", "3")
+                    .replace("$SHARDS", "3")
+                    .replace("${{ matrix.backend }}", "jax")
                 )
                 assert "${{" not in line, line
                 commands.append(shlex.split(line)[2:])
@@ -92,6 +95,9 @@ def test_check_runs_every_snippet_on_pull_requests(monkeypatch):
     options = parsed(command, monkeypatch)
     assert options.check and options.keep_going and not options.shard
     assert options.isolation == "required"  # posts in pull requests come from strangers
+    # a job per Keras backend, each checking the posts on its own
+    assert workflow["jobs"]["check"]["strategy"]["matrix"]["backend"] == list(BACKENDS)
+    assert options.backends == ("jax",)
 
 
 def test_publish_shards_the_work_then_builds_and_deploys_from_main(monkeypatch):
@@ -100,16 +106,18 @@ def test_publish_shards_the_work_then_builds_and_deploys_from_main(monkeypatch):
     assert workflow["concurrency"] == {"group": "pages", "cancel-in-progress": False}
     jobs = workflow["jobs"]
     assert jobs["site"]["needs"] == "shard" and jobs["deploy"]["needs"] == "site"
-    assert len(jobs["shard"]["strategy"]["matrix"]["shard"]) >= 2
+    matrix = jobs["shard"]["strategy"]["matrix"]
+    assert len(matrix["shard"]) >= 2 and jobs["shard"]["env"]["SHARDS"] == len(matrix["shard"])
+    assert matrix["backend"] == list(BACKENDS)  # the backends beside the shards
     assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
     assert jobs["deploy"]["environment"]["name"] == "github-pages"
     shard, site = build_commands("publish.yml")
     assert parsed(shard, monkeypatch) == Options(
-        shard=Shard(2, 3), keep_going=True, isolation="required"
+        shard=Shard(2, 3), keep_going=True, isolation="required", backends=("jax",)
     )
     assert parsed(site, monkeypatch) == Options(
-        isolation="required"
-    )  # the site from the merged cache
+        isolation="required", backends=tuple(BACKENDS)
+    )  # the site from the merged cache, every backend's entries in it
     uses = [step.get("uses", "") for step in steps(workflow)]
     assert "actions/upload-pages-artifact@v3" in uses and "actions/deploy-pages@v4" in uses
 

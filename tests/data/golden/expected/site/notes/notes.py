@@ -1,13 +1,15 @@
 # Notes without code
 # The post's code at https://golden.example/notes/, as the build ran it.
 # It runs on its own after `pip install tensorflow keras numpy matplotlib`.
+# Verified on TensorFlow when the page was built (KERAS_BACKEND=tensorflow chooses one, set before Keras is imported).
 
 # %% [markdown]
 # ## Added for this download: a working folder
 #
 # The build ran this code for [the page](https://golden.example/notes/) with the blog's
 # dataset library installed, in a new empty folder. This file runs without the library,
-# after `pip install tensorflow keras numpy matplotlib`.
+# after `pip install tensorflow keras numpy matplotlib`. Verified on TensorFlow when the
+# page was built (KERAS_BACKEND=tensorflow chooses one, set before Keras is imported).
 #
 # The next cell moves to a new temporary folder, as the build did, so that files the code
 # writes land there and not in your folder; the folder is deleted when Python exits.
