@@ -15,6 +15,8 @@ import yaml
 # below; `x = 1+1+…` with 2,000 terms, which Python parses, does not.
 MAX_DEPTH = 150
 TOO_DEEP = "the code is too deeply nested for the build to analyse"
+# The deepest YAML the build reads: front matter an author writes nests a few levels.
+MAX_YAML_DEPTH = 100
 
 
 def python_tree(code: str, mode: str = "exec") -> ast.AST:
@@ -47,7 +49,7 @@ def parse_yaml(parse, text: str):
     """parse(text), `parse` being yaml.compose (the node tree: keys keep their lines) or
     yaml.safe_load (the value); YAMLProblem for any text that is not one valid document."""
     try:
-        return parse(text)
+        parsed = parse(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)
@@ -56,3 +58,25 @@ def parse_yaml(parse, text: str):
         raise YAMLProblem("not valid YAML: nested too deeply to read", 1) from None
     except ValueError as error:  # a value YAML can't construct, such as the date 2026-13-45
         raise YAMLProblem(f"not valid: {error}") from None
+    if _yaml_depth(parsed) > MAX_YAML_DEPTH:  # whether parsing hit the recursion limit or not
+        raise YAMLProblem("not valid YAML: nested too deeply to read", 1)
+    return parsed
+
+
+def _yaml_depth(parsed) -> int:
+    """How deep a YAML node tree (or loaded value) nests, without recursion; a node or value
+    that holds itself (an alias) is counted once."""
+    deepest, seen, todo = 0, set(), [(parsed, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        deepest = max(deepest, depth)
+        if isinstance(item, yaml.Node):
+            item = item.value
+        if isinstance(item, dict):
+            item = [part for pair in item.items() for part in pair]
+        if isinstance(item, list | tuple):
+            todo += [(child, depth + 1) for child in item]
+    return deepest
