@@ -7,7 +7,9 @@ On a copy of a six-cell post covering five techniques, each section making its o
   section alone as a plain script; a code edit to that section, then to the first technique,
   each rebuilt by one `python build.py`; the same edit under `serve` (save to new outputs on
   the page); a rebuild with nothing changed; the peak memory of each kernel.
-With --blog N, also prose edits on a blog of N copies of a small post (cache warm).
+With --blog N, also prose edits on a blog of N copies of a small post (cache warm). With
+--backends tensorflow,jax, also a cold --jobs 2 build on those backends, against the floors of
+each backend (the plain script with KERAS_BACKEND set) run one after the other.
 Times are wall-clock seconds on this machine; ratios are from the same run. The floor and the
 cold builds run in turn --repeats times (2), and each is the mean of its runs.
 """
@@ -33,17 +35,18 @@ KERNELS = re.compile(r"^kernels: .*$", re.M)
 COMPONENTS = re.compile(r"^components: .*$", re.M)
 
 
-def env() -> dict:
+def env(backend: str | None = None) -> dict:
     return dict(
         os.environ,
         **SCRIPT_ENV,
+        **({"KERAS_BACKEND": backend} if backend else {}),
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     )
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, str]:
+def timed(command: list[str], cwd: Path, backend: str | None = None) -> tuple[float, str]:
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env(), capture_output=True, text=True)
+    done = subprocess.run(command, cwd=cwd, env=env(backend), capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(
@@ -198,6 +201,9 @@ def main() -> None:
     )
     parser.add_argument("--no-serve", action="store_true", help="skip the measurement under serve")
     parser.add_argument(
+        "--backends", help="also a cold --jobs 2 build on these backends, such as tensorflow,jax"
+    )
+    parser.add_argument(
         "--repeats", type=int, default=2, help="runs of the floor and of each cold build (2)"
     )
     args = parser.parse_args()
@@ -235,6 +241,12 @@ def main() -> None:
             seconds, said2 = build(work, "--force", "--jobs", "2")
             colds2.append(seconds)
         floor, cold1, cold2 = (sum(runs) / len(runs) for runs in (floors, colds1, colds2))
+        backends = None
+        if args.backends:
+            names = args.backends.split(",")
+            floors_each = [timed([sys.executable, str(whole)], work, name)[0] for name in names]
+            seconds, _ = build(work, "--force", "--jobs", "2", "--backends", args.backends)
+            backends = (names, floors_each, seconds)
         noops = sorted(build(work)[0] for _ in range(3))
         last = edit_section(original, "## Transfer learning", "epochs=5", "epochs=4")
         post.write_text(last, encoding="utf-8")
@@ -273,6 +285,16 @@ def main() -> None:
         cold2,
         f"{cold2 / floor:.2f}x floor (target <= 0.85)" + (f"; {each}" if each else ""),
     )
+    if backends:
+        names, floors_each, seconds = backends
+        for name, each_floor in zip(names, floors_each):
+            row(f"floor on {name}", each_floor, f"{each_floor / floor:.2f}x floor")
+        row(
+            f"cold build --jobs 2 --backends {','.join(names)}",
+            seconds,
+            f"{seconds / sum(floors_each):.2f}x the floors one after the other; "
+            f"{seconds / cold2:.2f}x the one-backend cold build",
+        )
     row("rebuild, nothing changed (median of 3)", noops[1], "target <= 0.15 s")
     row(
         "code edit to the last section, build.py",
