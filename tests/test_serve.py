@@ -97,7 +97,14 @@ def test_serve_rebuilds_and_reloads_on_an_edit(server):
     threading.Thread(target=listen, daemon=True).start()
     assert events.get(timeout=10) == ": connected"
     post.write_text(post.read_text().replace("The first version", "The second version"))
-    assert events.get(timeout=120) == "event: reload"
+    try:
+        event = events.get(timeout=120)
+    except queue.Empty:
+        said = []
+        while not lines.empty():
+            said.append(lines.get())
+        raise AssertionError(f"no reload within 120 s; serve said: {said}") from None
+    assert event == "event: reload"
     page = fetch(url + "preview/")
     assert "The second version" in page and "from the kernel 42" in page
     said = []
