@@ -36,6 +36,8 @@ TIMINGS = [  # (pattern, mask): Keras's per-step timings, then the provenance ti
     ),  # when it ran
     (re.compile(r"(<time datetime=\"#time\">)[^<]*(</time>)"), r"\1#\2"),
     (re.compile(r"\bin \d+(\.\d+)? s\b"), "in # s"),  # how long a cell or the post took
+    # how long the post ran on a backend, under its title: "TensorFlow <span ...>✓</span> 12 s"
+    (re.compile(r"(✓</span>) \d+ s\b"), r"\1 # s"),
     # an epoch's time and a progress bar's ETA: "1s - #/step", and "6s\x1b[0m #/step" in a
     # notebook's JSON
     (re.compile(r"[\d:.]+(s|ms|us|µs)?(\\u001b\[0m)? (- )?#/step"), "#/step"),
