@@ -114,6 +114,8 @@ REMOVED = {
         ("keras.Sequential", "keras.Model"),
     ),
 }
+# Keras 3 models have no reset_states(); their stateful layers have reset_state().
+RESET_STATES = '[layer.reset_state() for layer in {model}.layers if hasattr(layer, "reset_state")]'
 # Sizes of the real datasets (train, test): code that reshapes to them means "all the examples".
 REAL_SIZES = {
     "mnist": (60000, 10000),
@@ -177,6 +179,7 @@ class Reviser:
             set()
         )  # names bound to keras.datasets: `from keras import datasets`
         self.seen: set[str] = set()  # stand-ins the post has used so far
+        self.models: set[str] = set()  # names the post binds to a Sequential or Model, anywhere
         self.optimizers = {
             name
             for name, modules in index.names.items()
@@ -202,6 +205,7 @@ class Reviser:
             | set(self.renamed)
             | applications
             | {"decay", "predict_classes", "batch_input_shape", "save_weights", "load_weights"}
+            | {"reset_states"}
             | FILE_READERS
         )
         self.triggers = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b")
@@ -213,6 +217,7 @@ class Reviser:
             not self.triggers.search(source) and not slices
         ):  # nothing to revise: only remember what it binds
             self._bind_functional(tree)
+            self.models |= _model_names(tree)
             self._remember()
             return revision
         lines = source.split("\n")
@@ -246,6 +251,7 @@ class Reviser:
 
         corrected: set[int] = set()  # the layers whose batch_input_shape= became an Input
         self._bind_functional(tree)
+        self.models |= _model_names(tree)
         self.seen |= {
             n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in self.standins
         }
@@ -437,6 +443,20 @@ class Reviser:
             elif method == "predict_classes":
                 problem(node.func.end_lineno, "predict_classes")
             elif (
+                method == "reset_states"
+                and not node.args
+                and not node.keywords
+                and isinstance(receiver, ast.Name)
+                and (receiver.id in self.models or receiver.id in self.functional)
+                and node.lineno == node.end_lineno
+            ):
+                line = lines[node.lineno - 1]
+                alone = lines[node.lineno - 1].strip() == f"{receiver.id}.reset_states()"
+                # a statement of its own: `;` keeps IPython from showing the list it makes
+                new = RESET_STATES.format(model=receiver.id) + (";" if alone else "")
+                if replace(node, new):
+                    correct(node.lineno, f"{receiver.id}.reset_states()", new)
+            elif (
                 method == "add"
                 and isinstance(receiver, ast.Name)
                 and self._functional_at(receiver.id, node.lineno)
@@ -570,6 +590,21 @@ class Reviser:
                     and self._functional_at(value.id, statement.lineno)
                 )
                 self.bindings.append((statement.lineno, target.id, functional))
+
+
+def _model_names(tree: ast.Module) -> set[str]:
+    """Names the code binds, anywhere (functions too), to a new Sequential or Model, or to a
+    loaded or cloned one."""
+    makers = {"Sequential", "Model", "load_model", "clone_model"}
+    return {
+        target.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Call)
+        and (getattr(node.value.func, "attr", None) or getattr(node.value.func, "id", "")) in makers
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
 
 
 def weights_folder() -> Path:
