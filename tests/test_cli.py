@@ -44,7 +44,7 @@ def test_bad_front_matter_exits_2_with_path_and_line(tmp_path):
 )
 def test_missing_or_empty_posts_folder_exits_2(tmp_path, setup, message):
     setup(tmp_path / "posts")
-    result = run_build("--posts", tmp_path / "posts")
+    result = run_build("--posts", tmp_path / "posts", "--out", tmp_path / "site")
     assert result.returncode == 2
     assert result.stderr.strip() == f"{tmp_path / 'posts'}: error: {message}"
 
@@ -69,7 +69,9 @@ def test_duplicate_slugs_exit_2(tmp_path):
     write_post(tmp_path, "a.md", "---\ntitle: A\nslug: same\n---\n")
     write_post(tmp_path, "b.md", "---\ntitle: B\nslug: same\n---\n")
     lines = []
-    assert build(Options(posts=tmp_path), lines.append) == 2
+    # a site folder of its own: tests on other workers may build into the default _site/
+    site = tmp_path.with_name(tmp_path.name + "-site")
+    assert build(Options(posts=tmp_path, out=site), lines.append) == 2
     assert lines == [
         f"{tmp_path / 'b.md'}:3: error: slug 'same' is also used by {tmp_path / 'a.md'}"
     ]
