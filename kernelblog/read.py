@@ -422,11 +422,15 @@ def _meta(path: Path, front: dict, key_lines: dict[str, int], cells: list[Cell])
         )
     if not isinstance(title, str):
         bad("title", "a string")
-    date = front.get("date")
-    if date is not None and not isinstance(date, datetime.date):
-        bad("date", "a date such as 2026-11-24")
-    if isinstance(date, datetime.datetime):
-        date = date.date()
+
+    def day(key: str) -> datetime.date | None:
+        """The front matter's date at `key` (a datetime's day), or None."""
+        value = front.get(key)
+        if value is not None and not isinstance(value, datetime.date):
+            bad(key, "a date such as 2026-11-24")
+        return value.date() if isinstance(value, datetime.datetime) else value
+
+    date = day("date")
     tags = front.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         bad("tags", "a list of strings")
@@ -436,11 +440,7 @@ def _meta(path: Path, front: dict, key_lines: dict[str, int], cells: list[Cell])
     for key in ("isolate", "draft"):
         if not isinstance(front.get(key, key == "isolate"), bool):
             bad(key, "true or false")
-    updated = front.get("updated")
-    if updated is not None and not isinstance(updated, datetime.date):
-        bad("updated", "a date such as 2026-11-24")
-    if isinstance(updated, datetime.datetime):
-        updated = updated.date()
+    updated = day("updated")
     authors = front.get("author", [])
     authors = [authors] if isinstance(authors, str) else authors
     if not isinstance(authors, list) or not all(isinstance(a, str) and a for a in authors):
