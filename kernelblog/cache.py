@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .files import atomic_write
-from .settings import BACKEND_PACKAGES, DATASETS
+from .settings import BACKEND_PACKAGES, DATASETS, FIGURE_FORMAT
 
 if TYPE_CHECKING:  # nbformat loads only when an entry is restored
     import nbformat
@@ -60,8 +60,9 @@ def package_version(name: str) -> str:
 
 def environment(backend: str = "tensorflow") -> dict:
     """The part of the key that every post run on `backend` shares: versions, dataset library,
-    environment. The kernel's KERAS_BACKEND is the backend's name; TensorFlow, Keras's default,
-    is keyed as no KERAS_BACKEND, as before backends could be chosen, so its entries stay valid."""
+    environment, the format figures are drawn in. The kernel's KERAS_BACKEND is the backend's
+    name; TensorFlow, Keras's default, is keyed as no KERAS_BACKEND, as before backends could be
+    chosen."""
     packages = PACKAGES + tuple(p for p in BACKEND_PACKAGES[backend] if p not in PACKAGES)
     env = {name: os.environ.get(name) for name in ENVIRONMENT}
     env["KERAS_BACKEND"] = None if backend == "tensorflow" else backend
@@ -71,6 +72,7 @@ def environment(backend: str = "tensorflow") -> dict:
         "packages": {name: package_version(name) for name in packages},
         "datasets": hashlib.sha256(DATASETS.read_bytes()).hexdigest(),
         "env": env,
+        "figures": FIGURE_FORMAT,
     }
 
 

@@ -22,6 +22,7 @@ from . import isolation as sandboxing
 from .isolation import Isolation
 from .outputs import TextCap, without_noise
 from .postfiles import PostFiles
+from .settings import FIGURE_FORMAT
 
 # Keeps TensorFlow's C++ start-up logging down; what still comes through is filtered at render.
 KERNEL_ENV = {
@@ -31,6 +32,7 @@ KERNEL_ENV = {
 }
 # no network
 STARTUP = "--IPKernelApp.exec_lines=[\"__import__('kernelblog.sandbox').sandbox.install()\"]"
+FIGURES = f"--InlineBackend.figure_formats={FIGURE_FORMAT}"  # see settings.FIGURE_FORMAT
 MAX_TEXT = 1_000_000  # characters of printed text kept per cell
 MAX_DISPLAYS = 100  # figures and other displayed outputs kept per cell
 GIB = 1024**3
@@ -144,7 +146,7 @@ class Kernel:
             blank,
             timeout=None,
             kernel_name="python3",
-            extra_arguments=[STARTUP],
+            extra_arguments=[STARTUP, FIGURES],
             resources={"metadata": {"path": str(self.folder)}},
             km=sandboxing.kernel_manager(self.isolation, self.folder, self.folder / "work"),
         )

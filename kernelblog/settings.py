@@ -42,6 +42,10 @@ PORT = 8000  # of the live preview
 BACKENDS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 # What each backend needs installed, beside keras (the extras of pyproject.toml install them)
 BACKEND_PACKAGES = {"tensorflow": ("tensorflow",), "jax": ("jax", "jaxlib"), "torch": ("torch",)}
+# How the kernels draw figures (matplotlib-inline's InlineBackend.figure_formats): "retina", PNGs
+# of twice their pixels with their displayed size as metadata (the <img>'s width and height), so
+# they are crisp on high-density screens. Part of every cache key.
+FIGURE_FORMAT = "retina"
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,7 @@ def test_tensorflow_keeps_the_keys_of_builds_before_backends(monkeypatch):
             "KERAS_BACKEND": None,
             "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
         },
+        "figures": "retina",  # added since, on purpose: 1x figures are not reused
     }
     assert cache.environment("tensorflow") == before
     jax = cache.environment("jax")

@@ -91,6 +91,10 @@ def test_key_covers_versions_dataset_library_and_environment(tmp_path, index, mo
     assert key_of(tmp_path, index, ALPHA, cache.environment("jax")) != base
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
     assert key_of(tmp_path, index, ALPHA) != base
+    monkeypatch.undo()
+    # the format the kernels draw figures in: an entry of 1x figures is not reused
+    monkeypatch.setattr(cache, "FIGURE_FORMAT", "png")
+    assert key_of(tmp_path, index, ALPHA) != base
 
 
 def test_entry_round_trip_and_damage(tmp_path, index):

@@ -11,9 +11,12 @@ diff before committing it:
 """
 
 import difflib
+import json
 import os
 import re
 import shutil
+import struct
+from pathlib import Path
 
 import pytest
 
@@ -51,9 +54,8 @@ def normalised(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def written(tmp_path_factory) -> dict[str, str | None]:
-    """What building the sample writes: path (under site/ or snippets/) -> its normalised text,
-    or None for a file compared by name."""
+def built(tmp_path_factory) -> Path:
+    """The folder the sample is built into: site/, snippets/ and the cache."""
     folder = tmp_path_factory.mktemp("golden")
     lines: list[str] = []
     options = Options(
@@ -64,11 +66,18 @@ def written(tmp_path_factory) -> dict[str, str | None]:
         jobs=1,
     )
     assert build(options, lines.append) == OK, "\n".join(lines)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def written(built) -> dict[str, str | None]:
+    """What building the sample writes: path (under site/ or snippets/) -> its normalised text,
+    or None for a file compared by name."""
     files = {}
     for top in ("site", "snippets"):
-        for path in sorted((folder / top).rglob("*")):
+        for path in sorted((built / top).rglob("*")):
             if path.is_file():
-                name = path.relative_to(folder).as_posix()
+                name = path.relative_to(built).as_posix()
                 if name.startswith("site/pagefind/"):  # the search index: named by its content
                     name = PAGEFIND_HASH.sub(r"\1#.", name)
                 text = path.read_text(encoding="utf-8") if path.suffix in TEXT else None
@@ -129,3 +138,26 @@ def test_the_masks_hide_the_run_and_nothing_else(written):
     for text in written.values():
         if text is not None:
             assert not re.search(r"\d\d:\d\d UTC|T(?!00:00:00)\d\d:\d\d:\d\d|&nbsp;\d", text)
+
+
+def test_a_figure_has_twice_the_pixels_of_its_size_on_the_page(built):
+    """Figures are drawn at 2x ("retina"): the PNG has twice the pixels of the width and height
+    its <img> is shown at, so it is crisp on high-density screens."""
+    page = (built / "site" / "a-line" / "index.html").read_text(encoding="utf-8")
+    shown = re.findall(r'<img src="(cell[^"]*\.png)"[^>]*? width="(\d+)" height="(\d+)"', page)
+    assert len(shown) == 1, shown
+    name, width, height = shown[0]
+    header = (built / "site" / "a-line" / name).read_bytes()[:24]
+    assert header.startswith(b"\x89PNG\r\n\x1a\n")
+    pixels = struct.unpack(">II", header[16:24])
+    assert [size // 2 for size in pixels] == [int(width), int(height)], (pixels, width, height)
+    assert int(width) > 300  # the figure's own size, not a thumbnail
+    # the download notebook shows it at the same size (Jupyter reads the output's metadata)
+    notebook = json.loads((built / "site" / "a-line" / "a-line.ipynb").read_text("utf-8"))
+    sizes = [
+        output["metadata"]["image/png"]
+        for cell in notebook["cells"]
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {})
+    ]
+    assert sizes == [{"width": int(width), "height": int(height)}]
