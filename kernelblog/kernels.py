@@ -38,9 +38,17 @@ MAX_DISPLAYS = 100  # figures and other displayed outputs kept per cell
 GIB = 1024**3
 KERNEL_MEMORY = 1.5 * GIB  # what a kernel is expected to need when no build recorded it
 # Run (unrecorded) before each component: a fresh namespace, execution count, working folder,
-# no open figures, and the warning filters as the kernel started with them, each warning shown
+# no open figures, the post's modules an earlier component imported (from the working folder)
+# forgotten, and the warning filters as the kernel started with them, each warning shown
 # again (Python shows a warning once per place and process).
 RESET = """__import__('os').chdir({folder!r})
+_kernelblog_sys = __import__('sys')
+for _kernelblog_name, _kernelblog_module in list(_kernelblog_sys.modules.items()):
+    _kernelblog_found = vars(_kernelblog_module) if isinstance(
+        _kernelblog_module, type(_kernelblog_sys)) else {{}}
+    if any(str(_kernelblog_path).startswith({folder!r} + '/') for _kernelblog_path in [
+            _kernelblog_found.get('__file__') or '', *(_kernelblog_found.get('__path__') or [])]):
+        del _kernelblog_sys.modules[_kernelblog_name]
 if 'matplotlib.pyplot' in __import__('sys').modules:
     __import__('sys').modules['matplotlib.pyplot'].close('all')
 _kernelblog_warnings = __import__('warnings')
@@ -64,6 +72,7 @@ BRING = """def _kernelblog_bring(source, names):
         if os.path.dirname(name):
             os.makedirs(os.path.dirname(name), exist_ok=True)
         os.symlink(os.path.join(source, name), name)
+    __import__('importlib').invalidate_caches()  # the post's modules are found anew
 _kernelblog_bring({source!r}, {names!r})
 del _kernelblog_bring"""
 

@@ -908,9 +908,12 @@ def component_keys(ready: Ready, shared: dict) -> list[tuple[int, str, int]]:
     shared = dict(shared, post=ready.post.post.slug)
     files, keys = ready.post.post.files, []
     for number, code, cells in ready.codes:
-        # the post's files the component's code names, or all if it lists folders (postfiles.py)
+        # the post's files the component's code names or imports, or all if it lists folders
+        # (postfiles.py)
         component = ready.post.components[number]
-        named = files.named(component.paths, component.reads_all) if files else {}
+        named = (
+            files.named(component.paths, component.reads_all, component.modules) if files else {}
+        )
         keys.append(
             (number, cache_key(code, dict(shared, files=named) if named else shared), cells)
         )

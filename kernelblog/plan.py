@@ -46,6 +46,9 @@ class Component:
     paths: frozenset[str] = frozenset()  # string literals of its code that look like file paths
     # whether it may read any of the post's files: it lists folders, or is opaque to the analysis
     reads_all: bool = False
+    # the modules it imports, itself or in its setup: those the post brings are files it reads
+    # (postfiles.PostFiles.named), never links between cells
+    modules: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -60,6 +63,7 @@ class Unit:
     opaque: bool  # exec, globals(), a star import, a magic: the analysis cannot judge it
     after: tuple[str, ...] = ()
     lists: bool = False  # it lists folders (os.listdir, glob, Path.iterdir, ...)
+    modules: frozenset[str] = frozenset()  # what its absolute imports name (imported_modules)
 
 
 def plan_post(completed: CompletedPost) -> CompletedPost:
@@ -95,7 +99,8 @@ def plan_post(completed: CompletedPost) -> CompletedPost:
         mine = [by_number[n] for n in group]
         paths = frozenset().union(*(u.paths for u in mine))
         reads_all = any(u.opaque or u.lists for u in mine)
-        components.append(Component(k, tuple(group), setup, paths, reads_all))
+        modules = imported_modules(ast.parse("\n".join(imports))).union(*(u.modules for u in mine))
+        components.append(Component(k, tuple(group), setup, paths, reads_all, modules))
     diagnostics = tuple(sorted(completed.diagnostics + tuple(problems), key=lambda d: d.line))
     return dataclasses.replace(completed, components=tuple(components), diagnostics=diagnostics)
 
@@ -250,7 +255,20 @@ def _unit(number: int, done) -> Unit | None:
         ):
             opaque = True
     imports = {k: v for k, v in imports.items() if v}
-    return Unit(number, reads, binds, imports, paths, opaque, after, lists)
+    return Unit(number, reads, binds, imports, paths, opaque, after, lists, imported_modules(tree))
+
+
+def imported_modules(tree: ast.AST) -> frozenset[str]:
+    """The modules the absolute imports of `tree` name, anywhere in it: `import a.b` names a.b,
+    `from a.b import c` names a.b and a.b.c (c may be a submodule). Relative imports name none."""
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module)
+            modules.update(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
+    return frozenset(modules)
 
 
 def _module_scope(tree: ast.Module) -> tuple[set[str], dict]:

@@ -46,21 +46,43 @@ class PostFiles:
         wanted = normal(name)
         return wanted == "." or any(file.name.startswith(wanted + "/") for file in self.files)
 
-    def named(self, literals: frozenset[str] | set[str], everything: bool = False) -> dict:
+    def named(
+        self,
+        literals: frozenset[str] | set[str],
+        everything: bool = False,
+        modules: frozenset[str] | set[str] = frozenset(),
+    ) -> dict:
         """name -> sha256 of the files that the code's path-like string literals name: a file by
         its path or by its name alone (as in os.path.join("data", "pima.csv")), a folder by its
-        path ("data/", "."); every file when `everything`."""
+        path ("data/", "."); the files of the modules it imports (`modules`); every file when
+        `everything`."""
         wanted = {normal(literal) for literal in literals}
         folders = tuple(name + "/" for name in wanted)
+        imported = self.imported(modules)
         return {
             file.name: file.sha256
             for file in self.files
             if everything
             or "." in wanted
             or file.name in wanted
+            or file.name in imported
             or posixpath.basename(file.name) in wanted
             or file.name.startswith(folders)
         }
+
+    def imported(self, modules: frozenset[str] | set[str]) -> set[str]:
+        """The files that importing `modules` may run, from the working folder: for `a.b`, `a.py`,
+        or every file under `a/` where `a/b.py` or `a/b/__init__.py` is one (a package, whose
+        modules may import each other). A module the post does not bring names none."""
+        names = {file.name for file in self.files}
+        found = set()
+        for module in modules:
+            top, path = module.partition(".")[0], module.replace(".", "/")
+            if f"{top}.py" in names:
+                found.add(f"{top}.py")
+            if {f"{path}.py", f"{path}/__init__.py"} & names:
+                found.update(name for name in names if name.startswith(top + "/"))
+        return found
 
     def digest(self) -> str:
         """What identifies the files: their names and contents."""
@@ -75,7 +97,7 @@ def read_by(files: PostFiles | None, components) -> tuple[PostFile, ...]:
         return ()
     named: set[str] = set()
     for component in components:
-        named |= set(files.named(component.paths, component.reads_all))
+        named |= set(files.named(component.paths, component.reads_all, component.modules))
     return tuple(file for file in files.files if file.name in named)
 
 

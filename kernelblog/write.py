@@ -254,12 +254,13 @@ def _setup_cells(
         "the folder is deleted when Python exits."
     )
     reads = [file.name for file in read_by(completed.post.files, completed.components)]
+    modules = any(name.endswith(".py") for name in reads)  # imported from the working folder
     if reads:
         paragraphs.append(
             "It copies there the files the post reads ("
             + ", ".join(f"`{name}`" for name in reads)
             + "), from the folder of this file: save them beside it, at those paths, as the "
-            "page offers them."
+            "page offers them." + (" The post imports its modules from there." if modules else "")
         )
     working = (
         "# Files the code writes go to a temporary folder, deleted when Python exits.\n"
@@ -274,6 +275,10 @@ def _setup_cells(
             "    _copy = os.path.join(_workdir.name, _name)\n"
             "    os.makedirs(os.path.dirname(_copy), exist_ok=True)\n"
             "    shutil.copyfile(os.path.join(_here, _name), _copy)\n"
+        )
+    if modules:
+        working = working.replace("import shutil\n", "import shutil\nimport sys\n") + (
+            "sys.path.insert(0, _workdir.name)\n"
         )
     sources.append(working + "os.chdir(_workdir.name)")
     heading = (

@@ -3,7 +3,7 @@ tutorial reading its CSV from data/, an SVG diagram, a notebook-style data/ fold
 that writes then reads its own file, a flat post with an image from posts/images/ and a flat
 stateful LSTM reading a CSV of the posts folder. The posts' code sees their files read-only in
 its working folder; the files it reads and the images of the prose are published beside the
-page."""
+page. Apart, a tiny post folder with a module that two of its sections import."""
 
 import dataclasses
 import hashlib
@@ -147,3 +147,87 @@ def test_appending_a_row_reruns_the_post_and_changes_its_output(corpus):
     assert "(13, 9)" in outputs(options.out, "pima-diabetes")[0]
     counts = next(line for line in again.lines if line.startswith("components:"))
     assert counts.startswith("components: 1 executed"), counts  # the Pima post's only
+
+
+MODULE_POST = """# A module beside the post
+
+```python
+from evidence import verdict
+print("first:", verdict([1, 2, 3]))
+```
+
+```python
+import evidence
+print("second:", evidence.verdict([4, 5]))
+```
+
+```python
+values = np.arange(4)
+print("third:", values.sum())
+```
+"""
+
+
+def test_a_module_the_post_brings_reruns_exactly_the_sections_that_import_it(tmp_path):
+    """A post folder with a module imported by two sections: both run, apart; the page offers the
+    module; editing it re-runs both (in the same kernel, which must not keep the old module), and
+    editing the third section re-runs it alone; the download script imports the module from the
+    files saved beside it, under `python -I` (no folder of its own on sys.path), as the
+    download notebook does."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from kernelblog.kernels import Kernels
+    from kernelblog.pipeline import _isolation, build
+    from kernelblog.settings import Settings
+
+    posts = tmp_path / "posts"
+    (posts / "shared-module").mkdir(parents=True)
+    index = posts / "shared-module" / "index.md"
+    index.write_text(MODULE_POST, encoding="utf-8")
+    module = posts / "shared-module" / "evidence.py"
+    module.write_text("def verdict(values):\n    return f'mean {sum(values) / len(values)}'\n")
+    options = Options(
+        posts=posts, out=tmp_path / "site", snippets=tmp_path / "s", cache=tmp_path / "c", jobs=1
+    )
+
+    def built(kernels) -> str:
+        lines: list[str] = []
+        assert build(options, lines.append, kernels=kernels) == OK, "\n".join(lines)
+        return next(line for line in lines if line.startswith("components:"))
+
+    isolation = _isolation(options, Settings(), lambda line: None)  # sandboxed where bwrap works
+    with Kernels(1, isolation=isolation) as kernels:  # one kernel for every build, as serve keeps
+        assert built(kernels).startswith("components: 3 executed"), "three sections, apart"
+        assert outputs(options.out, "shared-module") == [
+            "first: mean 2.0",
+            "second: mean 4.5",
+            "third: 6",
+        ]
+        page = (options.out / "shared-module" / "index.html").read_text(encoding="utf-8")
+        offered = re.search(r"Files this post reads.*?</p>", page, re.S).group(0)
+        assert 'href="evidence.py" download' in offered
+        module.write_text("def verdict(values):\n    return f'largest {max(values)}'\n")
+        assert built(kernels).startswith("components: 2 executed")
+        assert outputs(options.out, "shared-module")[:2] == [
+            "first: largest 3",
+            "second: largest 5",
+        ]
+        index.write_text(MODULE_POST.replace("values.sum()", "values.max()"), encoding="utf-8")
+        assert built(kernels).startswith("components: 1 executed")
+        assert outputs(options.out, "shared-module")[2] == "third: 3"
+    saved = tmp_path / "saved"
+    shutil.copytree(options.out / "shared-module", saved)
+    run = subprocess.run(
+        [sys.executable, "-I", str(saved / "shared-module.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "first: largest 3\nsecond: largest 5\nthird: 3\n" in run.stdout
+    notebook = nbformat.read(saved / "shared-module.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(saved)}}).execute()
+    printed = [o.get("text", "") for c in notebook.cells for o in c.get("outputs", [])]
+    assert ["first: largest 3\n", "second: largest 5\n", "third: 3\n"] == printed[-3:]

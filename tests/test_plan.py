@@ -67,6 +67,30 @@ def test_an_author_import_is_read_only_but_a_rebound_name_is_not(tmp_path, index
     assert groups(tmp_path, index, text) == [["import"], ["print(m.pi)"], ["m", "print(m)"]]
 
 
+def test_importing_a_module_links_no_cells_and_each_component_knows_what_it_imports(
+    tmp_path, index
+):
+    text = fences(
+        "from helpers import f\nprint(f(1))",
+        "import helpers\nprint(helpers.f(2))",
+        "print(f(3))",  # f: imported by its setup, from the first cell
+        "import os.path\nfrom .local import g\nprint(os.path.sep, g)",
+        "def inner():\n    from helpers.deep import h\n    return h",
+    )
+    post = planned(tmp_path, index, text)
+    assert post.ok, post.diagnostics
+    assert [len(component.cells) for component in post.components] == [1, 1, 1, 1, 1]
+    own = {"random", "numpy"}  # the setup's own imports (seeds)
+    assert [set(component.modules) - own for component in post.components] == [
+        {"helpers", "helpers.f"},
+        {"helpers"},
+        {"helpers", "helpers.f"},
+        {"os.path"},  # a relative import names no module
+        {"helpers.deep", "helpers.deep.h"},
+    ]
+    assert "from helpers import f" in post.components[2].setup
+
+
 def test_file_paths_link_cells(tmp_path, index):
     text = fences("open('base.txt', 'w').write('1')", "x = 2", "print(open('base.txt').read())")
     assert groups(tmp_path, index, text) == [

@@ -12,7 +12,7 @@ from kernelblog.diagnostics import BadInput
 from kernelblog.execute import ExecutedPost
 from kernelblog.listing import list_posts
 from kernelblog.pipeline import complete_all, component_keys, ready_all
-from kernelblog.postfiles import post_files
+from kernelblog.postfiles import PostFile, PostFiles, post_files, read_by
 from kernelblog.read import read_post
 from kernelblog.settings import Settings
 from kernelblog.site import site_files
@@ -170,6 +170,52 @@ def test_an_edited_file_changes_the_keys_of_the_components_that_read_it(tmp_path
     (posts / "p" / "figure.png").write_bytes(b"another png")  # a file no code names
     again = keys_by_cell(posts)
     assert {cell for cell in after if after[cell] != again[cell]} == {("p", "import os")}
+
+
+def test_an_edited_module_changes_the_keys_of_the_components_that_import_it(tmp_path):
+    """A module the post brings is a file its importers read: directly, or through the imports
+    their setup repeats from elsewhere (`verdict` below). A package is read whole."""
+    posts = tmp_path / "posts"
+    write_post(
+        posts / "p",
+        "index.md",
+        "# P\n\n```python\nfrom evidence import verdict\nprint(verdict(1))\n```\n\n"
+        "```python\nprint('independent')\n```\n\n"
+        "```python\nimport evidence\nprint(evidence.verdict(2))\n```\n\n"
+        "```python\nprint(verdict(3))\n```\n\n"
+        "```python\nimport pkg.sub\nprint(pkg.sub.value)\n```\n",
+    )
+    (posts / "p" / "evidence.py").write_text("def verdict(x):\n    return x > 1\n")
+    (posts / "p" / "pkg").mkdir()
+    (posts / "p" / "pkg" / "__init__.py").write_text("")
+    (posts / "p" / "pkg" / "sub.py").write_text("value = 1\n")
+    (posts / "p" / "notes.txt").write_text("no code reads this\n")
+    before = keys_by_cell(posts)
+    assert len(before) == 5  # importing the same module links no cells
+    (posts / "p" / "evidence.py").write_text("def verdict(x):\n    return x > 2\n")
+    after = keys_by_cell(posts)
+    assert {cell for cell in before if before[cell] != after[cell]} == {
+        ("p", "from evidence import verdict"),
+        ("p", "import evidence"),
+        ("p", "print(verdict(3))"),
+    }
+    (posts / "p" / "pkg" / "__init__.py").write_text("from .sub import value\n")
+    again = keys_by_cell(posts)
+    assert {cell for cell in after if after[cell] != again[cell]} == {("p", "import pkg.sub")}
+    [done] = complete_all(posts, lambda diagnostic: None)
+    listed = [file.name for file in read_by(done.post.files, done.components)]
+    assert listed == ["evidence.py", "pkg/__init__.py", "pkg/sub.py"]  # offered, and copied
+
+
+def test_a_module_names_its_file_or_its_package_only_when_the_post_brings_it(tmp_path):
+    names = ["evidence.py", "pkg/__init__.py", "pkg/sub.py", "pkg/table.csv", "ns/mod.py"]
+    files = PostFiles(tmp_path, tuple(PostFile(name, 1, name) for name in [*names, "data/d.csv"]))
+    assert files.imported({"evidence", "evidence.verdict"}) == {"evidence.py"}
+    package = {"pkg/__init__.py", "pkg/sub.py", "pkg/table.csv"}
+    assert files.imported({"pkg"}) == files.imported({"pkg.sub", "pkg.sub.value"}) == package
+    assert files.imported({"ns.mod"}) == {"ns/mod.py"}  # a namespace package: no __init__.py
+    assert files.imported({"ns", "data", "numpy", "os.path", "evidence_more"}) == set()
+    assert set(files.named(set(), modules={"pkg.sub"})) == package
 
 
 def test_the_corpus_has_post_folders_in_several_shapes():
