@@ -1081,11 +1081,14 @@ def ready_all(
         from .keras_index import build_index
         from .plan import plan_post
         from .read import read_post
+        from .write import download_problems
 
         read = {k: read_post(paths[k], data[k], files[k]) for k in missing}
         index, aliases = build_index(), settings.aliases
         for k in missing:
             done = plan_post(complete_post(read[k], index, aliases))
+            problems = download_problems(done)  # its modules cannot be copied into downloads
+            done = dataclasses.replace(done, diagnostics=done.diagnostics + problems)
             completed[k] = make_ready(done, page_url(settings, done.post.slug))
             reuse.save("completed", keys[k], completed[k])
     _unique_slugs([done.post.post for done in completed])

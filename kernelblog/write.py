@@ -21,7 +21,18 @@ import nbformat
 from .cells import KEY, role_of
 from .complete import CompletedPost
 from .diagnostics import Diagnostic
-from .extract import Library, bound_names, library_for, without_library_imports
+from .extract import (
+    LIBRARY,
+    CopyError,
+    Library,
+    Modules,
+    bound_names,
+    library_for,
+    library_imports,
+    post_modules,
+    roots_of,
+    without_library_imports,
+)
 from .files import atomic_write
 from .outputs import shown_text
 from .postfiles import read_by
@@ -32,9 +43,28 @@ AT_FDCWD, RENAME_EXCHANGE = -100, 2  # from Linux's <fcntl.h> and <linux/fs.h>
 
 
 def snippet_text(completed: CompletedPost) -> str:
-    """The post's completed code in jupytext's percent format, runnable as a script."""
+    """The post's completed code in jupytext's percent format, runnable as a script: from
+    anywhere, with what it imports from the post's own modules copied in (as the downloads do),
+    since the folder of the script is not the post's."""
     notebook = completed.notebook()
     notebook.cells = [cell for cell in notebook.cells if role_of(cell) != "inline"]
+    own = post_modules(completed.post.files)
+    codes = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    try:
+        library = library_for(codes, (own,)) if own else None
+    except CopyError:  # download_problems reports it
+        library = None
+    if library:
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.source = without_library_imports(cell.source, (own,))
+        copied = ", ".join(library.own_files)
+        notebook.cells.insert(
+            0,
+            nbformat.v4.new_code_cell(
+                f"# What the post imports from {copied} beside it, copied in.\n{library.source}"
+            ),
+        )
     for cell in notebook.cells:
         cell.metadata = {}
     notebook.metadata = {
@@ -60,14 +90,20 @@ def download_notebook(
     ran: bool = True,
     verified: tuple[str, ...] = (),
 ) -> nbformat.NotebookNode:
-    """The post as a reader runs it, without kernelblog: the dataset library's definitions it
-    uses copied in at the top, a temporary working folder, then its code with the outputs the
-    page shows and its prose with the inline values the page shows (escaped for Markdown with
-    `markdown`, as plain text without); with `ran` false (a notebook not executed), each inline
-    value's expression as code; `verified`: the Keras backends every cell passed on, the first
-    one's outputs shown."""
+    """The post as a reader runs it, without kernelblog: the definitions it uses of the dataset
+    library and of its own modules copied in at the top, a temporary working folder, then its
+    code with the outputs the page shows and its prose with the inline values the page shows
+    (escaped for Markdown with `markdown`, as plain text without); with `ran` false (a notebook
+    not executed), each inline value's expression as code; `verified`: the Keras backends every
+    cell passed on, the first one's outputs shown."""
     notebook = nbformat.from_dict(executed)  # a copy: new dicts and lists throughout
-    cells, values, codes = [], None, []
+    codes = [
+        cell.source
+        for cell in notebook.cells
+        if cell.cell_type == "code" and role_of(cell) != "inline"
+    ]
+    library, roots = copied_in(completed, codes)
+    cells, values = [], None
     for cell in notebook.cells:
         role = role_of(cell)
         cell.metadata.pop(KEY, None)
@@ -78,11 +114,10 @@ def download_notebook(
             cell.source = _resolved(cell.source, (values or []) if ran else None, markdown)
             values = None
         elif cell.cell_type == "code":
-            codes.append(cell.source)
-            cell.source = without_library_imports(cell.source)
+            cell.source = without_library_imports(cell.source, roots)
             cell.outputs = shown_outputs(cell.get("outputs", []))
         cells.append(cell)
-    notebook.cells = _setup_cells(completed, library_for(codes), url, verified) + cells
+    notebook.cells = _setup_cells(completed, library, url, verified) + cells
     return notebook
 
 
@@ -142,14 +177,55 @@ def download_script_text(
     return header + jupytext.writes(notebook, fmt="py:percent")
 
 
-def download_warnings(completed: CompletedPost) -> list[Diagnostic]:
-    """A name the post binds that the library code copied into its downloads also defines: there
-    the library's functions would find the post's value, so the downloads could print otherwise."""
+def copied_in(completed: CompletedPost, codes: list[str]) -> tuple[Library | None, tuple]:
+    """What the downloads copy in for the post's `codes` (extract.Library), and the modules it
+    comes from; the dataset library's alone where the post's modules cannot be copied in (then
+    download_problems says why)."""
+    roots = roots_of(completed.post.files)
+    try:
+        return library_for(codes, roots), roots
+    except CopyError:
+        return library_for(codes), (LIBRARY,)
+
+
+def download_problems(completed: CompletedPost) -> tuple[Diagnostic, ...]:
+    """An error at the post's first import of its own modules when the downloads cannot copy
+    them in (two define one name, one does not parse): found before anything runs."""
+    own = post_modules(completed.post.files)
     code = [done for done in completed.cells if done.cell.kind == "code"]
-    library = library_for([done.code for done in code])
+    if own is None:
+        return ()
+    try:
+        library_for([done.code for done in code], roots_of(completed.post.files))
+    except CopyError as error:
+        roots: tuple[Modules, ...] = (own,)
+        line = next(
+            (
+                done.cell.line + node.lineno
+                for done in code
+                for node in library_imports(done.cell.source, roots)
+            ),
+            code[0].cell.line if code else 0,
+        )
+        message = f"the downloads cannot copy in the post's modules: {error}"
+        return (Diagnostic(completed.post.path, line, "error", message),)
+    return ()
+
+
+def download_warnings(completed: CompletedPost) -> list[Diagnostic]:
+    """A name the post binds that the code copied into its downloads also defines: there the
+    copied functions would find the post's value, so the downloads could print otherwise."""
+    code = [done for done in completed.cells if done.cell.kind == "code"]
+    library, roots = copied_in(completed, [done.code for done in code])
     if library is None:
         return []
-    copied = {name for name, _ in bound_names(library.source, imports=False)} - set(library.names)
+    imported = {  # what the post's imports of the copied modules bind
+        (alias.asname or alias.name).split(".")[0]
+        for done in code
+        for node in library_imports(done.code, roots)
+        for alias in node.names
+    }
+    copied = {name for name, _ in bound_names(library.source, imports=False)} - imported
     warnings, seen = [], set()
     for done in code:
         for name, line in bound_names(done.cell.source):
@@ -160,8 +236,9 @@ def download_warnings(completed: CompletedPost) -> list[Diagnostic]:
                         completed.post.path,
                         done.cell.line + line,
                         "warning",
-                        f"'{name}' is also defined by the dataset library's code that the "
-                        "downloads copy in, which would then use this one: rename it",
+                        f"'{name}' is also defined by the "
+                        + ("dataset library's code" if library.names else "post's modules' code")
+                        + " that the downloads copy in, which would then use this one: rename it",
                     )
                 )
     return warnings
@@ -238,7 +315,7 @@ def _setup_cells(
         + (f" {verified_text(verified)}" if verified else "")
     ]
     sources = []
-    if library:
+    if library and library.names:
         names = ", ".join(f"`{name}`" for name in library.names)
         files = " and ".join(f"`{name}`" for name in library.files)
         paragraphs.append(
@@ -247,20 +324,35 @@ def _setup_cells(
             "repository, the blog's dataset library. It needs numpy alone; the post's imports of "
             "it are left out below."
         )
+    if library and library.own_names:
+        names = ", ".join(f"`{name}`" for name in library.own_names)
+        files = " and ".join(f"`{name}`" for name in library.own_files)
+        paragraphs.append(
+            f"{'It also holds' if library.names else 'The next cell holds'} what the post "
+            f"imports from its own modules ({names}), with what that needs, copied from {files} "
+            "beside the post (the page offers them); the post's imports of them are left out "
+            "below."
+        )
+    if library:
         sources.append(library.source)
     paragraphs.append(
         f"The {'cell after that' if library else 'next cell'} moves to a new temporary folder, "
         "as the build did, so that files the code writes land there and not in your folder; "
         "the folder is deleted when Python exits."
     )
-    reads = [file.name for file in read_by(completed.post.files, completed.components)]
-    modules = any(name.endswith(".py") for name in reads)  # imported from the working folder
+    own = post_modules(completed.post.files)
+    inlined = {own.path(module) for module in own.names} if own else set()  # copied in above
+    reads = [
+        file.name
+        for file in read_by(completed.post.files, completed.components)
+        if file.name not in inlined
+    ]
     if reads:
         paragraphs.append(
             "It copies there the files the post reads ("
             + ", ".join(f"`{name}`" for name in reads)
             + "), from the folder of this file: save them beside it, at those paths, as the "
-            "page offers them." + (" The post imports its modules from there." if modules else "")
+            "page offers them."
         )
     working = (
         "# Files the code writes go to a temporary folder, deleted when Python exits.\n"
@@ -276,14 +368,11 @@ def _setup_cells(
             "    os.makedirs(os.path.dirname(_copy), exist_ok=True)\n"
             "    shutil.copyfile(os.path.join(_here, _name), _copy)\n"
         )
-    if modules:
-        working = working.replace("import shutil\n", "import shutil\nimport sys\n") + (
-            "sys.path.insert(0, _workdir.name)\n"
-        )
     sources.append(working + "os.chdir(_workdir.name)")
     heading = (
         "## Added for this download: "
-        + ("the dataset functions and " if library else "")
+        + ("the dataset functions and " if library and library.names else "")
+        + ("the post's functions and " if library and not library.names else "")
         + "a working folder"
     )
     prose = "\n\n".join([heading] + [textwrap.fill(paragraph, 88) for paragraph in paragraphs])

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import nbformat
 import numpy as np
@@ -17,9 +18,17 @@ from nbformat.v4 import new_output
 
 from conftest import ROOT, executed_with, write_post
 from kernelblog.complete import complete_post
-from kernelblog.extract import library_for, library_imports, without_library_imports
+from kernelblog.extract import (
+    Modules,
+    library_for,
+    library_imports,
+    roots_of,
+    without_library_imports,
+)
+from kernelblog.listing import INDEX, list_posts
 from kernelblog.outputs import page_outputs, shown_text
 from kernelblog.pipeline import complete_all
+from kernelblog.postfiles import read_by
 from kernelblog.read import read_post
 from kernelblog.settings import Settings
 from kernelblog.site import site_files
@@ -29,6 +38,7 @@ from kernelblog.write import (
     download_script_text,
     download_warnings,
     shown_outputs,
+    snippet_text,
 )
 
 PACKAGE = ROOT / "kernelblog"
@@ -175,7 +185,9 @@ def test_the_library_of_another_module_and_its_imports(tmp_path):
         "TOPICS = ('a', 'b')\n\n\nclass toy:\n    summary = 'two topics'\n\n    @staticmethod\n"
         "    def load_data(n=3):\n        return scale(np.arange(n)), TOPICS\n"
     )
-    library = library_for(["from kernelblog.standins import toy as toys"], root=tmp_path)
+    library = library_for(
+        ["from kernelblog.standins import toy as toys"], (Modules(tmp_path, "kernelblog"),)
+    )
     assert library.files == ("kernelblog/base.py", "kernelblog/standins.py")
     source = library.source
     assert source.index("def _scaled") < source.index("class toy") and "def unused" not in source
@@ -339,6 +351,129 @@ def test_a_post_that_rebinds_a_name_the_copied_library_uses_gets_a_warning(tmp_p
     assert [str(warning) for warning in reported] == warnings  # Diagnostics, as values
 
 
+# The post's own modules: copied in as the dataset library is.
+
+STATS = """# Stats
+
+```python
+from evidence import verdict
+print(verdict([1, 2, 3]))
+```
+
+```python
+import evidence
+print(evidence.mean_sd([4, 5]))
+```
+
+```python
+import pkg.sub as sub
+from pkg import sub as same
+print(sub.value, same.value, evidence.THRESHOLD)
+```
+"""
+MODULES = {
+    "evidence.py": '"""The post\'s statistics."""\nimport numpy as np\n\n'
+    "from helpers import scale\n\n"
+    "THRESHOLD = 2.0\n\n\ndef mean_sd(values):\n    array = np.asarray(values, dtype=float)\n"
+    "    return round(float(array.mean()), 3), round(float(array.std()), 3)\n\n\n"
+    "def verdict(values):\n    mean, _ = mean_sd(values)\n"
+    '    return "above" if scale(mean) > THRESHOLD else "below"\n',
+    "helpers.py": "FACTOR = 1.5\n\n\ndef scale(x):\n    return x * FACTOR\n\n\n"
+    "def unused():\n    return 0\n",
+    "pkg/__init__.py": "",
+    "pkg/sub.py": "value = 7\n",
+}
+
+
+def folder_post(tmp_path: Path, text: str, modules: dict[str, str]):
+    """The completed post folder posts/stats (index.md `text`, and `modules` beside it)."""
+    posts = tmp_path / "posts"
+    write_post(posts / "stats", "index.md", text)
+    for name, source in modules.items():
+        write_post((posts / "stats" / name).parent, Path(name).name, source)
+    reported = []
+    [completed] = complete_all(posts, reported.append)
+    return completed, reported
+
+
+def run_script(completed, tmp_path: Path, script: str = "") -> subprocess.CompletedProcess:
+    """`script`, by default the post's download script (outputs faked), run with `python -I` in
+    an empty folder."""
+    codes = [cell for cell in completed.cells if cell.cell.kind == "code"]
+    script = script or download_script_text(
+        completed, executed_with(completed, [[] for _ in codes]).notebook
+    )
+    empty = tmp_path / "reader"
+    shutil.rmtree(empty, ignore_errors=True)
+    empty.mkdir()
+    (empty / "stats.py").write_text(script, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-I", "stats.py"], cwd=empty, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_modules_a_post_brings_are_copied_into_its_downloads(tmp_path):
+    """What the post imports from its modules comes in with what it needs (a module's numpy
+    import, another of its modules, a package's submodule), with no import of them left: the
+    script runs in an empty folder, where no module of the post is."""
+    completed, reported = folder_post(tmp_path, STATS, MODULES)
+    assert completed.ok and not reported and not download_warnings(completed), reported
+    notebook = download_notebook(completed, executed_with(completed, [[], [], []]).notebook)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    own = roots_of(completed.post.files)
+    assert not library_imports(code, own) and "sys.path" not in code
+    library = notebook.cells[1].source
+    assert "def verdict" in library and "def scale" in library and "def unused" not in library
+    assert "import numpy as np" in library and "The post's statistics" not in library
+    prose = notebook.cells[0].source
+    assert "`evidence.py`" in prose and "beside the post" in prose
+    assert "copies there" not in prose  # no file left to save beside the download
+    run = run_script(completed, tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "above\n(4.5, 0.5)\n7 7 2.0\n"
+    snippet = snippet_text(completed)  # snippets/<slug>.py runs from anywhere too
+    assert not library_imports(snippet, own) and "def verdict" in snippet
+    run = run_script(completed, tmp_path, snippet)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "above\n(4.5, 0.5)\n7 7 2.0\n"
+
+
+def test_a_star_import_from_a_module_copies_its_public_names(tmp_path):
+    text = "# Star\n\n```python\nfrom evidence import *\nprint(verdict([1]), mean_sd([2]))\n```\n"
+    modules = dict(MODULES)
+    modules["evidence.py"] += '\n__all__ = ["verdict", "mean_sd"]\n'
+    completed, reported = folder_post(tmp_path, text, modules)
+    assert completed.ok, reported
+    run = run_script(completed, tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "below (2.0, 0.0)\n"
+
+
+def test_a_post_that_rebinds_a_name_its_copied_module_uses_gets_a_warning(tmp_path):
+    text = "# Clash\n\n```python\nTHRESHOLD = 9\nfrom evidence import verdict\nverdict([1])\n```\n"
+    completed, reported = folder_post(tmp_path, text, MODULES)
+    assert [str(w) for w in download_warnings(completed)] == [
+        f"{tmp_path / 'posts' / 'stats' / 'index.md'}:4: warning: 'THRESHOLD' is also defined by "
+        "the post's modules' code that the downloads copy in, which would then use this one: "
+        "rename it"
+    ]
+
+
+def test_modules_a_download_cannot_copy_in_are_an_error_at_the_import(tmp_path):
+    """Two modules that define one name would be one name in the download: an error before
+    anything runs, at the post's first import of its modules."""
+    modules = dict(
+        MODULES, **{"helpers.py": "THRESHOLD = 1\n\n\ndef scale(x):\n    return x * THRESHOLD\n"}
+    )
+    completed, reported = folder_post(tmp_path, STATS, modules)
+    assert not completed.ok
+    assert [str(d) for d in reported if d.severity == "error"] == [
+        f"{tmp_path / 'posts' / 'stats' / 'index.md'}:4: error: the downloads cannot copy in the "
+        "post's modules: helpers.py and evidence.py both define 'THRESHOLD': a download that "
+        "copies both would keep only one"
+    ]
+
+
 # A reader's run (slow): the built site's downloads, where kernelblog is not installed.
 
 
@@ -376,11 +511,23 @@ def reader(tmp_path_factory):
     return python, kernel_spec(folder / "kernels", python)
 
 
+@pytest.fixture(scope="module")
+def completed_posts() -> dict:
+    """The posts of posts/, completed and planned, by path."""
+    return {done.post.path: done for done in complete_all(ROOT / "posts", lambda line: None)}
+
+
+POSTS = list_posts(ROOT / "posts").posts  # flat posts and post folders
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("slug", sorted(path.stem for path in (ROOT / "posts").glob("*.md")))
-def test_downloads_run_as_a_reader_runs_them(slug, built_posts, reader, tmp_path):
-    """The .py with `python -I`, the .ipynb with nbclient in a kernel of that python, each from an
-    empty folder: both run, print what the page shows (timings aside), and find no kernelblog."""
+@pytest.mark.parametrize(
+    "path", POSTS, ids=[p.parent.name if p.name == INDEX else p.stem for p in POSTS]
+)
+def test_downloads_run_as_a_reader_runs_them(path, completed_posts, built_posts, reader, tmp_path):
+    """The .py with `python -I`, the .ipynb with nbclient in a kernel of that python, each from a
+    folder holding them and the files the post reads, as the page offers them: both run, print
+    what the page shows (timings aside), and find no kernelblog."""
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
@@ -388,8 +535,16 @@ def test_downloads_run_as_a_reader_runs_them(slug, built_posts, reader, tmp_path
 
     python, kernels = reader
     site = built_posts
+    completed = completed_posts[path]
+    slug = completed.post.slug
     for suffix in (".py", ".ipynb"):
         shutil.copy(site / slug / f"{slug}{suffix}", tmp_path / f"{slug}{suffix}")
+    reads = [file.name for file in read_by(completed.post.files, completed.components)]
+    page_html = (site / slug / "index.html").read_text(encoding="utf-8")
+    for name in reads:  # offered on the page, saved beside the downloads
+        assert f'href="{quote(name)}" download' in page_html, name
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(site / slug / name, tmp_path / name)
     page = page_texts(site / slug / "index.html")
     saved = nbformat.read(tmp_path / f"{slug}.ipynb", as_version=4)
 
@@ -463,6 +618,5 @@ def test_downloads_run_as_a_reader_runs_them(slug, built_posts, reader, tmp_path
         if hasattr(b, "text")
     ]
     assert lines(shown_text(stdout)) == lines("\n".join(printed))
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [f"{slug}.py", f"{slug}.ipynb"]
-    )  # nothing left
+    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert left == sorted([f"{slug}.py", f"{slug}.ipynb", *reads])  # nothing left
