@@ -350,8 +350,7 @@ class _Collector:
         source, members = self._load(module), {}
         for chain in chains:
             if not chain:  # the module itself: what a star import would give
-                chain_names = source.public()
-                for name in chain_names:
+                for name in source.public():
                     self.need(module, name)
                     members.setdefault(name, None)
                 continue

@@ -33,6 +33,7 @@ from kernelblog.read import read_post
 from kernelblog.settings import Settings
 from kernelblog.site import site_files
 from kernelblog.write import (
+    colab_notebook_text,
     download_notebook,
     download_notebook_text,
     download_script_text,
@@ -431,6 +432,9 @@ def test_the_modules_a_post_brings_are_copied_into_its_downloads(tmp_path):
     run = run_script(completed, tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stdout == "above\n(4.5, 0.5)\n7 7 2.0\n"
+    colab = nbformat.reads(colab_notebook_text(completed), 4)  # no folder holds the files
+    colab_code = "\n".join(cell.source for cell in colab.cells if cell.cell_type == "code")
+    assert not library_imports(colab_code, own) and "def verdict" in colab_code
     snippet = snippet_text(completed)  # snippets/<slug>.py runs from anywhere too
     assert not library_imports(snippet, own) and "def verdict" in snippet
     run = run_script(completed, tmp_path, snippet)
