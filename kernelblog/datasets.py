@@ -21,6 +21,9 @@ IMAGE_PATTERNS = (
 )
 
 
+SIGNAL_ANOMALIES = ("spike", "step", "frequency", "harmonic")
+
+
 def images(
     n_train: int = 600,
     n_test: int = 200,
@@ -141,14 +144,20 @@ def signals(
     anomalies: float = 0.5,
     noise: float = 0.05,
     seed: int = 0,
+    kinds: tuple[str, ...] = ("spike", "step"),
 ):
-    """Smooth waveforms for anomaly detection; the anomalies carry a spike or a step.
+    """Smooth waveforms for anomaly detection; each anomaly is one of `kinds`.
 
     x: float32 (n, length). A normal signal is a sine with random frequency, phase and
     amplitude plus a little noise. The training set is all normal (y_train is all 0). In
-    the test set a fraction `anomalies` (y_test = 1) also has a spike or a step somewhere,
-    which a model of normal signals reconstructs poorly.
+    the test set a fraction `anomalies` (y_test = 1) is anomalous, of a kind drawn from
+    `kinds`: "spike" (a short bump) and "step" (a jump that stays) break the curve;
+    "frequency" (the sine goes on faster or slower from a random point, without a jump) and
+    "harmonic" (a second harmonic added, the amplitude kept) stay smooth, so a rule on
+    jumps or extremes misses them.
     """
+    if not kinds or not set(kinds) <= set(SIGNAL_ANOMALIES):
+        raise ValueError(f"choose kinds among {', '.join(SIGNAL_ANOMALIES)}")
     rng = np.random.default_rng(seed)
     n = n_train + n_test
     t = np.linspace(0, 1, length)
@@ -159,11 +168,27 @@ def signals(
     y = np.zeros(n, dtype=np.int64)
     y[n_train:] = rng.permutation(np.arange(n_test) < round(anomalies * n_test))
     for i in np.flatnonzero(y):
-        where = rng.integers(4, length - 4)
-        if rng.random() < 0.5:
-            x[i, where : where + 3] += rng.choice([-1, 1]) * rng.uniform(1.0, 1.5)
+        if tuple(kinds) == ("spike", "step"):  # the original draws, so old arrays stay the same
+            where = rng.integers(4, length - 4)
+            kind = "spike" if rng.random() < 0.5 else "step"
         else:
+            where = rng.integers(length // 4, 3 * length // 4)
+            kind = kinds[rng.integers(len(kinds))]
+        if kind == "spike":
+            x[i, where : where + 3] += rng.choice([-1, 1]) * rng.uniform(1.0, 1.5)
+        elif kind == "step":
             x[i, where:] += rng.choice([-1, 1]) * rng.uniform(0.6, 1.0)
+        else:
+            angle = 2 * np.pi * frequency[i] * t + phase[i]
+            if kind == "frequency":  # phase-continuous: the curve bends, it does not jump
+                ratio = rng.uniform(1.4, 1.8) if rng.random() < 0.5 else rng.uniform(0.55, 0.7)
+                angle[where:] = angle[where] + ratio * (angle[where:] - angle[where])
+                clean = np.sin(angle)
+            else:
+                weight = rng.uniform(0.3, 0.5)
+                clean = np.sin(angle) + weight * np.sin(2 * angle + rng.uniform(0, 2 * np.pi))
+                clean /= np.abs(clean).max()  # the same peak amplitude as the normal sine
+            x[i] = amplitude[i] * clean + rng.normal(0, noise, length)
     return _split(x.astype(np.float32), y, n_train)
 
 

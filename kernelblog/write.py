@@ -34,6 +34,7 @@ from .extract import (
     without_library_imports,
 )
 from .files import atomic_write
+from .listing import INDEX
 from .outputs import shown_text
 from .postfiles import read_by
 from .read import Cell, jupytext
@@ -70,10 +71,9 @@ def snippet_text(completed: CompletedPost) -> str:
     notebook.metadata = {
         "jupytext": {"notebook_metadata_filter": "-all", "cell_metadata_filter": "-all"}
     }
-    header = (
-        f"# {completed.post.meta.title}\n"
-        f"# {GENERATED} from {completed.post.path.name}; do not edit.\n\n"
-    )
+    path = completed.post.path  # a post folder's index.md is named with its folder
+    source = f"{path.parent.name}/{path.name}" if path.name == INDEX else path.name
+    header = f"# {completed.post.meta.title}\n# {GENERATED} from {source}; do not edit.\n\n"
     return header + jupytext.writes(notebook, fmt="py:percent")
 
 

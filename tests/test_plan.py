@@ -151,7 +151,9 @@ def test_functions_and_deletion(tmp_path, index):
 
 
 def test_the_flagship_splits_into_its_sections(index):
-    post = plan_post(complete_post(read_post(ROOT / "posts" / "deep-learning-overview.md"), index))
+    post = plan_post(
+        complete_post(read_post(ROOT / "posts" / "deep-learning-overview" / "index.md"), index)
+    )
     assert len(post.components) >= 5
     notebook = post.notebook()
     setups = [

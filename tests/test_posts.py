@@ -45,73 +45,93 @@ def test_first_convnet_beats_chance(executed):
     assert accuracy > chance + 0.3
 
 
-def numbers(text: str, label: str) -> list[float]:
-    """Every number printed after `label` (a regular expression), in order."""
-    return [float(value) for value in re.findall(label + r"\s*([\d.]+)", text)]
+OVERVIEW = ROOT / "posts" / "deep-learning-overview" / "index.md"
+
+
+def summary_row(technique: str) -> str:
+    """The 'Result here' cell of the overview's summary table for a technique."""
+    for line in OVERVIEW.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if cells[0] == technique:
+            return cells[2]
+    raise AssertionError(f"no summary row for {technique}")
+
+
+def mean_and_sd(text: str, label: str) -> tuple[float, float]:
+    """The 'mean ± SD' printed after `label` (a regular expression)."""
+    mean, sd = re.search(label + r"\s*([\d.]+) ± ([\d.]+)", text).groups()
+    return float(mean), float(sd)
 
 
 def test_overview_learning_claims(executed):
-    """The claims the flagship's prose makes, checked against what its code printed."""
+    """What the flagship's prose and its summary table say, checked against what its code printed:
+    the table's words are the verdicts the code printed, and the learning is real."""
     text = printed(executed["deep-learning-overview"])
-    [(accuracy, chance)] = re.findall(r"validation accuracy: ([\d.]+) \(chance: ([\d.]+)\)", text)
-    accuracy, chance = float(accuracy), float(chance)
-    assert accuracy > chance + 0.3  # CNN: well above chance
-    [errors], [pair] = (
-        numbers(text, r"errors:"),
-        numbers(text, r"errors: \d+, of which \w+ <-> \w+:"),
-    )
-    assert (
-        0 < pair <= errors == round((1 - accuracy) * 300)
-    )  # the confusion the prose names is counted right
 
-    [lstm], [plain], [baseline] = (
-        numbers(text, f"test MSE, {name}:")
-        for name in ("LSTM", "SimpleRNN", r"baseline \(training mean\)")
+    # CNN: learns far above chance; the table's words are the printed verdicts.
+    cnn, _ = mean_and_sd(text, r"\n  CNN")
+    assert cnn > 1 / 6 + 0.5
+    row = summary_row("Convolutional network")
+    assert "CNN against ridge on the spectrum: worse than" in text
+    assert row.startswith("Worse than the ridge classifier on the spectrum")
+    assert "CNN against ridge on pixels: better than" in text
+    assert "CNN against dense network: better than" in text
+    assert "better than it on pixels, and than the dense network" in row
+    errors, pair = map(
+        int, re.search(r"errors over 3 runs: (\d+), of which \w+ <-> \w+: (\d+)", text).groups()
     )
-    assert lstm < 0.1 * baseline  # the LSTM solves the recall task
-    assert lstm < plain  # and the plain RNN of the same width does not match it
-    [(lstm_size, plain_size)] = re.findall(r"parameters, LSTM: ([\d,]+); SimpleRNN: ([\d,]+)", text)
-    assert int(lstm_size.replace(",", "")) - 33 == 4 * (
-        int(plain_size.replace(",", "")) - 33
-    )  # "four times"
+    assert 0 < pair <= errors and abs(errors - (1 - cnn) * 600 * 3) <= 1  # the count is right
 
-    [auc], [auc_pca] = (
-        numbers(text, "ROC AUC, autoencoder:"),
-        numbers(text, "ROC AUC, PCA with 4 components:"),
+    # LSTM: parameters matched; the verdict at each length is the table's; at 40 steps it learns.
+    sizes = re.search(r"parameters: LSTM ([\d,]+), SimpleRNN ([\d,]+)", text).groups()
+    lstm_size, plain_size = (int(size.replace(",", "")) for size in sizes)
+    assert abs(lstm_size - plain_size) < 0.05 * lstm_size
+    verdicts = dict(
+        re.findall(r"^\s*(10|20|40)\s+[\d.]+ ± [\d.]+\s+[\d.]+ ± [\d.]+\s+(.+)$", text, re.M)
     )
-    assert auc > 0.9  # the autoencoder's error separates the anomalies
-    assert 0.5 < auc_pca <= 1  # the PCA baseline is computed and learns something too
-
-    [(low, high)] = re.findall(
-        r"noise floor, real against real \(5 draws of 1000\): (-?[\d.]+) to (-?[\d.]+)", text
-    )
-    floor = max(abs(float(low)), abs(float(high)))
-    [gaussian] = numbers(text, "Gaussian with the crescent's mean and covariance:")
-    distances = numbers(text, r"MMD² ")
-    assert len(distances) == 7
-    assert gaussian > 10 * floor  # the measure sees shape: moments alone are far from the crescent
-    assert (
-        distances[-1] < gaussian < distances[0]
-    )  # the GAN learned more than the first two moments
-
-    rows = {
-        int(n): [(float(m), float(s)) for m, s in re.findall(r"([\d.]+) ± ([\d.]+)", row)]
-        for n, row in re.findall(r"^\s*(30|150)\s+(.*±.*)$", text, re.M)
+    words = {
+        "worse than": "Worse than",
+        "within the spread of": "within its spread",
+        "better than": "better",
     }
-    assert set(rows) == {30, 150} and all(len(row) == 3 for row in rows.values())
-    (scratch, scratch_sd), (frozen, frozen_sd), _ = rows[30]
-    assert (
-        frozen - scratch > scratch_sd + frozen_sd
-    )  # with few labels the pretrained base clearly helps
+    row = summary_row("LSTM")
+    for length, clause in zip(("10", "20", "40"), row.split(", ")):
+        assert clause.startswith(words[verdicts[length].strip()]), (length, verdicts, row)
+    constant, _ = mean_and_sd(text, "best constant guess: test MSE")
+    lstm_40 = float(re.search(r"^\s*40\s+([\d.]+)", text, re.M).group(1))
+    assert lstm_40 < 0.1 * constant
+
+    # Autoencoder: better than PCA at every code size, as the table says; it detects anomalies.
+    sizes = re.findall(
+        r"code size (\d): PCA [\d.]+ ± [\d.]+, autoencoder ([\d.]+) ± [\d.]+ \((.+) PCA\)", text
+    )
+    assert [size for size, _, _ in sizes] == ["2", "4", "8"]
+    assert all(verdict == "better than" for _, _, verdict in sizes)
+    assert summary_row("Autoencoder").startswith("Better than PCA at every code size")
+    assert float(sizes[1][1]) > 0.9
+
+    # GAN: the verdicts against every reference and the runs against the KDE, as the table says.
     assert all(
-        0 < sd < 0.2 for row in rows.values() for _, sd in row
-    )  # three runs that differ, sanely
-    assert (
-        "norm.trainable=True: moving mean updated" in text
-    )  # training=False is overridden by the call...
-    assert (
-        "norm.trainable=False: moving mean unchanged" in text
-    )  # ...and trainable=False is what keeps inference mode
+        re.search(f"GAN against the {name}: within the spread of", text)
+        for name in ("noise floor", "Gaussian", "KDE")
+    )
+    kde, _ = mean_and_sd(text, r"KDE\s+MMD²")
+    gaussian, _ = mean_and_sd(text, r"Gaussian\s+MMD²")
+    finals = [
+        float(v) for v in re.search(r"final MMD² of each run: (.+)", text).group(1).split(", ")
+    ]
+    assert all(final > kde for final in finals)
+    assert min(finals) < gaussian  # some run learned more than the first two moments
+    assert summary_row("GAN").startswith("Runs disagree, so within the spread of every reference")
+
+    # Transfer: each verdict the table states, at both label counts.
+    for n in (30, 150):
+        assert f"{n} labels, frozen against from scratch: better than" in text
+        assert f"{n} labels, frozen against scratch, tuned: better than" in text
+        assert f"{n} labels, fine-tuned against frozen: within the spread of" in text
+    assert summary_row("Transfer learning").startswith("Frozen base better than from scratch")
+    assert "norm.trainable=True: moving mean updated" in text  # training=False is overridden...
+    assert "norm.trainable=False: moving mean unchanged" in text  # ...trainable=False is not
 
 
 def test_snippet_script_runs_on_its_own_and_prints_what_the_page_shows(executed, tmp_path):
