@@ -274,3 +274,15 @@ def test_standins_are_learnable():
     design = lambda v: np.c_[v, np.ones(len(v))]  # noqa: E731
     coefficients = np.linalg.lstsq(design(x), y, rcond=None)[0]
     assert 1 - np.mean((design(x_test) @ coefficients - y_test) ** 2) / np.var(y_test) > 0.5
+
+
+def test_smooth_signal_anomalies_have_no_jump_or_peak_a_rule_could_flag():
+    """The "frequency" and "harmonic" anomalies stay within what normal signals do: no larger jump
+    between samples and no larger peak, so only a model of the signals' shape can find them."""
+    (x, _), (xt, yt) = datasets.signals(n_train=2000, n_test=400, kinds=("frequency", "harmonic"))
+    anomalous = xt[yt == 1]
+    assert len(anomalous) == 200 and (x.shape, xt.shape) == ((2000, 64), (400, 64))
+    jump = lambda signals: np.abs(np.diff(signals, axis=1)).max(axis=1)  # noqa: E731
+    assert jump(anomalous).max() <= jump(x).max() and np.abs(anomalous).max() <= np.abs(x).max()
+    with pytest.raises(ValueError, match="choose kinds among"):
+        datasets.signals(kinds=("wobble",))
