@@ -64,7 +64,12 @@ def runs(lstm, plain):
 
 
 def gan(final, kde=0.0023):
-    return {"final": final, "references": {"KDE": [kde - 0.0004, kde, kde + 0.0004]}}
+    return {"final": final, "references": {"KDE": [kde - 0.0004, kde, kde + 0.0004]}, "EPOCHS": 30}
+
+
+def tuned(fit_30, fit_150):
+    """Fabricated tuning of the from-scratch baseline: (rate, training accuracy) per label count."""
+    return {"LABEL_COUNTS": (30, 150), "tuning": {30: (1e-3, fit_30), 150: (3e-3, fit_150)}}
 
 
 # A distinctive part of each choosing expression -> (fabricated outputs, words the sentence must
@@ -79,6 +84,11 @@ CASES = {
     "all(d > np.mean(references['KDE']) for d in final)": [
         (gan([0.0097, 0.0052, 0.1758]), "closer to the data than any of the runs"),
         (gan([0.0010, 0.0052, 0.1758]), "some runs come closer to the data than the KDE"),
+    ],
+    "min(tuning[n][1] for n in LABEL_COUNTS) >= 0.95": [
+        (tuned(1.0, 0.99), "it has fitted its labels"),
+        (tuned(0.95, 1.0), "it has fitted its labels"),
+        (tuned(0.94, 1.0), "it has not fitted all its labels"),
     ],
 }
 
