@@ -114,20 +114,13 @@ def test_overview_learning_claims(executed):
         "generator"
     )
 
-    # GAN: the verdicts and the counts of runs below each reference, as the table says them.
-    below = dict(
-        re.findall(
-            r"GAN against the (Gaussian|KDE): within the spread of; runs below its mean: (\d) of 3",
-            text,
-        )
+    # GAN: the count of runs below every Gaussian draw and the KDE's verdict, as the table says.
+    below = int(re.search(r"runs below every Gaussian draw: (\d) of 3", text).group(1))
+    kde = re.search(r"KDE against the noise floor: (.+)", text).group(1)
+    assert below == 2 and summary_row("GAN") == (
+        "Runs disagree: 2 of 3 end below every Gaussian draw, one does not; "
+        f"the KDE, with no training, is {kde} the noise floor"
     )
-    assert set(below) == {"Gaussian", "KDE"}
-    assert summary_row("GAN") == (
-        f"Runs disagree: {below['Gaussian']} of 3 end below the Gaussian, "
-        f"{'none' if below['KDE'] == '0' else below['KDE'] + ' of 3'} as close to the data as "
-        "the KDE, and the rule cannot rank them"
-    )
-    assert int(below["Gaussian"]) >= 1  # some run learned more than the first two moments
 
     # Transfer: each verdict the table states, at both label counts.
     for n in (30, 150):
