@@ -109,21 +109,23 @@ def test_overview_learning_claims(executed):
     assert all(verdict == "better than" for _, _, verdict in sizes)
     assert float(sizes[1][1]) > 0.9
     fitted = re.search(r"autoencoder, code size 4, against the sine fit: (.+)", text).group(1)
-    recall = re.search(r"recall, autoencoder against PCA: (.+)", text).group(1)
+    recall = re.search(r"at 2% false alarms, autoencoder against PCA: (.+)", text).group(1)
     in_recall = {"better than": "better than it", "worse than": "worse than it"}.get(
         recall, "within its spread"
     )
     assert summary_row("Autoencoder") == (
-        f"Better than PCA in AUC at every code size tried, {in_recall} in recall at the calibrated "
-        f"threshold; {fitted} the fitted sine, which knows the generator"
+        f"Better than PCA in AUC at every code size tried, {in_recall} in recall at 2% false "
+        f"alarms; {fitted} the fitted sine, which knows the generator"
     )
 
     # GAN: the count of runs below every Gaussian draw and the KDE's verdict, as the table says.
     below = int(re.search(r"runs below every Gaussian draw: (\d) of 3", text).group(1))
     kde = re.search(r"KDE against the noise floor: (.+)", text).group(1)
+    assert "copies against the noise floor: within the spread of" in text
     assert below == 2 and summary_row("GAN") == (
         "Runs disagree: 2 of 3 end below every Gaussian draw, one does not; "
-        f"the KDE, with no training, is {kde} the noise floor"
+        f"the KDE, with no training, is {kde} the noise floor, as are copies of the training "
+        "points"
     )
 
     # Transfer: each verdict the table states, at both label counts.
