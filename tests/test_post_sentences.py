@@ -94,10 +94,16 @@ CASES = {
         (runs(0.0050, 0.0050), "as well as the LSTM or better"),
         (runs(0.0033, 0.0065), "though less well than the LSTM"),
     ],
-    "min(tuning[n][1] for n in LABEL_COUNTS) >= 0.95": [
-        (tuned(1.0, 0.99), "it has nearly fitted its labels"),
-        (tuned(0.95, 1.0), "it has nearly fitted its labels"),
-        (tuned(0.94, 1.0), "it has not fitted all its labels"),
+    "'nearly fitted its labels' if tuning[n][1] >= 0.95": [
+        (
+            tuned(1.0, 0.94),
+            "at 30 labels it has nearly fitted its labels; at 150 labels it has not",
+        ),
+        (
+            tuned(0.95, 1.0),
+            "at 30 labels it has nearly fitted its labels; at 150 labels it has nea",
+        ),
+        (tuned(0.5, 0.5), "at 30 labels it has not fitted all its labels, so part of that gap"),
     ],
 }
 
