@@ -50,14 +50,15 @@ def verdict(a, b, lower_is_better=False):
 # [A first convnet in Keras](../first-convnet/index.html) walks through one small model
 # step by step.
 #
-# **How to read the numbers.** Every comparison is repeated over three runs. Each run draws its own initial weights and its own training data, except where a
-# section says otherwise (the GAN's runs share one training set; the transfer runs share one
-# pretrained base), and the printed outputs show the mean ± the standard deviation over the
+# **How to read the numbers.** Every comparison is repeated over three runs (the GAN's
+# references over five samples). Each run draws its own initial weights and its own
+# training data, except where a section says otherwise (the GAN's runs share one training
+# set; the transfer runs share one pretrained base), and the printed outputs show the mean ± the standard deviation over the
 # runs. Data is split three ways: the model trains on the training set; the validation set
 # chooses any setting that is tuned and, where a section stops training early (early
 # stopping [@prechelt1998]), when to stop; and the test set is scored at the end, by the
-# model as chosen on validation. One rule decides
-# every comparison of two methods' scores on this page: *A* is better or worse than *B* only
+# model as chosen on validation. One rule decides every comparison of two methods' mean
+# scores on this page (the GAN's runs, too far apart for a mean, are compared one by one): *A* is better or worse than *B* only
 # when their means differ by more than the two standard deviations added together;
 # otherwise *A* is "within the spread of" *B*, meaning these runs cannot tell them apart.
 # With three runs this is a coarse screen, not a significance test; the first code cell
@@ -69,7 +70,7 @@ def verdict(a, b, lower_is_better=False):
 #
 # **Learned representations.** In trained image models, early convolutional layers
 # typically respond to local patterns such as edges and colour contrasts, and later layers
-# to combinations of them [@zeiler2014]. No one has to decide in advance which features matter, which is
+# to combinations of them [@zeiler2014]. No one has to write the features by hand, which is
 # a large part of why deep networks lead on images, audio and text, where good hand-crafted
 # features are hard to write down. Where a good feature *is* known, a classical pipeline can
 # match or beat a deep network at a fraction of the cost; sections below show such cases.
@@ -300,7 +301,7 @@ plt.show()
 # with 1/`{python} f'{trained["dense network", 0].count_params() / trained["CNN", 0].count_params():.0f}'`
 # of its parameters. The CNN adds locality, weight sharing, depth and pooling, priors that
 # suit patterns which can appear anywhere, and after three stages a unit sees
-# `{python} f"{receptive_field(3)}×{receptive_field(3)}"` pixels, two to three stripe periods or
+# `{python} f"{receptive_field(3)}×{receptive_field(3)}"` pixels, about two to three stripe periods or
 # a whole ring. Against the hand-crafted baseline, the network is
 # `{python} verdict(results["CNN"], results["ridge on the spectrum"])` the linear classifier
 # on the spectrum (`{python} mean_sd(results["ridge on the spectrum"])`), and
@@ -489,7 +490,7 @@ plt.show()
 # across, still does. Both models train at one untuned learning rate, 0.005, so part of the
 # gap at 40 steps may be speed of learning rather than capacity: these results are for this
 # budget, at most 20 epochs of
-# `{python} int(np.ceil(0.8 * 1000 / 128))` Adam steps per run: they show how the difficulty
+# `{python} int(np.ceil(0.8 * 1000 / 128))` Adam steps each: they show how the difficulty
 # grows with the distance, not that a plain RNN can never bridge 40 steps, nor where between 10
 # and 40 steps the two cross.
 #
@@ -648,9 +649,10 @@ print("recall at 2% false alarms on the test signals: " + ", ".join(
     f"{name} {mean_sd(runs)}" for name, runs in at_two_percent.items()))
 print(f"recall at 2% false alarms, autoencoder against PCA: "
       f"{verdict(at_two_percent['autoencoder, code 4'], at_two_percent['PCA, 8 components'])}")
-(_, _), (x_rough, y_rough) = signals(n_test=400, seed=0)  # the default kinds: spikes and steps
-print(f"the jump rule on spikes and steps instead: "
-      f"{roc_auc(np.abs(np.diff(x_rough, axis=1)).max(axis=1), y_rough):.3f}")
+(x_normal, _), (x_rough, y_rough) = signals(n_test=400, seed=0)  # default kinds: spikes, steps
+print(f"on spikes and steps instead: the jump rule "
+      f"{roc_auc(np.abs(np.diff(x_rough, axis=1)).max(axis=1), y_rough):.3f}, PCA with 8 "
+      f"{roc_auc(reconstruction_errors(x_rough, pca_reconstruction(x_normal, x_rough, 8)), y_rough):.3f}")
 
 # %%
 fig, ax = plt.subplots(figsize=(5, 3))
@@ -670,8 +672,11 @@ plt.show()
 # The jump rule scores `{python} mean_sd(auc["jump rule", 0])`: these anomalies have no jump
 # to find, only slopes that differ little from normal ones; on spikes and steps, the anomalies this generator makes by default, the same
 # one-line rule scores
-# `{python} f'{roc_auc(np.abs(np.diff(x_rough, axis=1)).max(axis=1), y_rough):.3f}'`, so the
-# simplest detector that fits the anomaly is the place to start. PCA does best with
+# `{python} f'{roc_auc(np.abs(np.diff(x_rough, axis=1)).max(axis=1), y_rough):.3f}'` and PCA
+# with 8 components
+# `{python} f'{roc_auc(reconstruction_errors(x_rough, pca_reconstruction(x_normal, x_rough, 8)), y_rough):.3f}'`,
+# so the simplest detector that fits the anomaly is the place to start: what follows is
+# specific to smooth anomalies, chosen here because the simple detectors miss them. PCA does best with
 # `{python} max(CODE_SIZES, key=lambda k: np.mean(auc["PCA", k]))` of the sizes tried
 # (`{python} mean_sd(auc["PCA", max(CODE_SIZES, key=lambda k: np.mean(auc["PCA", k]))])`), as
 # a linear model of sines at varied frequencies needs many directions. The autoencoder with a 4-number code scores
@@ -919,8 +924,9 @@ from matplotlib.ticker import MaxNLocator
 fig, ax = plt.subplots(figsize=(5.5, 3))
 for seed, (distances, _) in zip(SEEDS, runs):
     ax.plot(range(1, EPOCHS + 1), distances, label=f"GAN, seed {seed}")
-for (name, scores), style in zip(references.items(), (":", "--", "-.", (0, (1, 4)))):
-    ax.axhline(np.mean(scores), color="grey", linestyle=style, label=name)
+for (name, scores), style in zip(references.items(), (":", "--", "-.", ":")):
+    ax.axhline(np.mean(scores), color="black" if name == "copies" else "grey", linestyle=style,
+               label=name)
 ax.set_yscale("symlog", linthresh=1e-3)
 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 ax.set_xlabel("epoch")
@@ -1067,7 +1073,7 @@ for trainable in (True, False):
 #
 # An equal budget mixes two things: how much the pretrained features help, and how fast
 # each variant converges. So the experiment adds a fourth variant, **from scratch, tuned**:
-# trained for 300 Adam steps (batches of 16, the labelled images cycled through),
+# trained for 300 Adam steps (batches of 16 drawn from the labelled images repeated),
 # at the learning rate, 0.001 or 0.01, that gives the best accuracy on a
 # validation set of 150 more labelled images. Only this variant uses the validation set. On a real task with 30 labels you would not have 150
 # more for validation, so this baseline gets an advantage the others do not.
@@ -1076,8 +1082,8 @@ for trainable in (True, False):
 # each run draws its own labelled images and initial weights, and every model is scored on
 # the same 600 test images. The three runs of a variant train side by side in one Keras
 # model, each with its own input, weights and loss. Adam updates each weight from its own
-# gradient, so this is the same as three separate trainings, with one compiled training step
-# instead of three; the one thing they share is the tuned variant's learning rate, chosen on
+# gradient, so this is the same as three separate trainings that see their batches in the
+# same order, with one compiled training step instead of three; the one thing they share is the tuned variant's learning rate, chosen on
 # their mean validation accuracy.
 
 # %%
@@ -1109,7 +1115,7 @@ def tuned_from_scratch(x, y):
     best = None
     for rate in RATES:
         model = side_by_side([make_base() for _ in range(RUNS)], rate)
-        # One long epoch of STEPS batches of 16, the labelled images cycled through.
+        # One long epoch of STEPS batches of 16, from the labelled images repeated and shuffled.
         cycled_x = [np.resize(xi, (STEPS * 16, *xi.shape[1:])) for xi in x]
         cycled_y = [np.resize(yi, STEPS * 16) for yi in y]
         model.fit(cycled_x, cycled_y, epochs=1, batch_size=16, verbose=0)
@@ -1201,12 +1207,13 @@ plt.show()
 # steps the tuned baseline classifies its own training images with accuracy
 # `{python} f"{tuning[30][1]:.3f}"` at 30 labels and `{python} f"{tuning[150][1]:.3f}"` at
 # 150:
-# `{python} "; ".join(f"at {n} labels it has {'nearly fitted its labels' if tuning[n][1] >= 0.95 else 'not fitted all its labels, so part of that gap is still speed of convergence'}" for n in LABEL_COUNTS)`.
+# `{python} "; ".join(f"at {n} labels it has {'fitted its labels' if tuning[n][1] >= 0.95 else 'not fitted all its labels, so part of that gap is still speed of convergence'}" for n in LABEL_COUNTS)`.
 # Its learning rate, chosen on validation between
 # `{python} " and ".join(f"{rate:g}" for rate in RATES)`, was
 # `{python} f"{tuning[30][0]:g}"` at 30 labels and `{python} f"{tuning[150][0]:g}"` at 150.
-# With two rates and 300 steps, a better-tuned baseline may exist; this page does not try
-# one. At 30 labels the frozen base clears the rule by
+# `{python} sum(tuning[n][0] == max(RATES) for n in LABEL_COUNTS)` of these two choices are
+# the higher rate tried; with two rates and 300 steps, a better-tuned baseline may exist, and
+# this page does not try one. At 30 labels the frozen base clears the rule by
 # `{python} f"{np.mean(runs_of[30, 'frozen']) - np.mean(runs_of[30, 'scratch, tuned']) - np.std(runs_of[30, 'frozen'], ddof=1) - np.std(runs_of[30, 'scratch, tuned'], ddof=1):+.3f}"`
 # (a negative number would mean it does not), a borderline call. Fine-tuning is
 # `{python} verdict(runs_of[30, "fine-tuned"], runs_of[30, "frozen"])` the frozen base at 30
@@ -1224,32 +1231,15 @@ plt.show()
 # trained on; neither mistake raises an error, both only cost accuracy.
 # `MobileNetV2(weights="imagenet", include_top=False)` downloads the weights once and
 # caches them under `~/.keras/models`; offline, `weights=` also accepts the path of a
-# weights file copied there by other means. Here is the same pipeline with random weights,
-# to show the sizes [@sandler2018]:
-
-# %%
-from keras.applications import MobileNetV2
-from keras.applications.mobilenet_v2 import preprocess_input
-from keras.layers import Resizing
-inputs = Input(shape=(32, 32, 3))                     # our images, values in [0, 1]
-resized = Resizing(96, 96)(inputs)                    # a size the ImageNet weights exist for
-scaled = preprocess_input(resized * 255.0)            # [0, 255] -> [-1, 1], as in pretraining
-mobilenet = MobileNetV2(weights=None, include_top=False, input_shape=(96, 96, 3))  # "imagenet" online
-mobilenet.trainable = False
-features = GlobalAveragePooling2D()(mobilenet(scaled))
-imagenet_transfer = Model(inputs, Dense(3, activation="softmax")(features))
-print(f"MobileNetV2 base: {len(mobilenet.layers)} layers, {mobilenet.count_params():,} parameters")
-print(f"features per image: {features.shape[-1]}; output for two images: "
-      f"{tuple(imagenet_transfer(x_new_test[:2]).shape)}")
-
-# %% [markdown]
+# weights file copied there by other means [@sandler2018].
+#
 # ## Summary
 #
 # | Technique | Baselines | Result here | Evidence |
 # |---|---|---|---|
 # | Convolutional network | chance; ridge classifier on pixels and on the Fourier spectrum; a dense network on pixels | Worse than the ridge classifier on the spectrum; better than it on pixels, and than the dense network | test accuracy, 3 runs; validation curves; confusion matrix; first-layer responses |
 # | LSTM | best constant guess; `SimpleRNN` with about as many parameters; sequence lengths 10 and 40 | Worse than the plain RNN at 10 steps, better at 40 | test MSE against length, 3 runs |
-# | Autoencoder | largest-jump rule; PCA with the same code size; a fitted sine; code sizes 2, 4, 8 | Better than PCA in AUC at every code size tried, within its spread in recall at 2% false alarms; worse than the fitted sine, which knows the generator | ROC AUC against code size, 3 runs; precision and recall at a calibrated threshold and at 2% false alarms |
+# | Autoencoder | largest-jump rule; PCA with the same code size; a fitted sine; code sizes 2, 4, 8 | On smooth anomalies, better than PCA in AUC at every code size tried, within its spread in recall at 2% false alarms; worse than the fitted sine, which knows the generator | ROC AUC against code size, 3 runs; precision and recall at a calibrated threshold and at 2% false alarms |
 # | GAN | real-data noise floor; moment-matched Gaussian; kernel density estimate | Runs disagree: 2 of 3 end below every Gaussian draw, one does not; the KDE, with no training, is within the spread of the noise floor, as are copies of the training points | test MMD² of each run; MMD² to validation points after every epoch |
 # | Transfer learning | the same network from scratch, at equal budget and with its learning rate tuned on validation over 300 steps | Frozen base better than from scratch at both label counts at the equal budget, and better than the tuned baseline (borderline at 30 labels; at 150 the baseline has not fitted its labels); fine-tuning within the spread of frozen | test accuracy of every run at 30 and 150 labels |
 #

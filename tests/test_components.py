@@ -105,8 +105,11 @@ def alone(folder, posts, settings=None):
     """`posts` (with the pyproject.toml `settings` beside them) built cold with --fresh-kernels:
     each component alone in a fresh kernel."""
     (folder / "posts").mkdir(parents=True)
-    for post in posts:
-        shutil.copy(post, folder / "posts" / post.name)
+    for post in posts:  # flat posts, the .bib, and post folders
+        if post.is_dir():
+            shutil.copytree(post, folder / "posts" / post.name)
+        else:
+            shutil.copy(post, folder / "posts" / post.name)
     if settings:
         shutil.copy(settings, folder / "pyproject.toml")
     return site_of(folder, fresh_kernels=True, jobs=2)
@@ -120,7 +123,7 @@ def same_files(split: dict, alone: dict) -> None:
 
 def test_split_into_components_posts_are_those_of_each_component_alone(posts_build, tmp_path):
     """The split build is the session's, cold: posts/ (two kernels)."""
-    posts = sorted(path for path in (ROOT / "posts").iterdir() if path.is_file())  # and the .bib
+    posts = sorted((ROOT / "posts").iterdir())  # flat posts, post folders and the .bib
     split = files_of(posts_build.site, posts_build.site.parent / "snippets")
     alone_status, _, alone_files = alone(tmp_path / "posts-alone", posts, ROOT / "pyproject.toml")
     assert alone_status == 0

@@ -114,7 +114,8 @@ def test_overview_learning_claims(executed):
         recall, "within its spread"
     )
     assert summary_row("Autoencoder") == (
-        f"Better than PCA in AUC at every code size tried, {in_recall} in recall at 2% false "
+        f"On smooth anomalies, better than PCA in AUC at every code size tried, {in_recall} in "
+        "recall at 2% false "
         f"alarms; {fitted} the fitted sine, which knows the generator"
     )
 
