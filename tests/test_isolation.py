@@ -21,6 +21,7 @@ import pytest
 from conftest import ROOT, write_post
 from kernelblog import isolation, pipeline
 from kernelblog.isolation import Limits, choose
+from kernelblog.listing import list_posts
 from kernelblog.pipeline import Options, build
 from kernelblog.settings import Settings, parse_size
 
@@ -423,7 +424,7 @@ def test_check_with_isolation_required_passes_on_the_posts(built_posts):
         text=True,
     )
     assert check.returncode == 0, check.stderr
-    assert check.stderr.count("cells cached") == len(list((ROOT / "posts").glob("*.md"))), (
+    assert check.stderr.count("cells cached") == len(list_posts(ROOT / "posts").posts), (
         check.stderr
     )
 

@@ -75,6 +75,10 @@ def tuned(fit_30, fit_150, rates=(1e-2, 1e-3)):
 # A distinctive part of each choosing expression -> (fabricated outputs, words the sentence must
 # then contain).
 CASES = {
+    "if all(tuning[n][0] == RATE for n in LABEL_COUNTS) else": [
+        ({**tuned(1.0, 1.0, rates=(1e-2, 1e-2)), "RATE": 1e-2}, "Tuning kept the equal"),
+        ({**tuned(1.0, 1.0, rates=(1e-2, 1e-3)), "RATE": 1e-2}, "With"),
+    ],
     "roc_auc(reconstruction_errors(x_rough, pca_reconstruction(x_normal, x_rough, 8)), y_rough)": [
         (  # PCA fitted on small noise: the two signals with a spike reconstruct worst
             {
@@ -86,10 +90,6 @@ CASES = {
             },
             "1.000",
         )
-    ],
-    "if dense_rate == min(3e-4, 1e-3)": [
-        ({"dense_rate": 3e-4}, "is the lower of the two tried"),
-        ({"dense_rate": 1e-3}, ""),
     ],
     "roc_auc(np.abs(np.diff(x_rough, axis=1)).max(axis=1), y_rough)": [
         (  # two smooth signals and two with a jump: the jump rule ranks them perfectly
