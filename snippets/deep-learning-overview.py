@@ -62,7 +62,8 @@ def verdict(a, b, lower_is_better=False):
 # when their means differ by more than the two standard deviations added together;
 # otherwise *A* is "within the spread of" *B*, meaning these runs cannot tell them apart.
 # The rule treats the runs of two methods as independent, though within a section they
-# share seeds and data, which makes it conservative. With three runs it is a coarse screen,
+# share seeds and data, which makes it conservative; and where runs share a test set, their
+# spread measures training variability only, so a verdict is about that test set. With three runs it is a coarse screen,
 # not a significance test; the first code cell
 # below measures how coarse (under Gaussian noise), and with the many verdicts on this page,
 # one or two "better" or "worse" calls may be noise. The rule is the function `verdict` in
@@ -691,9 +692,10 @@ plt.show()
 # 2-number code, too small for three parameters, it scores
 # `{python} mean_sd(auc["autoencoder", 2])`, and with 8,
 # `{python} mean_sd(auc["autoencoder", 8])`,
-# `{python} verdict(auc["autoencoder", 8], auc["autoencoder", 4])` the code of 4. The normal
-# signals lie on a curved three-dimensional manifold: a small nonlinear code can follow it,
-# where a linear one needs many directions.
+# `{python} verdict(auc["autoencoder", 8], auc["autoencoder", 4])` the code of 4. The likely
+# reason, which this experiment fits but does not test: the normal signals lie on a curved
+# three-dimensional manifold, which a small nonlinear code can follow and a linear one needs
+# many directions to cover.
 #
 # The hand-written model does better still: the residual of the best sine fit scores
 # `{python} mean_sd(auc["sine fit", 0])`, and the code-4 autoencoder is
@@ -957,9 +959,10 @@ plt.show()
 # `{python} ", ".join(f"{d:.4f}" for d in final)`, and
 # `{python} below_gaussian` of them are below every draw of the moment-matched Gaussian
 # (`{python} mean_sd(references["Gaussian"], 4)`): those are closer to the data than a
-# Gaussian with its mean and covariance. Runs this far apart are described badly by a mean and a standard deviation, so
-# the rule is not used to rank the GAN here; the disagreement is itself the finding. The
-# same code on the same data, with another seed, can end far from the others, and the
+# Gaussian with its mean and covariance. Runs this far apart are described badly by a mean
+# and a standard deviation, so the rule is not used to rank the GAN here. What the three
+# runs show is that one of them, with the same code on the same data and another seed,
+# ended far from the others, and the
 # curves show why one snapshot is not enough to judge a run: the distance moves up and down
 # from epoch to epoch, as expected when each network's update changes the other's objective.
 #
@@ -1242,7 +1245,7 @@ plt.show()
 # | Technique | Baselines | Result here | Evidence |
 # |---|---|---|---|
 # | Convolutional network | chance; ridge classifier on pixels and on the Fourier spectrum; a dense network on pixels | Worse than the ridge classifier on the spectrum; better than it on pixels, and than the dense network | test accuracy, 3 runs; validation curves; confusion matrix; first-layer responses |
-# | LSTM | best constant guess; `SimpleRNN` with about as many parameters; sequence lengths 10 and 40 | Worse than the plain RNN at 10 steps, better at 40 | test MSE against length, 3 runs |
+# | LSTM | best constant guess; `SimpleRNN` with about as many parameters; sequence lengths 10 and 40 | Worse than the plain RNN at 10 steps (both far below the constant guess), better at 40 | test MSE against length, 3 runs |
 # | Autoencoder | largest-jump rule; PCA with the same code size; a fitted sine; code sizes 2, 4, 8 | On smooth anomalies, better than PCA in AUC at every code size tried, within its spread in recall at 2% false alarms; worse than the fitted sine, which knows the generator | ROC AUC against code size, 3 runs; precision and recall at a calibrated threshold and at 2% false alarms |
 # | GAN | real-data noise floor; moment-matched Gaussian; kernel density estimate | Runs disagree: 2 of 3 end below every Gaussian draw, one does not; the KDE, with no training, is within the spread of the noise floor, as are copies of the training points | test MMD² of each run; MMD² to validation points after every epoch |
 # | Transfer learning | the same network from scratch, at equal budget and with its learning rate tuned on validation over 300 steps | Frozen base better than from scratch at both label counts at the equal budget, and better than the tuned baseline (borderline at 30 labels; at 150 the baseline has not fitted its labels); fine-tuning within the spread of frozen | test accuracy of every run at 30 and 150 labels |
